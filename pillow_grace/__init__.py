@@ -1,0 +1,56 @@
+"""pillow-grace: DNN-aware JPEG compression (GRACE) as a Pillow plugin.
+
+Importing this package registers the "GRACE" format with Pillow::
+
+    import pillow_grace
+    img.save("frame.jpg", "GRACE", strategy="efficientnet-lite0")
+    Image.open("frame.jpg")          # exact RGB back, .format == "GRACE"
+
+The encode/decode path needs only Pillow and numpy. Fitting strategies
+(:mod:`pillow_grace.fit`) needs torch; the OpenCV drop-in lives in
+:mod:`grace_opencv`.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .codec import EncodeOptions, encode, encode_planes, tables_for
+from .errors import (
+    EncodeOptionError,
+    GraceError,
+    GraceFileError,
+    StrategyError,
+    StrategyNotFoundError,
+    UnsupportedModeError,
+)
+from .hookspecs import hookimpl
+from .metadata import GraceMetadata
+from .plugin import GraceImageFile, register_grace_plugin
+from .registry import available_strategies, load_strategy, strategy_sources
+from .strategy import Allocation, Perception, Strategy
+
+register_grace_plugin()
+
+__all__ = [
+    "Allocation",
+    "EncodeOptionError",
+    "EncodeOptions",
+    "GraceError",
+    "GraceFileError",
+    "GraceImageFile",
+    "GraceMetadata",
+    "Perception",
+    "Strategy",
+    "StrategyError",
+    "StrategyNotFoundError",
+    "UnsupportedModeError",
+    "__version__",
+    "available_strategies",
+    "encode",
+    "encode_planes",
+    "hookimpl",
+    "load_strategy",
+    "register_grace_plugin",
+    "strategy_sources",
+    "tables_for",
+]

@@ -1,0 +1,39 @@
+"""pluggy hook specifications: how installed packages contribute strategies.
+
+A package that ships a trained model can ship its GRACE strategy with it::
+
+    # in the plugin package
+    import pillow_grace
+    @pillow_grace.hookimpl
+    def grace_strategies():
+        return [Path(__file__).with_name("my-model.json")]
+
+    # in its pyproject.toml
+    [project.entry-points.pillow_grace]
+    my_model = "my_package.grace_plugin"
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .strategy import Strategy
+
+PROJECT = "pillow_grace"
+#: Entry-point group scanned for plugins.
+ENTRY_POINT_GROUP = "pillow_grace"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def grace_strategies() -> Iterable[str | os.PathLike[str] | Strategy]:
+    """Return strategies this plugin provides: paths to JSON files or Strategy objects.
+
+    Each is registered under its ``name`` field."""

@@ -1,0 +1,1 @@
+"""Strategies shipped with pillow-grace (installed as ``pillow_grace.strategies``)."""
