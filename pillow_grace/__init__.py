@@ -6,6 +6,9 @@ Importing this package registers the "GRACE" format with Pillow::
     img.save("frame.jpg", "GRACE", strategy="efficientnet-lite0")
     Image.open("frame.jpg")          # exact RGB back, .format == "GRACE"
 
+docs/usage.md walks through the API; docs/strategy-format.md and
+docs/file-format.md specify the two formats.
+
 The encode/decode path needs only Pillow and numpy. Fitting strategies
 (:mod:`pillow_grace.fit`) needs torch; the OpenCV drop-in lives in
 :mod:`grace_opencv`.
@@ -26,7 +29,13 @@ from .errors import (
 from .hookspecs import hookimpl
 from .metadata import GraceMetadata
 from .plugin import GraceImageFile, register_grace_plugin
-from .registry import available_strategies, load_strategy, strategy_sources
+from .registry import (
+    available_strategies,
+    load_strategy,
+    plugin_manager,
+    reset_plugins,
+    strategy_sources,
+)
 from .strategy import Allocation, Perception, Strategy
 
 register_grace_plugin()
@@ -50,7 +59,9 @@ __all__ = [
     "encode_planes",
     "hookimpl",
     "load_strategy",
+    "plugin_manager",
     "register_grace_plugin",
+    "reset_plugins",
     "strategy_sources",
     "tables_for",
 ]

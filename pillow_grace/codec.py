@@ -8,13 +8,16 @@ torch (or OpenCV) to encode.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from . import colour, tables
 from .errors import EncodeOptionError, UnsupportedModeError
@@ -28,6 +31,27 @@ _PIL_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 _INT_SUBSAMPLING = {v: k for k, v in _PIL_SUBSAMPLING.items()}
 #: JPEG stores dimensions in 16 bits.
 MAX_DIMENSION = 65535
+
+
+#: Options the GRACE writer understands (see docs/usage.md). ``progression``
+#: is Pillow's old spelling of ``progressive``.
+OPTIONS = frozenset(
+    {"quality", "tradeoff", "subsampling", "optimize", "progressive", "progression", "exif",
+     "icc_profile", "comment", "xmp", "dpi"}
+)
+#: Pillow JPEG options that make no sense here, with the reason.
+_REFUSED = {
+    "qtables": "the strategy decides the tables; use quality or tradeoff to re-derive them",
+    "keep_rgb": "GRACE stores G-YUV planes, never RGB",
+    "streamtype": "a GRACE file is always a complete JPEG (tables and image)",
+    "smooth": "smoothing would change what the DNN sees; filter the image before saving",
+    "restart_marker_blocks": "restart markers are not supported by the GRACE writer",
+    "restart_marker_rows": "restart markers are not supported by the GRACE writer",
+}
+#: JPEG limits a marker segment to 65535 bytes, 65533 of payload.
+_MAX_SEGMENT = 65533
+#: Largest tradeoff accepted (the allocation parameter's cap in strategy files).
+_MAX_TRADEOFF = 1e30
 
 
 @dataclass(frozen=True)
@@ -46,50 +70,112 @@ class EncodeOptions:
     exif: bytes = b""
     icc_profile: bytes | None = None
     comment: bytes | None = None
-    dpi: tuple[int, int] | None = None
+    xmp: bytes | None = None
+    dpi: tuple[float, float] | None = None
 
     @classmethod
     def from_mapping(cls, opts: Mapping[str, Any]) -> EncodeOptions:
-        """Build from keyword options (Pillow's ``encoderinfo``), checking each."""
-        quality = opts.get("quality")
-        if quality is not None:
-            if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-                raise EncodeOptionError(f"quality must be an integer in 1..100, got {quality!r}")
-        tradeoff = opts.get("tradeoff")
-        if tradeoff is not None and quality is not None:
-            raise EncodeOptionError("give quality or tradeoff, not both")
-        subsampling = opts.get("subsampling")
-        if subsampling is not None and subsampling != -1:
-            if isinstance(subsampling, int) and not isinstance(subsampling, bool):
-                if subsampling not in _INT_SUBSAMPLING:
-                    raise EncodeOptionError(
-                        f"subsampling must be 0 (4:4:4), 1 (4:2:2) or 2 (4:2:0), got {subsampling!r}"
-                    )
-                subsampling = _INT_SUBSAMPLING[subsampling]
-            elif subsampling not in SUBSAMPLINGS:
+        """Build from keyword options (Pillow's ``encoderinfo``), checking each.
+
+        Unknown options are refused rather than ignored: a misspelt
+        ``qualty=90`` silently producing a default-quality file is the kind of
+        mistake that is only noticed in production."""
+        for key in opts:
+            if key in _REFUSED:
                 raise EncodeOptionError(
-                    f"subsampling must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}"
+                    f"option {key!r} is not supported by the GRACE format: {_REFUSED[key]}"
                 )
-        else:
-            subsampling = None
-        comment = opts.get("comment")
-        if isinstance(comment, str):
-            comment = comment.encode("utf-8")
-        exif = opts.get("exif") or b""
-        if isinstance(exif, Image.Exif):
-            exif = exif.tobytes()
-        dpi = opts.get("dpi")
+            if key not in OPTIONS:
+                raise EncodeOptionError(
+                    f"unknown option {key!r} for the GRACE format; supported: {', '.join(sorted(OPTIONS))}"
+                )
+        quality = opts.get("quality")
+        if quality is not None and (
+            isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100
+        ):
+            raise EncodeOptionError(
+                f"quality must be an integer in 1..100 (or None for the strategy's own tables), "
+                f"got {quality!r}"
+            )
+        tradeoff = opts.get("tradeoff")
+        if tradeoff is not None:
+            if isinstance(tradeoff, bool) or not isinstance(tradeoff, numbers.Real):
+                raise EncodeOptionError(f"tradeoff must be a number > 0, got {tradeoff!r}")
+            tradeoff = float(tradeoff)
+            if not (math.isfinite(tradeoff) and 0 < tradeoff <= _MAX_TRADEOFF):
+                raise EncodeOptionError(
+                    f"tradeoff must be a finite number in (0, {_MAX_TRADEOFF:g}], got {tradeoff!r}"
+                )
+            if quality is not None:
+                raise EncodeOptionError("give quality or tradeoff, not both")
         return cls(
-            quality=quality,
+            quality=None if quality is None else int(quality),
             tradeoff=tradeoff,
-            subsampling=subsampling,
-            optimize=bool(opts.get("optimize", True)),
-            progressive=bool(opts.get("progressive", False) or opts.get("progression", False)),
-            exif=exif,
-            icc_profile=opts.get("icc_profile"),
-            comment=comment,
-            dpi=tuple(dpi) if dpi else None,  # type: ignore[arg-type]
+            subsampling=_subsampling(opts.get("subsampling")),
+            optimize=_flag("optimize", opts.get("optimize", True)),
+            progressive=_flag("progressive", opts.get("progressive", False))
+            or _flag("progression", opts.get("progression", False)),
+            exif=_exif(opts.get("exif")),
+            icc_profile=_blob("icc_profile", opts.get("icc_profile"), None),
+            comment=_blob("comment", opts.get("comment"), _MAX_SEGMENT),
+            xmp=_blob("xmp", opts.get("xmp"), _MAX_SEGMENT - 29),
+            dpi=_dpi(opts.get("dpi")),
         )
+
+
+def _subsampling(value: Any) -> str | None:
+    if value is None or value == -1:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value in _INT_SUBSAMPLING:
+        return _INT_SUBSAMPLING[value]
+    if isinstance(value, str) and value in SUBSAMPLINGS:
+        return value
+    raise EncodeOptionError(
+        f"subsampling must be one of {', '.join(SUBSAMPLINGS)} (or 0, 1, 2 as in Pillow), got {value!r}"
+    )
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, (bool, int)) and value in (0, 1):
+        return bool(value)
+    raise EncodeOptionError(f"{name} must be True or False, got {value!r}")
+
+
+def _blob(name: str, value: Any, limit: int | None) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if not isinstance(value, (bytes, bytearray)):
+        raise EncodeOptionError(f"{name} must be bytes (or str), got {type(value).__name__}")
+    if limit is not None and len(value) > limit:
+        raise EncodeOptionError(f"{name} is {len(value)} bytes; a JPEG marker holds at most {limit}")
+    return bytes(value) or None
+
+
+def _exif(value: Any) -> bytes:
+    if isinstance(value, Image.Exif):
+        value = value.tobytes()
+    if value is None:
+        return b""
+    if not isinstance(value, (bytes, bytearray)):
+        raise EncodeOptionError(f"exif must be bytes or PIL.Image.Exif, got {type(value).__name__}")
+    if len(value) > _MAX_SEGMENT:
+        raise EncodeOptionError(f"exif is {len(value)} bytes; a JPEG marker holds at most {_MAX_SEGMENT}")
+    return bytes(value)
+
+
+def _dpi(value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < v <= 65535 for v in value)
+    )
+    if not ok:
+        raise EncodeOptionError(f"dpi must be (x, y) with numbers in (0, 65535], got {value!r}")
+    return (float(value[0]), float(value[1]))
 
 
 def encode(
@@ -103,20 +189,40 @@ def encode(
 
     ``strategy`` is a name, a path to a strategy JSON, or a :class:`Strategy`.
     Options are an :class:`EncodeOptions` or keywords (quality, tradeoff,
-    subsampling, optimize, progressive, exif, icc_profile, comment, dpi)."""
+    subsampling, optimize, progressive, exif, icc_profile, comment, xmp, dpi).
+
+    Safe to call from several threads at once, also on the same image once
+    it is loaded (``image.load()``): nothing is stored on the image, unlike
+    ``Image.save``, which keeps its options in ``image.encoderinfo``."""
+    if options is not None and kwargs:
+        raise EncodeOptionError("give options as an EncodeOptions or as keywords, not both")
     strat = resolve_strategy(strategy)
     opts = options if options is not None else EncodeOptions.from_mapping(kwargs)
-    exif = opts.exif or image.info.get("exif", b"")
-    if exif and not opts.exif:
-        opts = _replace(opts, exif=exif)
+    if opts.comment is None and image.info.get("comment"):
+        # As Pillow's JPEG writer does: an image read from a file keeps its comment.
+        opts = replace(opts, comment=_blob("comment", image.info["comment"], _MAX_SEGMENT))
     planes = to_planes(image, strat)
     encode_planes(planes, fp, strat, opts)
+
+
+#: Modes with an alpha band: written only when fully opaque.
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
 def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
     """Convert an image to what is stored: G-YUV planes (mode YCbCr) or luma (L).
 
-    Conversions are lossless or refused (docs/usage.md, "Input modes")."""
+    Conversions are exact or refused; never a silently different picture:
+
+    * RGB: G-YUV planes. L: stored as is (one component, the Y table).
+      1: to L (0/255, exact).
+    * P (palette): expanded to RGB.
+    * RGBA, RGBa, LA, La, PA, and P with a transparent colour: written as RGB
+      (or L) only if every pixel is fully opaque, else refused (JPEG has no
+      alpha, and dropping it would change the picture).
+    * RGBX: the padding byte is dropped. YCbCr: JPEG's BT.601 inverse to RGB.
+    * CMYK, I;16*, I, F, LAB, HSV: refused with the conversion to use.
+    """
     w, h = image.size
     if w == 0 or h == 0:
         raise EncodeOptionError(f"cannot encode an empty image ({w}x{h})")
@@ -124,35 +230,42 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
         raise EncodeOptionError(f"JPEG holds at most {MAX_DIMENSION}x{MAX_DIMENSION} pixels, got {w}x{h}")
     mode = image.mode
     if mode == "L":
-        return image
+        return image.copy()  # a private object: see encode_planes
     if mode == "1":
         return image.convert("L")
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
-        if not _alpha_is_opaque(image):
+    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in image.info):
+        # P/PA through RGBA so the palette's transparency applies; RGBa and La
+        # (premultiplied) equal RGBA and LA where alpha is 255.
+        with_alpha = image.convert("RGBA") if mode in ("P", "PA") else image
+        bands = with_alpha.split()
+        lo, _hi = bands[-1].getextrema()  # type: ignore[misc]
+        if lo != 255:
             raise UnsupportedModeError(
                 f"cannot write mode {mode} with transparent pixels as GRACE JPEG (JPEG has no alpha); "
-                "composite it onto a background first, or call .convert('RGB') to drop the alpha"
+                "composite it onto a background first (Image.alpha_composite), or call "
+                ".convert('RGB') if dropping the alpha is what you want"
             )
-        image = image.convert("L" if mode == "LA" else "RGB")
-        mode = image.mode
-        if mode == "L":
-            return image
-    elif mode in ("P", "RGBX", "YCbCr"):
-        image = image.convert("RGB")  # palette lookup / padding drop / BT.601 inverse
+        if len(bands) == 2:
+            return bands[0]  # LA, La: the luma band
+        image = Image.merge("RGB", bands[:3])
+    elif mode == "P":
+        image = image.convert("RGB")
+    elif mode in ("RGBX", "YCbCr"):
+        image = image.convert("RGB")  # padding drop / BT.601 inverse
     elif mode == "CMYK":
         raise UnsupportedModeError(
-            "cannot write mode CMYK as GRACE JPEG: converting CMYK to RGB needs colour "
-            "management; convert with PIL.ImageCms (or .convert('RGB') if a naive conversion is fine)"
+            "cannot write mode CMYK as GRACE JPEG: turning ink amounts into RGB needs colour "
+            "management; convert with PIL.ImageCms.profileToProfile(...) first, or .convert('RGB') "
+            "if Pillow's naive conversion is good enough"
         )
-    elif mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+    elif mode.startswith("I;16") or mode in ("I", "F"):
         raise UnsupportedModeError(
-            f"cannot write mode {mode} as GRACE JPEG: baseline JPEG holds 8-bit samples; "
-            "scale to 8 bits first, e.g. im.point(lambda v: v / 256).convert('L') for 16-bit data"
+            f"cannot write mode {mode} as GRACE JPEG: baseline JPEG holds 8-bit samples, and Pillow's "
+            "convert('L') clips instead of scaling; scale to 8 bits yourself, e.g. for 16-bit data "
+            "Image.fromarray((numpy.asarray(im) >> 8).astype('uint8'))"
         )
     elif mode != "RGB":
-        raise UnsupportedModeError(
-            f"cannot write mode {mode} as GRACE JPEG; convert to RGB or L first"
-        )
+        raise UnsupportedModeError(f"cannot write mode {mode} as GRACE JPEG; convert it to RGB or L first")
     return colour.rgb_to_planes(image, strategy.weights)
 
 
@@ -165,7 +278,11 @@ def encode_planes(
     """Write planes that are already in G-YUV (mode YCbCr) or luma (mode L).
 
     Adapters that have a faster colour conversion at hand (OpenCV) call this
-    directly; everything else about the file is decided here."""
+    directly; everything else about the file is decided here.
+
+    ``planes`` must not be saved by another thread at the same time: Pillow
+    keeps save options on the Image object (``encoderinfo``) during a save.
+    :func:`to_planes` always returns a fresh object, so :func:`encode` is safe."""
     opts = options or EncodeOptions()
     if planes.mode not in ("YCbCr", "L"):
         raise ValueError(f"encode_planes needs mode YCbCr or L, got {planes.mode!r}")
@@ -173,6 +290,8 @@ def encode_planes(
     meta = GraceMetadata(strategy.name, strategy.content_hash, strategy.weights)
     subsampling = opts.subsampling or strategy.subsampling
     params: dict[str, Any] = {
+        # quality=-1 with qtables: libjpeg stores the tables unscaled.
+        "quality": -1,
         "qtables": [list(qtables[0])] if planes.mode == "L" else [list(t) for t in qtables],
         "optimize": opts.optimize,
         "progressive": opts.progressive,
@@ -186,9 +305,56 @@ def encode_planes(
         params["icc_profile"] = opts.icc_profile
     if opts.comment:
         params["comment"] = opts.comment
+    if opts.xmp:
+        params["xmp"] = opts.xmp
     if opts.dpi:
         params["dpi"] = opts.dpi
-    planes.save(fp, "JPEG", **params)
+    if not (opts.optimize or opts.progressive):
+        planes.save(fp, "JPEG", **params)  # single pass: libjpeg streams through any buffer
+        return
+    # Multi-pass encodes (Huffman optimisation, progressive) need the whole
+    # output in Pillow's buffer, which it sizes at about 2 bytes per pixel.
+    # Fine tables on noisy content need more (measured up to 1.6 bytes per
+    # *sample*), and libjpeg then fails ("Suspension not allowed here"). The
+    # buffer is only reserved address space: pages are touched as written.
+    with _output_buffer(_worst_case_size(planes, subsampling)):
+        planes.save(fp, "JPEG", **params)
+
+
+def _worst_case_size(planes: Image.Image, subsampling: str) -> int:
+    """Bytes a baseline JPEG of ``planes`` can take: 4 per sample, plus headers.
+
+    Measured worst cases (binary noise, all-ones tables) stay under 1.7 bytes
+    per sample; a coefficient costs at most 16 code + 11 extra bits."""
+    w, h = planes.size
+    per_pixel = 1.0 if planes.mode == "L" else {"4:4:4": 3.0, "4:2:2": 2.0, "4:2:0": 1.5}[subsampling]
+    return int(4 * per_pixel * w * h) + (1 << 20)
+
+
+_maxblock_lock = threading.Lock()
+_maxblock_users = 0
+_maxblock_saved = ImageFile.MAXBLOCK
+
+
+@contextmanager
+def _output_buffer(size: int) -> Iterator[None]:
+    """Raise Pillow's minimum encoder buffer (ImageFile.MAXBLOCK) to ``size``
+    while the block runs. Pillow has no per-call setting; the module global is
+    restored when the last concurrent user leaves (others' saves meanwhile
+    just get a larger buffer)."""
+    global _maxblock_users, _maxblock_saved
+    with _maxblock_lock:
+        if _maxblock_users == 0:
+            _maxblock_saved = ImageFile.MAXBLOCK
+        _maxblock_users += 1
+        ImageFile.MAXBLOCK = max(ImageFile.MAXBLOCK, size)
+    try:
+        yield
+    finally:
+        with _maxblock_lock:
+            _maxblock_users -= 1
+            if _maxblock_users == 0:
+                ImageFile.MAXBLOCK = _maxblock_saved
 
 
 _table_cache: dict[tuple[str, str, float], tuple[tuple[int, ...], ...]] = {}
@@ -228,19 +394,3 @@ def resolve_strategy(strategy: StrategyLike) -> Strategy:
     raise EncodeOptionError(
         f"strategy must be a name, a path to a strategy JSON or a Strategy, got {type(strategy).__name__}"
     )
-
-
-def _alpha_is_opaque(image: Image.Image) -> bool:
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    elif image.mode == "PA":
-        image = image.convert("RGBA")
-    alpha = image.getchannel("A")
-    lo, _hi = alpha.getextrema()  # type: ignore[misc]
-    return lo == 255
-
-
-def _replace(opts: EncodeOptions, **changes: Any) -> EncodeOptions:
-    from dataclasses import replace
-
-    return replace(opts, **changes)

@@ -10,15 +10,49 @@ Every plane stays within 0..255 for any positive weights, so it is stored in
 an ordinary JFIF file. BT.601 (0.299, 0.587, 0.114) gives JPEG's own YCbCr,
 which is why any decoder reads a GRACE file, with slightly shifted colours.
 
-The matrices here are the single definition used by every adapter: the
-Pillow path applies them with Pillow's C matrix conversion, the OpenCV
-adapter with ``cv2.transform``.
+Exact arithmetic
+----------------
+The matrices here are the single definition used by every adapter, and they
+are *fixed-point*: every coefficient and offset is a multiple of
+``2**-FRACTION_BITS`` (1/1024). A sample is then defined exactly as
+
+    out = clip(floor(N / 1024 + 1/2), 0, 255),   N = integer sum of products
+
+(round half up), which :func:`reference_transform` computes with integers.
+Two quite different implementations compute this bit for bit:
+
+* Pillow's C matrix conversion, in float32: all products and partial sums are
+  multiples of 1/1024 below 2**14 in magnitude (checked by
+  :func:`_check_exact`), so each fits float32's 24-bit mantissa and no
+  rounding happens before the final ``+ 0.5`` and truncation, whatever the
+  evaluation order or FMA use;
+* ``cv2.transform`` on uint8 (the OpenCV adapter), whose SIMD kernel is
+  10-bit fixed point with the same round-half-up shift.
+
+So a file written through Pillow and one written through OpenCV are
+byte-identical, and both adapters decode to the same pixels; the tests check
+both against :func:`reference_transform` on every 24-bit colour. Ten
+fractional bits move a sample by at most 0.4 before rounding compared with
+real-valued coefficients; the round trip RGB -> planes -> RGB (no JPEG in
+between) is as accurate as with float64 coefficients (max error 1 for
+BT.601-like weights, 3 at the most extreme allowed weights), see
+``docs/interop.md``.
+
+Speed
+-----
+Pillow's matrix conversion is plain scalar C (about 3.3 ns a pixel), and it
+releases the GIL, so large images are cut into horizontal strips converted on
+a small thread pool. Each strip is converted and then pasted with the
+*core* ``paste``, which copies raw pixels between images of the same pixel
+size without looking at the mode: that is how the converted RGB-labelled
+pixels become a "YCbCr" image (what libjpeg must be given to store the
+planes untouched) without the split/merge round trip (about 3 ms for 2 Mpx).
+``docs/speed.md`` has the measurements behind these choices.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,88 +60,167 @@ from PIL import Image
 
 BT601 = (0.299, 0.587, 0.114)
 
+#: Fractional bits of every coefficient and offset (see module doc). Ten is
+#: the precision of OpenCV's fixed-point ``transform`` for uint8, so the
+#: OpenCV adapter can use it unchanged; more bits would not be exact there,
+#: fewer would cost accuracy for nothing.
+FRACTION_BITS = 10
+SCALE = 1 << FRACTION_BITS
+
 # Images smaller than this are converted in one call; larger ones are split
 # into horizontal strips converted on several threads (Pillow releases the GIL
 # in its matrix conversion), which halves the colour step on two cores.
-_PARALLEL_MIN_PIXELS = 1 << 19
+_PARALLEL_MIN_PIXELS = 1 << 18
+_MAX_WORKERS = 4
 _pool: ThreadPoolExecutor | None = None
 
 
-def forward_matrix(weights: tuple[float, float, float]) -> np.ndarray:
-    """3x4 matrix (with offsets) mapping RGB 0..255 to G-YUV planes 0..255."""
-    wr, wg, wb = weights
+def forward_fixed(weights: tuple[float, float, float]) -> np.ndarray:
+    """3x4 int64 matrix, in units of 1/1024, mapping RGB to G-YUV planes.
+
+    Each row is rounded to 1/1024 with its sum preserved (largest remainder):
+    the Y row sums to exactly 1024 and the chroma rows to exactly 0, so grey
+    stays grey (Y = R = G = B, Cb = Cr = 128) after quantising the weights."""
+    wr, wg, wb = (float(w) for w in weights)
     cb = 0.5 / (1.0 - wb)
     cr = 0.5 / (1.0 - wr)
-    return np.array(
-        [
-            [wr, wg, wb, 0.0],
-            [-wr * cb, -wg * cb, (1.0 - wb) * cb, 128.0],
-            [(1.0 - wr) * cr, -wg * cr, -wb * cr, 128.0],
-        ]
+    rows = (
+        (wr, wg, wb),
+        (-wr * cb, -wg * cb, (1.0 - wb) * cb),
+        ((1.0 - wr) * cr, -wg * cr, -wb * cr),
     )
+    sums = (SCALE, 0, 0)
+    out = np.zeros((3, 4), dtype=np.int64)
+    for i, (row, total) in enumerate(zip(rows, sums, strict=True)):
+        out[i, :3] = _round_preserving_sum(np.array(row) * SCALE, total)
+    out[1:, 3] = 128 * SCALE
+    return out
+
+
+def inverse_fixed(weights: tuple[float, float, float]) -> np.ndarray:
+    """3x4 int64 matrix, in units of 1/1024, mapping G-YUV planes back to RGB.
+
+    Closed form (no matrix inversion, so every platform rounds alike):
+    R = Y + kr (Cr-128), B = Y + kb (Cb-128), G = Y + gcb (Cb-128) + gcr (Cr-128).
+    The offsets are derived from the rounded coefficients, so Cb = Cr = 128
+    gives R = G = B = Y exactly."""
+    wr, wg, wb = (float(w) for w in weights)
+    kr = 2.0 * (1.0 - wr)
+    kb = 2.0 * (1.0 - wb)
+    gcb = -wb * kb / wg
+    gcr = -wr * kr / wg
+    chroma = np.floor(np.array([[0.0, kr], [gcb, gcr], [kb, 0.0]]) * SCALE + 0.5).astype(np.int64)
+    out = np.zeros((3, 4), dtype=np.int64)
+    out[:, 0] = SCALE
+    out[:, 1:3] = chroma
+    out[:, 3] = -128 * chroma.sum(axis=1)
+    return out
+
+
+def forward_matrix(weights: tuple[float, float, float]) -> np.ndarray:
+    """3x4 float matrix (with offsets) mapping RGB 0..255 to G-YUV planes 0..255.
+
+    Entries are exact multiples of 1/1024 (see module doc); pass it as is to
+    Pillow's ``convert`` or to ``cv2.transform`` (after reordering for BGR)."""
+    return _checked(forward_fixed(weights))
 
 
 def inverse_matrix(weights: tuple[float, float, float]) -> np.ndarray:
-    """3x4 matrix (with offsets) mapping G-YUV planes back to RGB 0..255."""
-    wr, wg, wb = weights
-    kr = 2.0 * (1.0 - wr)  # R = Y + kr (Cr - 128)
-    kb = 2.0 * (1.0 - wb)  # B = Y + kb (Cb - 128)
-    # G = (Y - Wr R - Wb B) / Wg = Y - (Wr kr (Cr-128) + Wb kb (Cb-128)) / Wg
-    gcb = -wb * kb / wg
-    gcr = -wr * kr / wg
-    return np.array(
-        [
-            [1.0, 0.0, kr, -128.0 * kr],
-            [1.0, gcb, gcr, -128.0 * (gcb + gcr)],
-            [1.0, kb, 0.0, -128.0 * kb],
-        ]
-    )
+    """3x4 float matrix (with offsets) mapping G-YUV planes back to RGB 0..255."""
+    return _checked(inverse_fixed(weights))
+
+
+def reference_transform(pixels: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """The exact definition, with integers: ``pixels`` (..., 3) uint8, ``fixed``
+    a 3x4 matrix from :func:`forward_fixed` / :func:`inverse_fixed`.
+
+    Slow (numpy int64); the fast paths are tested against it."""
+    n = pixels.astype(np.int64) @ fixed[:, :3].T + fixed[:, 3]
+    return np.clip((n + SCALE // 2) >> FRACTION_BITS, 0, 255).astype(np.uint8)
 
 
 def rgb_to_planes(image: Image.Image, weights: tuple[float, float, float]) -> Image.Image:
-    """RGB image -> mode "YCbCr" image holding the G-YUV planes (rounded).
+    """RGB image -> mode "YCbCr" image holding the G-YUV planes (exactly rounded).
 
     The result is labelled YCbCr so libjpeg stores it without converting."""
     if image.mode != "RGB":
         raise ValueError(f"rgb_to_planes needs an RGB image, got mode {image.mode!r}")
-    converted = _convert(image, _as_tuple(forward_matrix(weights)))
-    return Image.merge("YCbCr", converted.split())
+    return _convert(image, forward_matrix(weights), "YCbCr")
 
 
 def planes_to_rgb(planes: Image.Image, weights: tuple[float, float, float]) -> Image.Image:
-    """Image whose three bands are G-YUV planes (mode RGB or YCbCr) -> RGB."""
-    if planes.mode == "YCbCr":
-        planes = Image.merge("RGB", planes.split())
-    if planes.mode != "RGB":
-        raise ValueError(f"planes_to_rgb needs a 3-band image, got mode {planes.mode!r}")
-    return _convert(planes, _as_tuple(inverse_matrix(weights)))
+    """Image whose three bands are G-YUV planes (mode YCbCr, or RGB as the
+    Pillow plugin decodes them) -> RGB image, exactly rounded."""
+    if planes.mode not in ("YCbCr", "RGB"):
+        raise ValueError(f"planes_to_rgb needs a 3-band image (YCbCr or RGB), got mode {planes.mode!r}")
+    return _convert(planes, inverse_matrix(weights), "RGB")
 
 
-def _as_tuple(m: np.ndarray) -> tuple[float, ...]:
-    return tuple(float(x) for x in m.reshape(-1))
+def _round_preserving_sum(values: np.ndarray, total: int) -> np.ndarray:
+    """Round to integers so that they add up to ``total``: floor everything,
+    then give the missing units to the largest remainders (ties: first index)."""
+    floors = np.floor(values).astype(np.int64)
+    missing = int(total - floors.sum())
+    order = np.argsort(-(values - floors), kind="stable")
+    floors[order[:missing]] += 1
+    return floors
 
 
-def _convert(image: Image.Image, matrix: tuple[float, ...]) -> Image.Image:
-    """Pillow's C matrix conversion (rounds to nearest, clips to 0..255)."""
+def _checked(fixed: np.ndarray) -> np.ndarray:
+    _check_exact(fixed)
+    return fixed.astype(np.float64) / SCALE
+
+
+def _check_exact(fixed: np.ndarray) -> None:
+    """Refuse a matrix whose float32 evaluation could round before the end.
+
+    Every partial sum is a multiple of 1/1024; it is exact in float32 while
+    below 2**14 in magnitude (24-bit mantissa). Validated weights (each >=
+    0.05) stay below 2**13, so this only guards against misuse."""
+    bound = 255 * np.abs(fixed[:, :3]).sum(axis=1) + np.abs(fixed[:, 3]) + SCALE
+    if int(bound.max()) >= (1 << 14) * SCALE:
+        raise ValueError(
+            "colour weights too extreme for exact fixed-point conversion; "
+            "each weight must be >= 0.05 (strategy.MIN_WEIGHT)"
+        )
+
+
+def _convert(image: Image.Image, matrix: np.ndarray, out_mode: str) -> Image.Image:
+    """Pillow's C matrix conversion into a new image of mode ``out_mode``.
+
+    ``out_mode`` only relabels the pixels (YCbCr and RGB are both 3 bands of
+    4-byte pixels): the core paste copies bytes between equal pixel sizes."""
     image.load()  # before threads touch it: loading is not thread-safe
+    values = tuple(float(x) for x in matrix.reshape(-1))
+    core = image.im
     w, h = image.size
-    workers = min(os.cpu_count() or 1, 4)
+    out = Image.new(out_mode, (w, h))
+    workers = _worker_count()
     if w * h < _PARALLEL_MIN_PIXELS or workers < 2 or h < 2 * workers:
-        return image.convert("RGB", matrix)
+        out.im.paste(core.convert_matrix("RGB", values), (0, 0, w, h))
+        return out
     bounds = [round(h * i / workers) for i in range(workers + 1)]
     boxes = [(0, bounds[i], w, bounds[i + 1]) for i in range(workers)]
-    convert: Callable[[tuple[int, int, int, int]], Image.Image] = (
-        lambda box: image.crop(box).convert("RGB", matrix)
-    )
-    strips = list(_executor().map(convert, boxes))
-    out = Image.new("RGB", (w, h))
-    for box, strip in zip(boxes, strips, strict=True):
-        out.paste(strip, box[:2])
+
+    def strip(box: tuple[int, int, int, int]) -> None:
+        # crop, convert and paste all release the GIL; strips never overlap
+        out.im.paste(core.crop(box).convert_matrix("RGB", values), box)
+
+    for _ in _executor().map(strip, boxes):
+        pass
     return out
+
+
+def _worker_count() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus, _MAX_WORKERS)
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pillow-grace")
+        _pool = ThreadPoolExecutor(max_workers=_MAX_WORKERS, thread_name_prefix="pillow-grace")
     return _pool

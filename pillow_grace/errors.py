@@ -15,7 +15,16 @@ class GraceError(Exception):
 
 
 class StrategyError(GraceError, ValueError):
-    """A strategy file or object is invalid, unknown or unsupported."""
+    """A strategy file or object is invalid, unknown or unsupported.
+
+    ``field`` is the dotted JSON path of the offending field (for example
+    ``"quantization.tables[1][7]"``), ``""`` for the document as a whole, or
+    None when the error is not about one field (file unreadable, not found).
+    Tools can use it to point at the line to fix; people read the message."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class StrategyNotFoundError(StrategyError, LookupError):
@@ -23,7 +32,7 @@ class StrategyNotFoundError(StrategyError, LookupError):
 
 
 class EncodeOptionError(GraceError, ValueError):
-    """An encoder option has a value outside its documented range."""
+    """An encoder option is unknown or has a value outside its documented range."""
 
 
 class UnsupportedModeError(GraceError, OSError):
@@ -31,4 +40,4 @@ class UnsupportedModeError(GraceError, OSError):
 
 
 class GraceFileError(GraceError, OSError):
-    """A file claims to be GRACE but its metadata segment is corrupt."""
+    """A file claims to be GRACE but its metadata segment is corrupt or unsupported."""

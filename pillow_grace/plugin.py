@@ -6,9 +6,19 @@
   :func:`pillow_grace.codec.encode`, and
 * ``Image.open`` return a :class:`GraceImageFile` (``format == "GRACE"``) for
   files with a GRACE metadata segment, with exact RGB restored from the
-  weights stored in the file. Every other JPEG is left to Pillow's own JPEG
-  plugin, unchanged: the GRACE opener only reads the marker headers and
-  declines.
+  weights stored in the file.
+
+How the opener stays free for ordinary JPEGs: it is registered just before
+Pillow's JPEG opener and *is* Pillow's JPEG opener (``jpeg_factory``, which
+also recognises MPO) followed by a look at the APPn segments that opener has
+already parsed. Without a GRACE segment it returns Pillow's own object,
+untouched, so a plain JPEG is parsed once, gets the same class, pixels and
+``info`` as without pillow-grace, and costs one loop over a short list.
+With a GRACE segment the object is re-classed as :class:`GraceImageFile`, the
+way Pillow turns a JPEG into an MPO.
+
+``Image.open(fp, formats=["JPEG"])`` bypasses this opener and gives Pillow's
+plain decode (BT.601 colours) of a GRACE file.
 """
 
 from __future__ import annotations
@@ -28,62 +38,97 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
     """A JPEG written by GRACE. Decodes the stored G-YUV planes to exact RGB.
 
     ``info["grace"]`` holds the strategy name, its content hash and the
-    colour weights. ``draft("YCbCr", ...)`` gives the raw G-YUV planes."""
+    colour weights. ``draft("YCbCr", ...)`` gives the raw G-YUV planes and
+    ``draft("L", ...)`` the G-YUV luma plane; ``draft("RGB", size)`` (what
+    ``thumbnail`` uses) scales in the DCT and still restores exact colours."""
 
     format = FORMAT
     format_description = "GRACE DNN-aware JPEG (G-YUV planes)"
     grace: GraceMetadata
+    _grace_planes: bool = False
 
     def _open(self) -> None:
-        assert self.fp is not None
-        start = self.fp.tell()
-        meta = metadata.scan(self.fp)
+        # Used by direct construction, GraceImageFile(path); Image.open goes
+        # through _open_factory, which adopts an already parsed JpegImageFile.
+        super()._open()
+        meta = metadata.find(self.applist)
         if meta is None:
             raise SyntaxError("not a GRACE file (no GRACE APP11 segment)")
-        self.fp.seek(start)
-        super()._open()
+        self._setup_grace(meta)
+
+    @classmethod
+    def adopt(cls, im: JpegImagePlugin.JpegImageFile, meta: GraceMetadata) -> GraceImageFile:
+        """Turn a parsed (not yet loaded) JPEG into a GRACE image."""
+        im.__class__ = cls
+        assert isinstance(im, GraceImageFile)
+        im._setup_grace(meta)
+        return im
+
+    def _setup_grace(self, meta: GraceMetadata) -> None:
         self.grace = meta
         self.info["grace"] = {
             "strategy": meta.strategy,
             "hash": meta.content_hash,
             "weights": meta.weights,
+            "version": f"{meta.version[0]}.{meta.version[1]}",
         }
         self._grace_planes = False
-        if self.mode == "RGB":
-            if len(self.tile) != 1:
-                raise GraceFileError("GRACE file has an unexpected tile layout")
-            # Ask libjpeg for the stored planes untouched (no BT.601 YCbCr->RGB);
-            # load() applies the inverse G-YUV transform with the file's weights.
+        if self.layers == 3 and self.mode == "RGB" and len(self.tile) == 1:
+            # Ask libjpeg for the stored planes untouched (jpegmode "RGB": no
+            # YCbCr->RGB step); load() applies the inverse G-YUV transform.
             tile = self.tile[0]
-            self.tile = [ImageFile._Tile(tile[0], tile[1], tile[2], ("RGB", "RGB"))]
+            self.tile = [tile._replace(args=("RGB", "RGB"))]
             self._grace_planes = True
-        elif self.mode != "L":
+        elif not (self.layers == 1 and self.mode == "L"):
             raise GraceFileError(
-                f"GRACE file has {self.layers} components in mode {self.mode}; "
+                f"GRACE file has {self.layers} components (mode {self.mode}, {len(self.tile)} tiles); "
                 "GRACE writes 1 (luma) or 3 (G-YUV) components"
             )
 
     def draft(
         self, mode: str | None, size: tuple[int, int] | None
     ) -> tuple[str, tuple[int, int, float, float]] | None:
-        """As for JPEG. mode "YCbCr" keeps the raw G-YUV planes; "L" gives the
-        G-YUV luma plane (the DNN-weighted luma, not BT.601)."""
-        if self._grace_planes and self.tile and mode in ("YCbCr", "L"):
-            tile = self.tile[0]
-            self.tile = [ImageFile._Tile(tile[0], tile[1], tile[2], (mode, ""))]
-            self._mode = mode
-            self._grace_planes = False
-            mode = None
-        return super().draft(mode, size)
+        """As for JPEG: DCT scaling to at least ``size``; mode "YCbCr" keeps
+        the raw G-YUV planes, "L" gives the G-YUV luma (the DNN-weighted luma,
+        not BT.601). Any other mode keeps the exact-RGB decode."""
+        result = super().draft(mode, size)
+        if self._grace_planes and self.tile and self.tile[0].args[0] != "RGB":
+            self._grace_planes = False  # JPEG's draft switched to raw YCbCr or L
+        return result
 
     def load(self) -> Any:
-        needs_inverse = bool(self.tile) and self._grace_planes
-        pixel = super().load()
-        if needs_inverse and not self.tile:
-            self._grace_planes = False
-            self.im = colour.planes_to_rgb(self._new(self.im), self.grace.weights).im
-            pixel = Image.Image.load(self)
-        return pixel
+        if not (self._grace_planes and self.tile):
+            return super().load()
+        try:
+            super().load()
+        finally:
+            # Once the tile is consumed self.im holds G-YUV planes, also when
+            # decoding stopped early (truncated file): convert them, so that no
+            # later access can see planes labelled as RGB.
+            if self._grace_planes and not self.tile:
+                self._grace_planes = False
+                self.im = colour.planes_to_rgb(self._new(self.im), self.grace.weights).im
+        return Image.Image.load(self)
+
+    def __getstate__(self) -> list[Any]:
+        return [*super().__getstate__(), self.grace]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        # The pickled pixels are the decoded RGB (Image.__getstate__ loads).
+        *base, meta = state
+        super().__setstate__(base)
+        self.grace = meta
+        self._grace_planes = False
+
+
+def _open_factory(fp: IO[bytes], filename: str | bytes | None = None) -> ImageFile.ImageFile:
+    im = JpegImagePlugin.jpeg_factory(fp, filename)
+    meta = metadata.find(im.applist)
+    if meta is None:
+        return im  # an ordinary JPEG (or MPO), exactly as Pillow opens it
+    if type(im) is not JpegImagePlugin.JpegImageFile:
+        raise GraceFileError(f"GRACE metadata in a {im.format} file; GRACE writes single JPEG images")
+    return GraceImageFile.adopt(im, meta)
 
 
 def _accept(prefix: bytes) -> bool:
@@ -96,13 +141,9 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     if strategy is None:
         raise EncodeOptionError(
             'the GRACE format needs a strategy: img.save(path, "GRACE", strategy="<name>"); '
-            f"available: {', '.join(registry.available_strategies())}"
+            f"available: {', '.join(registry.available_strategies()) or 'none installed'} "
+            "(a path to a strategy .json file or a pillow_grace.Strategy also works)"
         )
-    for key in ("qtables", "keep_rgb", "streamtype"):
-        if key in info:
-            raise EncodeOptionError(
-                f"option {key!r} is not supported by the GRACE format: the strategy decides it"
-            )
     codec.encode(im, fp, strategy, codec.EncodeOptions.from_mapping(info))
 
 
@@ -112,11 +153,11 @@ _registered = False
 def register_grace_plugin() -> None:
     """Register the GRACE save format and opener with Pillow (idempotent).
 
-    The opener is placed before Pillow's JPEG opener so that GRACE files get
-    exact colours; it declines every non-GRACE JPEG after a header scan."""
+    The opener is placed just before Pillow's JPEG opener; see the module
+    doc for why that costs ordinary JPEGs nothing."""
     global _registered
     Image.preinit()  # make sure JPEG is registered, so we can go in front of it
-    Image.register_open(FORMAT, GraceImageFile, _accept)
+    Image.register_open(FORMAT, _open_factory, _accept)
     Image.register_save(FORMAT, _save)
     Image.register_mime(FORMAT, "image/jpeg")
     if FORMAT in Image.ID and "JPEG" in Image.ID:

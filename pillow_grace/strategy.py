@@ -6,8 +6,16 @@ in ``docs/strategy-format.md`` and ``pillow_grace/schema/strategy-v1.schema.json
 
 Strategy files may come from anywhere (a package, a download, a colleague), so
 loading one is treated like parsing untrusted input: the file is never
-executed or unpickled, its size is capped, every field is type- and
-range-checked, and each error names the field that is wrong.
+executed or unpickled, its size is capped, the JSON parser refuses NaN,
+Infinity and duplicate keys, nesting and the free-form ``provenance`` object
+are bounded, every field is type- and range-checked, and each error names the
+field that is wrong (also as ``StrategyError.field``).
+
+Validation lives in one place, :meth:`Strategy.__post_init__` (and the
+``__post_init__`` of :class:`Perception` and :class:`Allocation`), so a
+strategy built in Python (by the fitter, by a test) obeys exactly the same
+rules as one read from a file. Field names in errors are the JSON paths of
+the file format, whichever way the strategy was made.
 """
 
 from __future__ import annotations
@@ -15,10 +23,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
+import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ._version import __version__
@@ -26,6 +39,8 @@ from .errors import StrategyError
 
 #: Major and minor version of the strategy file format written by this library.
 FORMAT_VERSION = (1, 0)
+#: Value of the ``format`` field: tells a strategy from any other JSON file.
+FORMAT_ID = "grace-strategy"
 #: Largest strategy file accepted, in bytes. A v1 file is about 20 KiB.
 MAX_FILE_BYTES = 1 << 20
 #: Smallest colour weight accepted. The inverse transform divides by Wg and
@@ -34,13 +49,234 @@ MAX_FILE_BYTES = 1 << 20
 MIN_WEIGHT = 0.05
 #: Tolerance on Wr + Wg + Wb == 1.
 WEIGHT_SUM_TOLERANCE = 1e-6
+#: Largest value accepted for perception statistics and the allocation
+#: parameter. Real values are many orders of magnitude smaller; the cap keeps
+#: products such as lambda * E[g^2] * D far from float overflow.
+MAX_VALUE = 1e30
+#: Limits on the free-form provenance object: nesting depth, total number of
+#: values, characters per string and per key. Generous for real use, small
+#: enough that a hostile file cannot make the loader (or every encoded
+#: image's hash computation) slow.
+MAX_PROVENANCE_DEPTH = 8
+MAX_PROVENANCE_ITEMS = 1000
+MAX_STRING = 4096
+MAX_KEY = 128
+#: Integers in provenance must be exactly representable in a double, so that
+#: every JSON implementation reads the same number.
+MAX_SAFE_INT = 2**53
 
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 ALLOCATIONS = ("lagrangian", "paper")
 CHANNELS = ("Y", "U", "V")
 
+_VERSION_RE = re.compile(r"^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$")
+_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
+# Keys each object of a v1.0 document may hold. A file of a newer 1.x minor
+# version may add keys (minor versions only add optional fields); they are
+# ignored. In a 1.0 file an unknown key is an error: it is almost always a
+# typo ("wieghts") that would otherwise be silently dropped.
+_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {"format", "version", "name", "task", "model", "colour", "quantization", "perception",
+         "allocation", "probe", "provenance", "content_hash"}
+    ),
+    "model": frozenset({"description", "input_size"}),
+    "colour": frozenset({"space", "weights"}),
+    "quantization": frozenset({"tables", "subsampling"}),
+    "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean"}),
+    "allocation": frozenset({"method", "parameter", "quality"}),
+    "probe": frozenset({"resolution"}),
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "": ("format", "version", "name", "task", "colour", "quantization"),
+    "colour": ("weights",),
+    "quantization": ("tables",),
+    "perception": ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"),
+    "allocation": ("method", "parameter"),
+}
+
+
+def _bad(path: str, message: str) -> StrategyError:
+    where = f"field {path!r}" if path else "the document"
+    return StrategyError(f"{where} {message}", field=path)
+
+
+# -- value checks shared by files and Python construction -----------------------
+def _is_int(x: Any) -> bool:
+    return (isinstance(x, numbers.Integral) and not isinstance(x, bool)) or (
+        isinstance(x, float) and x.is_integer()
+    )
+
+
+def _real(path: str, x: Any, *, minimum: float | None = None, exclusive: bool = False,
+          maximum: float = MAX_VALUE) -> float:
+    """A finite real in range. Rejects bools, strings, NaN, Inf and huge ints."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise _bad(path, f"must be a number, got {_show(x)}")
+    try:
+        f = float(x)
+    except OverflowError:
+        raise _bad(path, f"is too large (at most {maximum:g})") from None
+    if not math.isfinite(f):
+        raise _bad(path, f"must be a finite number, got {f!r}")
+    if minimum is not None and (f <= minimum if exclusive else f < minimum):
+        raise _bad(path, f"must be {'>' if exclusive else '>='} {minimum:g}, got {f!r}")
+    if f > maximum:
+        raise _bad(path, f"must be at most {maximum:g}, got {f!r}")
+    return f
+
+
+def _int(path: str, x: Any, lo: int, hi: int) -> int:
+    if not _is_int(x):
+        raise _bad(path, f"must be an integer in {lo}..{hi}, got {_show(x)}")
+    i = int(x)
+    if not lo <= i <= hi:
+        raise _bad(path, f"must be an integer in {lo}..{hi}, got {i}")
+    return i
+
+
+def _seq(path: str, x: Any, length: int, what: str) -> Sequence[Any]:
+    """A list/tuple (or numpy array) of exactly ``length`` items. Strings are
+    sequences too, but never what a field wants."""
+    if not isinstance(x, (list, tuple)) and hasattr(x, "tolist") and getattr(x, "ndim", 0) >= 1:
+        x = x.tolist()  # numpy array
+    if not isinstance(x, (list, tuple)):
+        raise _bad(path, f"must be a list of {length} {what}, got {_show(x)}")
+    if len(x) != length:
+        raise _bad(path, f"must be a list of {length} {what}, got {len(x)} items")
+    return x
+
+
+def _string(path: str, x: Any, max_len: int) -> str:
+    if not isinstance(x, str):
+        raise _bad(path, f"must be a string, got {_show(x)}")
+    if len(x) > max_len:
+        raise _bad(path, f"must be at most {max_len} characters, got {len(x)}")
+    return x
+
+
+def _choice(path: str, x: Any, choices: Sequence[str]) -> str:
+    if not isinstance(x, str) or x not in choices:
+        raise _bad(path, f"must be one of {', '.join(choices)}; got {_show(x)}")
+    return x
+
+
+def _size(path: str, x: Any) -> tuple[int, int] | None:
+    if x is None:
+        return None
+    s = _seq(path, x, 2, "integers [width, height]")
+    return (_int(f"{path}[0]", s[0], 1, 65535), _int(f"{path}[1]", s[1], 1, 65535))
+
+
+def _tables(path: str, x: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    rows = _seq(path, x, 3, "tables (Y, U, V)")
+    out = []
+    for i, t in enumerate(rows):
+        t = _seq(f"{path}[{i}]", t, 64, "integers in natural (row-major) order")
+        out.append(tuple(_int(f"{path}[{i}][{j}]", q, 1, 255) for j, q in enumerate(t)))
+    return (out[0], out[1], out[2])
+
+
+def _matrix(path: str, x: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    rows = _seq(path, x, 3, "rows (Y, U, V) of 64 numbers")
+    out = []
+    for i, r in enumerate(rows):
+        r = _seq(f"{path}[{i}]", r, 64, "numbers in natural (row-major) order")
+        out.append(tuple(_real(f"{path}[{i}][{j}]", v, minimum=0.0) for j, v in enumerate(r)))
+    return (out[0], out[1], out[2])
+
+
+def validate_weights(weights: Any, *, field_name: str = "colour.weights") -> tuple[float, float, float]:
+    """Check G-YUV weights: three finite numbers >= MIN_WEIGHT summing to 1.
+
+    Used for strategies and for the weights read back from an image's
+    metadata segment, which may be corrupt or hostile. Raises
+    :class:`StrategyError` whose ``field`` is ``field_name``."""
+    w = _seq(field_name, weights, 3, "numbers [Wr, Wg, Wb]")
+    out = []
+    for label, v in zip(("Wr", "Wg", "Wb"), w, strict=True):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise _bad(field_name, f"({label}) must be a number, got {_show(v)}")
+        try:
+            f = float(v)
+        except OverflowError:
+            raise _bad(field_name, f"({label}) is too large; weights lie in [{MIN_WEIGHT}, 1]") from None
+        if not math.isfinite(f):
+            raise _bad(field_name, f"({label}) must be a finite number, got {f!r}")
+        if f < MIN_WEIGHT:
+            raise _bad(
+                field_name,
+                f"({label}) is {f!r}, below the minimum {MIN_WEIGHT}: a smaller weight would "
+                f"amplify decoding noise beyond {1 / MIN_WEIGHT:g}x",
+            )
+        out.append(f)
+    total = math.fsum(out)
+    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+        raise _bad(field_name, f"must sum to 1 (Wr + Wg + Wb), got {total!r}")
+    return (out[0], out[1], out[2])
+
+
+def _freeze(path: str, x: Any, depth: int, budget: list[int]) -> Any:
+    """Deep-copy a JSON value into an immutable one, enforcing the provenance caps."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _bad("provenance", f"holds more than {MAX_PROVENANCE_ITEMS} values; keep it small")
+    if depth > MAX_PROVENANCE_DEPTH:
+        raise _bad(path, f"is nested more than {MAX_PROVENANCE_DEPTH} levels deep")
+    if x is None or isinstance(x, bool):
+        return x
+    if isinstance(x, str):
+        return _string(path, x, MAX_STRING)
+    if isinstance(x, numbers.Integral):
+        if abs(int(x)) > MAX_SAFE_INT:
+            raise _bad(path, f"is an integer beyond +-2**53, not portable JSON: {_show(x)}")
+        return int(x)
+    if isinstance(x, numbers.Real):
+        return _real(path, x, maximum=math.inf)
+    if isinstance(x, Mapping):
+        out = {}
+        for k, v in x.items():
+            if not isinstance(k, str) or len(k) > MAX_KEY:
+                raise _bad(path, f"keys must be strings of at most {MAX_KEY} characters, got {_show(k)}")
+            out[k] = _freeze(f"{path}.{k}", v, depth + 1, budget)
+        return MappingProxyType(out)
+    if isinstance(x, (list, tuple)):
+        return tuple(_freeze(f"{path}[{i}]", v, depth + 1, budget) for i, v in enumerate(x))
+    raise _bad(path, f"must hold only JSON values (object, array, string, number, bool, null), "
+                     f"got {type(x).__name__}")
+
+
+def _thaw(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {k: _thaw(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return [_thaw(v) for v in x]
+    return x
+
+
+def _provenance(x: Any) -> Mapping[str, Any]:
+    if x is None:
+        x = {}
+    if not isinstance(x, Mapping):
+        raise _bad("provenance", f"must be a JSON object, got {_show(x)}")
+    frozen = _freeze("provenance", x, 1, [MAX_PROVENANCE_ITEMS + 1])
+    if "probe_images" in frozen:
+        _int("provenance.probe_images", frozen["probe_images"], 0, MAX_SAFE_INT)
+    for key, limit in (("date", 64), ("library_version", 64)):
+        if key in frozen:
+            _string(f"provenance.{key}", frozen[key], limit)
+    return frozen
+
+
+def _show(x: Any) -> str:
+    text = repr(x) if not isinstance(x, (dict, list, tuple)) else type(x).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- the data model ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Perception:
     """The DNN's measured sensitivity, per G-YUV channel and 8x8 DCT frequency.
@@ -50,7 +286,8 @@ class Perception:
     0..255 (level-shifted by 128), so a gradient is d(loss)/d(coefficient).
 
     Keeping these statistics, not just tables, is what lets an encoder derive
-    tables for another quality without torch.
+    tables for another quality without torch. Accepts any nested sequences
+    (or numpy arrays); stores tuples of floats.
     """
 
     grad_abs_mean: tuple[tuple[float, ...], ...]
@@ -59,6 +296,10 @@ class Perception:
     """Mean g^2 per bin: the diagonal of the Fisher information (sampled labels)."""
     coef_abs_mean: tuple[tuple[float, ...], ...]
     """Mean |coefficient| per bin: the scale b of a Laplacian model (§5.1)."""
+
+    def __post_init__(self) -> None:
+        for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
+            object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name)))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,14 +323,27 @@ class Allocation:
     parameter: float
     quality: int | None = None
 
+    def __post_init__(self) -> None:
+        _choice("allocation.method", self.method, ALLOCATIONS)
+        object.__setattr__(
+            self, "parameter", _real("allocation.parameter", self.parameter, minimum=0.0, exclusive=True)
+        )
+        if self.quality is not None:
+            object.__setattr__(self, "quality", _int("allocation.quality", self.quality, 1, 100))
+
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "parameter": self.parameter, "quality": self.quality}
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """A validated GRACE strategy. Construct with :meth:`from_dict`, :meth:`load`
-    or the fitter; instances are immutable so they can be shared across threads."""
+    """A validated GRACE strategy.
+
+    Construct it with :meth:`load`, :meth:`from_json`, :meth:`from_dict`, the
+    fitter, or directly (every argument is validated and normalised: lists
+    become tuples, numpy numbers become Python ones). Instances are immutable,
+    including ``provenance``, so they can be shared across threads and their
+    :attr:`content_hash` never goes stale."""
 
     name: str
     task: str
@@ -101,24 +355,57 @@ class Strategy:
     perception: Perception | None = None
     allocation: Allocation | None = None
     description: str = ""
+    """What the target model is (free text, at most 4096 characters)."""
     model_input_size: tuple[int, int] | None = None
     """(width, height) the model itself consumes."""
     probe_resolution: tuple[int, int] | None = None
     """(width, height) of the probe images: the capture resolution fitted for."""
     provenance: Mapping[str, Any] = field(default_factory=dict)
-    """Free-form facts: probe image count, date, library version, loss, ..."""
+    """Facts about the fit: ``probe_images`` (int), ``date`` (ISO 8601),
+    ``library_version``, and any other JSON (bounded, read-only)."""
     version: tuple[int, int] = FORMAT_VERSION
+    """Strategy file format version this object is written as."""
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise _bad(
+                "name", "must be 1-128 ASCII letters, digits, '.', '_' or '-', starting with a "
+                f"letter or digit (it is also the file name), got {_show(self.name)}"
+            )
+        put("task", _choice("task", self.task, TASKS))
+        put("weights", validate_weights(self.weights, field_name="colour.weights"))
+        put("tables", _tables("quantization.tables", self.tables))
+        put("subsampling", _choice("quantization.subsampling", self.subsampling, SUBSAMPLINGS))
+        if self.perception is not None and not isinstance(self.perception, Perception):
+            raise _bad("perception", f"must be a Perception or None, got {_show(self.perception)}")
+        if self.allocation is not None and not isinstance(self.allocation, Allocation):
+            raise _bad("allocation", f"must be an Allocation or None, got {_show(self.allocation)}")
+        put("description", _string("model.description", self.description, MAX_STRING))
+        put("model_input_size", _size("model.input_size", self.model_input_size))
+        put("probe_resolution", _size("probe.resolution", self.probe_resolution))
+        put("provenance", _provenance(self.provenance))
+        v = _seq("version", self.version, 2, "integers (major, minor)")
+        if not (_is_int(v[0]) and _is_int(v[1])) or int(v[0]) != FORMAT_VERSION[0] or int(v[1]) < 0 \
+                or int(v[1]) > FORMAT_VERSION[1]:
+            raise _bad("version", f"must be ({FORMAT_VERSION[0]}, minor <= {FORMAT_VERSION[1]}), got {v!r}")
+        put("version", (int(v[0]), int(v[1])))
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
 
     # -- serialisation -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this strategy, ``content_hash`` included."""
         body = self._body()
-        body["content_hash"] = _hash_body(body)
+        body["content_hash"] = self.content_hash
         return body
 
     def _body(self) -> dict[str, Any]:
         return {
-            "format": "grace-strategy",
+            "format": FORMAT_ID,
             "version": f"{self.version[0]}.{self.version[1]}",
             "name": self.name,
             "task": self.task,
@@ -136,52 +423,68 @@ class Strategy:
             "probe": {
                 "resolution": list(self.probe_resolution) if self.probe_resolution else None,
             },
-            "provenance": dict(self.provenance),
+            "provenance": _thaw(self.provenance),
         }
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """``sha256:<hex>`` of the canonical JSON of every other field.
 
-        Written into each encoded file, so a server can tell exactly which
-        strategy (not just which name) produced a frame."""
+        Canonical JSON is ``json.dumps(body, sort_keys=True,
+        separators=(",", ":"), ensure_ascii=True, allow_nan=False)`` of the
+        document without ``content_hash``, as this library writes it (floats
+        in Python's shortest round-trip form). Written into each encoded file,
+        so a server can tell exactly which strategy (not just which name)
+        produced a frame."""
         return _hash_body(self._body())
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n"
+        """The file text: indented JSON with each 64-entry table or perception
+        row laid out as an 8x8 block (natural order reads row by row)."""
+        return _pretty(self.to_dict(), 0) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the strategy as JSON (atomically, so readers never see half a file)."""
+        """Write the strategy as JSON, atomically (readers never see half a file)."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.to_json())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Strategy:
         """Read and validate a strategy file. Never executes anything in it."""
         path = Path(path)
         try:
-            size = path.stat().st_size
+            with open(path, "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
         except OSError as e:
-            raise StrategyError(f"cannot read strategy file {str(path)!r}: {e.strerror}") from e
-        if size > MAX_FILE_BYTES:
+            raise StrategyError(f"cannot read strategy file {str(path)!r}: {e.strerror or e}") from e
+        if len(data) > MAX_FILE_BYTES:
             raise StrategyError(
-                f"strategy file {str(path)!r} is {size} bytes, over the {MAX_FILE_BYTES}-byte cap; "
-                "a v1 strategy is about 20 KiB, so this is not a strategy file"
+                f"strategy file {str(path)!r} is over the {MAX_FILE_BYTES}-byte cap; "
+                "a v1 strategy is about 20 KiB, so this is not a strategy file",
+                field="",
             )
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
         return cls.from_json(data, source=str(path))
 
     @classmethod
     def from_json(cls, data: bytes | str, *, source: str = "<string>") -> Strategy:
+        """Parse and validate strategy JSON (bytes in UTF-8, or text)."""
         if len(data) > MAX_FILE_BYTES:
-            raise StrategyError(f"{source}: strategy JSON is over the {MAX_FILE_BYTES}-byte cap")
+            raise StrategyError(f"{source}: strategy JSON is over the {MAX_FILE_BYTES}-byte cap", field="")
         try:
-            obj = json.loads(data, parse_constant=_reject_constant)
+            obj = json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        except RecursionError:
+            raise StrategyError(f"{source}: JSON is nested too deeply", field="") from None
+        except StrategyError as e:
+            raise StrategyError(f"{source}: {e}", field=e.field) from None
         except (ValueError, UnicodeDecodeError) as e:
-            raise StrategyError(f"{source}: not valid JSON ({e})") from e
+            raise StrategyError(f"{source}: not valid JSON ({e})", field="") from None
         return cls.from_dict(obj, source=source)
 
     @classmethod
@@ -189,77 +492,99 @@ class Strategy:
         """Validate a decoded JSON object and build a :class:`Strategy`.
 
         Raises :class:`StrategyError` naming the first bad field."""
-        v = _Validator(source)
+        try:
+            return cls._from_dict(obj)
+        except StrategyError as e:
+            raise StrategyError(f"{source}: {e}", field=e.field) from None
+
+    @classmethod
+    def _from_dict(cls, obj: Any) -> Strategy:
         if not isinstance(obj, dict):
-            raise v.error("", "must be a JSON object")
-        if obj.get("format") != "grace-strategy":
-            raise v.error("format", 'must be "grace-strategy"; this is not a GRACE strategy file')
-        version = _parse_version(v, obj.get("version"))
-        name = v.name("name", obj.get("name"))
-        task = v.choice("task", obj.get("task"), TASKS)
-        model = v.obj("model", obj.get("model", {}), optional=True) or {}
-        description = v.string("model.description", model.get("description", ""), 4096)
-        input_size = v.size("model.input_size", model.get("input_size"))
-        colour = v.obj("colour", obj.get("colour"))
+            raise _bad("", f"must be a JSON object, got {_show(obj)}")
+        if obj.get("format") != FORMAT_ID:
+            raise _bad("format", f'must be "{FORMAT_ID}"; this is not a GRACE strategy file')
+        version = _parse_version(obj.get("version"))
+        strict = version <= FORMAT_VERSION
+
+        def section(path: str, value: Any, *, optional: bool) -> dict[str, Any]:
+            if value is None and optional:
+                return {}
+            if not isinstance(value, dict):
+                raise _bad(path, f"must be a JSON object, got {_show(value)}")
+            for key in _REQUIRED.get(path, ()):
+                if key not in value:
+                    raise _bad(f"{path}.{key}" if path else key, "is required")
+            if strict:
+                for key in value:
+                    if key not in _KEYS[path]:
+                        known = ", ".join(sorted(_KEYS[path]))
+                        raise _bad(f"{path}.{key}" if path else key,
+                                   f"is not a v{FORMAT_VERSION[0]}.{FORMAT_VERSION[1]} field "
+                                   f"(typo?); known fields here: {known}")
+            return value
+
+        top = section("", obj, optional=False)
+        model = section("model", top.get("model"), optional=True)
+        colour = section("colour", top["colour"], optional=False)
         if colour.get("space", "G-YUV") != "G-YUV":
-            raise v.error("colour.space", 'must be "G-YUV"')
-        weights = validate_weights(colour.get("weights"), field_name=f"{source}: colour.weights")
-        quant = v.obj("quantization", obj.get("quantization"))
-        tables = v.tables("quantization.tables", quant.get("tables"))
-        subsampling = v.choice(
-            "quantization.subsampling", quant.get("subsampling", "4:4:4"), SUBSAMPLINGS
-        )
+            raise _bad("colour.space", f'must be "G-YUV", got {_show(colour.get("space"))}')
+        quant = section("quantization", top["quantization"], optional=False)
         perception = None
-        if obj.get("perception") is not None:
-            p = v.obj("perception", obj["perception"])
-            perception = Perception(
-                grad_abs_mean=v.matrix("perception.grad_abs_mean", p.get("grad_abs_mean")),
-                grad_sq_mean=v.matrix("perception.grad_sq_mean", p.get("grad_sq_mean")),
-                coef_abs_mean=v.matrix("perception.coef_abs_mean", p.get("coef_abs_mean")),
-            )
+        if top.get("perception") is not None:
+            p = section("perception", top["perception"], optional=False)
+            perception = Perception(p["grad_abs_mean"], p["grad_sq_mean"], p["coef_abs_mean"])
         allocation = None
-        if obj.get("allocation") is not None:
-            a = v.obj("allocation", obj["allocation"])
-            method = v.choice("allocation.method", a.get("method"), ALLOCATIONS)
-            param = v.positive("allocation.parameter", a.get("parameter"))
-            quality = a.get("quality")
-            if quality is not None and (
-                not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 100
-            ):
-                raise v.error("allocation.quality", "must be null or an integer in 1..100")
-            allocation = Allocation(method, param, quality)
-        probe = v.obj("probe", obj.get("probe", {}), optional=True) or {}
-        probe_resolution = v.size("probe.resolution", probe.get("resolution"))
-        provenance = v.obj("provenance", obj.get("provenance", {}), optional=True) or {}
+        if top.get("allocation") is not None:
+            a = section("allocation", top["allocation"], optional=False)
+            allocation = Allocation(a["method"], a["parameter"], a.get("quality"))
+        probe = section("probe", top.get("probe"), optional=True)
+        stored = top.get("content_hash")
+        if "content_hash" in top and (not isinstance(stored, str) or not _HASH_RE.match(stored)):
+            raise _bad("content_hash", f'must be "sha256:" and 64 lowercase hex digits, got {_show(stored)}')
         strategy = cls(
-            name=name,
-            task=task,
-            weights=weights,
-            tables=tables,
-            subsampling=subsampling,
+            name=top["name"],
+            task=top["task"],
+            weights=colour["weights"],
+            tables=quant["tables"],
+            subsampling=quant.get("subsampling", "4:4:4"),
             perception=perception,
             allocation=allocation,
-            description=description,
-            model_input_size=input_size,
-            probe_resolution=probe_resolution,
-            provenance=provenance,
-            version=version,
+            description=model.get("description", ""),
+            model_input_size=model.get("input_size"),
+            probe_resolution=probe.get("resolution"),
+            provenance=top.get("provenance"),
+            version=min(version, FORMAT_VERSION),
         )
-        stored = obj.get("content_hash")
-        if stored is not None and stored != strategy.content_hash:
-            raise v.error(
+        # A newer minor version may hold fields this library drops, so its hash
+        # cannot be reproduced here; it is checked only for files we can read whole.
+        if strict and stored is not None and stored != strategy.content_hash:
+            raise _bad(
                 "content_hash",
-                "does not match the file's content (was it edited by hand?); "
-                "remove the field or re-save the strategy with Strategy.save()",
+                "does not match the file's content (was it edited by hand?); remove the "
+                "field, or load and re-save the strategy with Strategy.save() to recompute it",
             )
         return strategy
+
+    @classmethod
+    def validate(cls, source: Mapping[str, Any] | bytes | str | os.PathLike[str]) -> None:
+        """Check a strategy without keeping it: raises :class:`StrategyError`
+        naming the bad field, returns None if valid.
+
+        ``source`` is a decoded JSON object (dict), JSON bytes, or a path
+        (str or PathLike). Used by ``grace validate`` and by tools that vet
+        files before publishing them."""
+        if isinstance(source, Mapping):
+            cls.from_dict(dict(source))
+        elif isinstance(source, bytes):
+            cls.from_json(source)
+        else:
+            cls.load(source)
 
     def with_tables(
         self, tables: Sequence[Sequence[int]], allocation: Allocation | None = None
     ) -> Strategy:
         """A copy with other tables (validated), e.g. re-derived for a quality."""
-        v = _Validator(self.name)
-        return replace(self, tables=v.tables("tables", tables), allocation=allocation)
+        return replace(self, tables=tables, allocation=allocation)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         w = ", ".join(f"{x:.3f}" for x in self.weights)
@@ -269,140 +594,52 @@ class Strategy:
         )
 
 
-def validate_weights(weights: Any, *, field_name: str = "weights") -> tuple[float, float, float]:
-    """Check G-YUV weights: three finite numbers >= MIN_WEIGHT summing to 1.
-
-    Used for strategy files and for the weights read back from an image's
-    metadata segment, which may be corrupt or hostile."""
-    if not isinstance(weights, (list, tuple)) or len(weights) != 3:
-        raise StrategyError(f"{field_name}: must be a list of three numbers [Wr, Wg, Wb]")
-    out = []
-    for label, w in zip(("Wr", "Wg", "Wb"), weights, strict=True):
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
-            raise StrategyError(f"{field_name}: {label} must be a finite number, got {w!r}")
-        if w < MIN_WEIGHT:
-            raise StrategyError(
-                f"{field_name}: {label}={w!r} is below the minimum {MIN_WEIGHT}; "
-                "a smaller weight would amplify decoding noise beyond 1/MIN_WEIGHT"
-            )
-        out.append(float(w))
-    if abs(sum(out) - 1.0) > WEIGHT_SUM_TOLERANCE:
-        raise StrategyError(f"{field_name}: Wr + Wg + Wb must be 1, got {sum(out)!r}")
-    return (out[0], out[1], out[2])
+def _pretty(x: Any, level: int) -> str:
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(x, dict):
+        if not x:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {_pretty(v, level + 1)}" for k, v in x.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(x, list):
+        if all(not isinstance(v, (dict, list)) for v in x):
+            cells = [json.dumps(v, allow_nan=False) for v in x]
+            if len(cells) == 64:
+                rows = [", ".join(cells[i : i + 8]) for i in range(0, 64, 8)]
+                return "[\n" + ",\n".join(inner + r for r in rows) + "\n" + pad + "]"
+            return "[" + ", ".join(cells) + "]"
+        return "[\n" + ",\n".join(inner + _pretty(v, level + 1) for v in x) + "\n" + pad + "]"
+    return json.dumps(x, allow_nan=False)
 
 
 def _hash_body(body: Mapping[str, Any]) -> str:
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return "sha256:" + hashlib.sha256(canon.encode("utf-8")).hexdigest()
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return "sha256:" + hashlib.sha256(canon.encode("ascii")).hexdigest()
 
 
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed in a strategy file")
+    raise ValueError(f"{name} is not allowed in a strategy file (JSON has no NaN or Infinity)")
 
 
-def _parse_version(v: _Validator, value: Any) -> tuple[int, int]:
-    if not isinstance(value, str) or value.count(".") != 1:
-        raise v.error("version", 'must be a string "MAJOR.MINOR", e.g. "1.0"')
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _bad(k, "appears twice in one object; a strategy file must be unambiguous")
+        out[k] = v
+    return out
+
+
+def _parse_version(value: Any) -> tuple[int, int]:
+    if not isinstance(value, str) or not _VERSION_RE.match(value):
+        raise _bad("version", f'must be a string "MAJOR.MINOR", e.g. "1.0", got {_show(value)}')
     major_s, minor_s = value.split(".")
-    if not (major_s.isdigit() and minor_s.isdigit()):
-        raise v.error("version", f'must be "MAJOR.MINOR", got {value!r}')
     major, minor = int(major_s), int(minor_s)
     if major != FORMAT_VERSION[0]:
-        raise v.error(
+        raise _bad(
             "version",
-            f"format {major}.{minor} is not supported by pillow-grace {__version__}, "
-            f"which reads format {FORMAT_VERSION[0]}.x; upgrade pillow-grace to read it",
+            f"is {value}: format {major}.x is not supported by pillow-grace {__version__}, which "
+            f"reads format {FORMAT_VERSION[0]}.x; "
+            + ("upgrade pillow-grace to read it" if major > FORMAT_VERSION[0] else "re-fit the strategy"),
         )
     return (major, minor)
-
-
-class _Validator:
-    """Field checks that raise a StrategyError naming the field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def error(self, name: str, message: str) -> StrategyError:
-        where = f"field {name!r}" if name else "top level"
-        return StrategyError(f"{self.source}: {where} {message}")
-
-    def obj(self, name: str, value: Any, optional: bool = False) -> dict[str, Any]:
-        if value is None and optional:
-            return {}
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a JSON object")
-        return value
-
-    def string(self, name: str, value: Any, max_len: int) -> str:
-        if not isinstance(value, str) or len(value) > max_len:
-            raise self.error(name, f"must be a string of at most {max_len} characters")
-        return value
-
-    def name(self, name: str, value: Any) -> str:
-        s = self.string(name, value, 128)
-        ok = s and s[0].isalnum() and all(c.isalnum() or c in "-_." for c in s)
-        if not ok or not s.isascii():
-            raise self.error(
-                name, f"must be 1-128 ASCII letters, digits, '-', '_' or '.', got {value!r}"
-            )
-        return s
-
-    def choice(self, name: str, value: Any, choices: Sequence[str]) -> str:
-        if value not in choices:
-            raise self.error(name, f"must be one of {', '.join(choices)}; got {value!r}")
-        return str(value)
-
-    def positive(self, name: str, value: Any) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise self.error(name, f"must be a finite number > 0, got {value!r}")
-        return float(value)
-
-    def size(self, name: str, value: Any) -> tuple[int, int] | None:
-        if value is None:
-            return None
-        if (
-            not isinstance(value, (list, tuple))
-            or len(value) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 65535 for x in value)
-        ):
-            raise self.error(name, "must be null or [width, height] with integers in 1..65535")
-        return (value[0], value[1])
-
-    def tables(self, name: str, value: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-        if not isinstance(value, (list, tuple)) or len(value) != 3:
-            raise self.error(name, "must hold three tables (Y, U, V)")
-        out = []
-        for i, t in enumerate(value):
-            if not isinstance(t, (list, tuple)) or len(t) != 64:
-                raise self.error(f"{name}[{i}]", "must be 64 integers in natural (row-major) order")
-            for j, q in enumerate(t):
-                if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 255:
-                    raise self.error(
-                        f"{name}[{i}][{j}]",
-                        f"must be an integer in 1..255 (baseline JPEG), got {q!r}",
-                    )
-            out.append(tuple(int(q) for q in t))
-        return (out[0], out[1], out[2])
-
-    def matrix(self, name: str, value: Any) -> tuple[tuple[float, ...], ...]:
-        if not isinstance(value, (list, tuple)) or len(value) != 3:
-            raise self.error(name, "must hold three rows (Y, U, V) of 64 numbers")
-        rows = []
-        for i, row in enumerate(value):
-            if not isinstance(row, (list, tuple)) or len(row) != 64:
-                raise self.error(f"{name}[{i}]", "must be 64 numbers")
-            for j, x in enumerate(row):
-                if (
-                    isinstance(x, bool)
-                    or not isinstance(x, (int, float))
-                    or not math.isfinite(x)
-                    or x < 0
-                ):
-                    raise self.error(f"{name}[{i}][{j}]", f"must be a finite number >= 0, got {x!r}")
-            rows.append(tuple(float(x) for x in row))
-        return tuple(rows)

@@ -42,13 +42,22 @@ STEPS = np.arange(1, 256, dtype=np.float64)
 
 # Quality mapping. lambda doubles every LAMBDA_DOUBLING quality points and
 # equals LAMBDA_AT_Q50 at quality 50; for the paper's budget B the mapping is
-# the mirror image (B halves as quality rises). The anchors were calibrated on
-# EfficientNet-Lite0 so that quality 50..95 spans the useful range of
-# top-1 agreement (docs/quality.md and benchmarks/ show the sweep).
+# the mirror image (B halves as quality rises). The anchors are meant to be
+# calibrated on EfficientNet-Lite0 so that quality 50..95 spans the useful
+# range of top-1 agreement.
+#
+# These four constants are PLACEHOLDERS (not calibrated yet); they are plain
+# module globals read at call time, so a calibration (or an experiment) only
+# has to assign new values here. A strategy stores the raw parameter its
+# tables were derived with (Allocation.parameter), so changing the mapping
+# never changes an existing strategy's own tables.
 LAMBDA_AT_Q50 = 1.0e5
 LAMBDA_DOUBLING = 6.0
 BUDGET_AT_Q50 = 1.0e-4
 BUDGET_HALVING = 6.0
+#: Quality a fitted strategy's own tables are derived at when none is given
+#: (JPEG's customary default, also Pillow's).
+DEFAULT_QUALITY = 75
 
 
 def quality_to_parameter(method: str, quality: int) -> float:
@@ -108,16 +117,17 @@ def water_fill(theta: np.ndarray, budget: float) -> np.ndarray:
     order = np.sort(theta)[::-1]  # descending
     n = len(order)
     # With the k largest bins under water (d = L) and the rest capped at theta:
-    # L = (budget - sum of the n-k smallest) / k; valid when it lies between
-    # the k-th and (k+1)-th largest theta.
-    tail = np.concatenate([np.cumsum(order[::-1])[::-1][1:], [0.0]])  # sum of order[k:] for k=1..n
-    for k in range(1, n + 1):
-        level = (budget - tail[k - 1]) / k
-        upper = order[k - 1]
-        lower = order[k] if k < n else 0.0
-        if lower <= level <= upper:
-            return np.minimum(theta, level)
-    raise AssertionError("water level not found")  # pragma: no cover - sum(theta) > budget > 0
+    # L_k = (budget - sum of the n-k smallest) / k. The answer is the smallest
+    # k whose level reaches the (k+1)-th largest theta (it then also lies at or
+    # below the k-th largest). Taking the first k that passes, instead of
+    # testing both bounds, cannot fail on round-off when L_k equals a theta;
+    # k = n always passes because sum(theta) > budget > 0.
+    tail = np.concatenate([np.cumsum(order[::-1])[::-1][1:], [0.0]])  # tail[k-1] = sum(order[k:])
+    k = np.arange(1, n + 1)
+    level = (budget - tail) / k
+    lower = np.concatenate([order[1:], [0.0]])
+    first = int(np.argmax(level >= lower))
+    return np.minimum(theta, max(level[first], 0.0))
 
 
 def paper_table(g_abs: np.ndarray, s_abs: np.ndarray, budget: float) -> np.ndarray:
@@ -182,9 +192,20 @@ def lagrangian_steps(fisher: np.ndarray, scale: np.ndarray, lam: float) -> np.nd
     b = scale.reshape(-1, 1)
     rate, dist = laplacian_rate_distortion(STEPS.reshape(1, -1), b)
     cost = rate + 0.5 * lam * f * dist
-    # argmin over reversed steps picks the largest q among ties.
-    best = cost.shape[1] - 1 - np.argmin(cost[:, ::-1], axis=1)
+    # Ties go to the largest step. A tie must be judged with a tolerance: once
+    # a step zeroes practically every coefficient, rate (~1e-20 bits) and
+    # distortion (2 b^2) no longer change beyond float round-off, and an exact
+    # argmin would pick an arbitrary step from that plateau, so that a larger
+    # lambda could even yield a larger step.
+    best_cost = cost.min(axis=1, keepdims=True)
+    near = cost <= best_cost + _TIE_RTOL * np.abs(best_cost) + _TIE_ATOL
+    best = cost.shape[1] - 1 - np.argmax(near[:, ::-1], axis=1)
     return STEPS[best].reshape(shape)
+
+
+#: Relative and absolute tolerance under which two costs (bits) count as equal.
+_TIE_RTOL = 1e-9
+_TIE_ATOL = 1e-12
 
 
 def _binary_entropy(p: np.ndarray) -> np.ndarray:

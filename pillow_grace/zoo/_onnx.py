@@ -198,7 +198,9 @@ def _make_slice_module() -> nn.Module:
             index: list[slice] = [slice(None)] * input_tensor.dim()
             for start, end, axis, step in zip(starts_l, ends_l, axes_l, steps_l, strict=True):
                 if step <= 0:
-                    raise NotImplementedError("Slice with a non-positive step is not supported by the zoo converter")
+                    raise NotImplementedError(
+                        "Slice with a non-positive step is not supported by the zoo converter"
+                    )
                 index[axis % input_tensor.dim()] = slice(start, end, step)
             return input_tensor[tuple(index)]
 

@@ -33,7 +33,9 @@ def _check_image_batch(x: torch.Tensor) -> None:
             "add a batch dimension with x.unsqueeze(0) or convert grey images to RGB"
         )
     if not x.is_floating_point():
-        raise TypeError(f"expected a floating point tensor in [0, 1], got dtype {x.dtype}; use x.float() / 255")
+        raise TypeError(
+            f"expected a floating point tensor in [0, 1], got dtype {x.dtype}; use x.float() / 255"
+        )
 
 
 class ResizeNormalize(nn.Module):
@@ -79,8 +81,12 @@ class ResizeNormalize(nn.Module):
         self.antialias = antialias
         self.bgr = bgr
         # Buffers, not parameters: they follow .to(device) but never get gradients.
-        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor(list(mean), dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(list(std), dtype=torch.float32).view(1, 3, 1, 1), persistent=False
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image_batch(x)

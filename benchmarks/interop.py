@@ -1,0 +1,162 @@
+"""Interop numbers for docs/interop.md: how a GRACE file looks to ordinary decoders.
+
+    python benchmarks/interop.py            # prints the markdown tables
+
+For each set of G-YUV weights the benchmark photo (benchmarks/photo.py) is
+written as GRACE with Pillow's own quality-90 tables (so that the only
+difference from a normal JPEG is the colour space), then decoded
+
+* GRACE-aware (the Pillow plugin; grace_opencv gives the same pixels),
+* plainly by Pillow's JPEG decoder (``Image.open(f, formats=["JPEG"])``),
+  by ``cv2.imdecode`` and by libjpeg-turbo's ``djpeg`` (if installed),
+
+and each decode is compared with the original: PSNR over R, G and B, mean and
+max absolute error (8-bit units). A normal Pillow JPEG at quality 90 is the
+reference row. A second table uses all-ones tables (nearly lossless JPEG), so
+that the error left is that of the colour conversion and the DCT rounding.
+A third part checks the colour arithmetic on all 2**24 colours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from photo import benchmark_photo
+
+import pillow_grace
+from pillow_grace import Strategy, colour
+
+WEIGHTS = {
+    "BT.601": colour.BT601,
+    "(0.25, 0.45, 0.30)": (0.25, 0.45, 0.30),
+    "(0.20, 0.50, 0.30)": (0.2, 0.5, 0.3),
+    "(0.40, 0.40, 0.20)": (0.4, 0.4, 0.2),
+    "(0.10, 0.80, 0.10)": (0.1, 0.8, 0.1),
+}
+
+
+def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
+    """Pillow's (libjpeg's) quality-90 luma and chroma tables, natural order."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG", quality=90)
+    q = Image.open(out).quantization
+    return (tuple(q[0]), tuple(q[1]), tuple(q[1]))
+
+
+def error(decoded: np.ndarray, original: np.ndarray) -> tuple[float, float, int]:
+    d = decoded.astype(np.int64) - original.astype(np.int64)
+    mse = float(np.mean(d * d))
+    psnr = float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    return psnr, float(np.abs(d).mean()), int(np.abs(d).max())
+
+
+def djpeg(data: bytes) -> np.ndarray | None:
+    exe = shutil.which("djpeg")
+    if exe is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jpg"
+        src.write_bytes(data)
+        ppm = subprocess.run([exe, "-pnm", str(src)], check=True, capture_output=True).stdout
+    return np.asarray(Image.open(io.BytesIO(ppm)).convert("RGB"))
+
+
+def grace_file(image: Image.Image, weights: tuple[float, float, float], qtables: tuple) -> bytes:
+    strat = Strategy(name="interop", task="other", weights=weights, tables=qtables)
+    out = io.BytesIO()
+    image.save(out, "GRACE", strategy=strat, optimize=True)
+    return out.getvalue()
+
+
+def fmt(e: tuple[float, float, int]) -> str:
+    return f"{e[0]:.2f} / {e[1]:.2f} / {e[2]}"
+
+
+def decode_table(image: Image.Image, original: np.ndarray, qtables: tuple, label: str) -> None:
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover
+        cv2 = None
+    print(f"\n### {label}\n")
+    print("Each cell: PSNR (dB) / mean abs error / max abs error of that decode against the original.\n")
+    cols = ["GRACE-aware", "plain Pillow", "plain cv2", "plain djpeg", "plain vs aware (max abs)"]
+    print("| weights | size (bytes) | " + " | ".join(cols) + " |")
+    print("|---|---|" + "---|" * len(cols))
+    ref = io.BytesIO()
+    image.save(ref, "JPEG", qtables=[list(t) for t in qtables[:2]], subsampling=0, optimize=True)
+    ref_dec = np.asarray(Image.open(io.BytesIO(ref.getvalue()), formats=["JPEG"]).convert("RGB"))
+    ref_err = fmt(error(ref_dec, original))
+    print(f"| normal JPEG (Pillow, same tables) | {len(ref.getvalue())} | - | {ref_err} | - | - | - |")
+    for name, weights in WEIGHTS.items():
+        data = grace_file(image, weights, qtables)
+        aware = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        plain = np.asarray(Image.open(io.BytesIO(data), formats=["JPEG"]).convert("RGB"))
+        cells = [fmt(error(aware, original)), fmt(error(plain, original))]
+        if cv2 is not None:
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            cells.append(fmt(error(bgr[:, :, ::-1], original)))
+        else:
+            cells.append("n/a")
+        dj = djpeg(data)
+        cells.append(fmt(error(dj, original)) if dj is not None else "n/a (no djpeg)")
+        cells.append(str(error(plain, aware)[2]))
+        print(f"| {name} | {len(data)} | " + " | ".join(cells) + " |")
+
+
+def exhaustive() -> None:
+    """Every 24-bit colour through each implementation of the colour matrices."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover
+        cv2 = None
+    v = np.arange(1 << 24, dtype=np.uint32)
+    rgb = np.stack([(v >> 16) & 255, (v >> 8) & 255, v & 255], -1).astype(np.uint8).reshape(4096, 4096, 3)
+    print("\n### Colour arithmetic on all 16,777,216 colours\n")
+    print("| weights | Pillow path == reference | cv2.transform == reference | "
+          "round trip RGB->planes->RGB max / mean abs error |")
+    print("|---|---|---|---|")
+    for name, weights in WEIGHTS.items():
+        fwd, inv = colour.forward_fixed(weights), colour.inverse_fixed(weights)
+        planes = np.concatenate([colour.reference_transform(c, fwd) for c in np.array_split(rgb, 16)])
+        back = np.concatenate([colour.reference_transform(c, inv) for c in np.array_split(planes, 16)])
+        pil_ok = np.array_equal(np.asarray(colour.rgb_to_planes(Image.fromarray(rgb), weights)), planes)
+        pil_ok &= np.array_equal(np.asarray(colour.planes_to_rgb(Image.fromarray(planes), weights)), back)
+        cv_ok: object = "n/a"
+        if cv2 is not None:
+            bgr_fwd = colour.forward_matrix(weights)[:, [2, 1, 0, 3]]
+            cv_ok = np.array_equal(cv2.transform(np.ascontiguousarray(rgb[:, :, ::-1]), bgr_fwd), planes)
+            cv_ok &= np.array_equal(cv2.transform(planes, colour.inverse_matrix(weights)), back)
+        err = np.abs(back.astype(np.int16) - rgb.astype(np.int16))
+        print(f"| {name} | {pil_ok} | {cv_ok} | {int(err.max())} / {float(err.mean()):.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--no-exhaustive", action="store_true", help="skip the 2**24-colour check")
+    args = parser.parse_args()
+    image, source = benchmark_photo()
+    original = np.asarray(image)
+    print(f"photo: {source}; pillow-grace {pillow_grace.__version__}, Pillow {Image.__version__}, "
+          f"numpy {np.__version__}, Python {platform.python_version()}")
+    decode_table(image, original, pillow_q90_tables(), "Pillow's quality-90 tables, 4:4:4")
+    decode_table(image, original, ((1,) * 64,) * 3, "All-ones tables (nearly lossless), 4:4:4")
+    if not args.no_exhaustive:
+        exhaustive()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Speed of GRACE encode and GRACE-aware decode against plain JPEG (issue #2, item 9).
+
+    python benchmarks/speed.py [--repeat 40] [--strategy NAME]
+
+Times, on a 2048x1024 photo (benchmarks/photo.py), min (and median) of N runs:
+
+* Pillow's own JPEG encode (quality 90, 4:4:4, optimize) and decode: the
+  baseline; cv2.imencode/imdecode at the same settings for the OpenCV path;
+* GRACE through the Pillow adapter (``img.save(f, "GRACE")``, ``Image.open``)
+  and through grace_opencv (``imencode``/``imdecode``), each with
+  - "same tables": Pillow's quality-90 tables and G-YUV weights
+    (0.25, 0.45, 0.30), so the only extra work is the colour step;
+  - "strategy tables": a realistic strategy's tables (a shipped strategy,
+    or --strategy; without one, tables allocated by the library from a
+    synthetic perception model at quality 50, which zero most high-frequency
+    coefficients as a fitted strategy does);
+* the pieces: the colour conversions alone and JPEG coding of ready planes.
+
+The target is GRACE <= 1.10x the baseline. This is a benchmark, not a test:
+timings depend on the machine and on what else runs on it, so the script
+prints the machine and every figure, and docs/speed.md records one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, features
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from photo import benchmark_photo
+
+import pillow_grace
+from pillow_grace import Perception, Strategy, codec, colour, registry
+from pillow_grace import tables as grace_tables
+
+WEIGHTS = (0.25, 0.45, 0.30)
+BASE = {"quality": 90, "subsampling": 0, "optimize": True}
+
+
+def timeit(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """(min, median) wall time in ms, after two warm-up calls."""
+    fn()
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times) * 1e3, statistics.median(times) * 1e3
+
+
+def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG", quality=90)
+    q = Image.open(out).quantization
+    return (tuple(q[0]), tuple(q[1]), tuple(q[1]))
+
+
+def realistic_strategy(name: str | None) -> tuple[Strategy, str]:
+    if name:
+        s = registry.load_strategy(name)
+        return s, f"strategy {s.name!r}"
+    shipped = registry.available_strategies()
+    if shipped:
+        s = registry.load_strategy(shipped[0])
+        return s, f"shipped strategy {s.name!r}"
+    # Shaped like a real perception model: sensitivity and coefficient size
+    # fall with frequency; chroma matters 0.3x as much as luma.
+    u, v = np.meshgrid(np.arange(8), np.arange(8))
+    r = (u + v).reshape(-1).astype(np.float64)
+    coef = np.stack([60 / (1 + r) ** 1.3 + 0.5, 25 / (1 + r) ** 1.6 + 0.3, 25 / (1 + r) ** 1.6 + 0.3])
+    coef[:, 0] = (200.0, 40.0, 40.0)
+    g_sq = np.stack([s * 4e-6 * np.exp(-r / 4) for s in (1.0, 0.3, 0.3)])
+    perception = Perception(np.sqrt(g_sq) * 0.8, g_sq, coef)
+    param = grace_tables.quality_to_parameter("lagrangian", 50)
+    tables = grace_tables.derive_tables(perception, "lagrangian", param)
+    s = Strategy(name="synthetic-q50", task="other", weights=WEIGHTS, tables=tables, perception=perception)
+    return s, "no shipped strategy: tables allocated from a synthetic perception model at quality 50"
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import cv2
+
+        cv = f"OpenCV {cv2.__version__}"
+    except ImportError:
+        cv = "no OpenCV"
+    return (f"{cpu}, nproc {len(os.sched_getaffinity(0))}; Python {platform.python_version()}, "
+            f"Pillow {Image.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}), "
+            f"numpy {np.__version__}, {cv}, pillow-grace {pillow_grace.__version__}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=40, help="timed runs per figure (min is reported)")
+    parser.add_argument("--strategy", help="strategy name or path for the 'strategy tables' rows")
+    args = parser.parse_args()
+    n = args.repeat
+
+    image, source = benchmark_photo()
+    image.load()
+    rgb = np.asarray(image)
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    same = Strategy(name="q90-tables", task="other", weights=WEIGHTS, tables=pillow_q90_tables())
+    real, real_desc = realistic_strategy(args.strategy)
+
+    def pil_jpeg() -> bytes:
+        out = io.BytesIO()
+        image.save(out, "JPEG", **BASE)
+        return out.getvalue()
+
+    def pil_grace(strategy: Strategy) -> bytes:
+        out = io.BytesIO()
+        image.save(out, "GRACE", strategy=strategy)
+        return out.getvalue()
+
+    def load(data: bytes) -> Callable[[], Any]:
+        return lambda: Image.open(io.BytesIO(data)).load()
+
+    rows: list[tuple[str, str, float, float, float | None, int | None]] = []
+
+    def row(
+        group: str, label: str, fn: Callable[[], Any], base: float | None, size: int | None = None
+    ) -> float:
+        best, median = timeit(fn, n)
+        rows.append((group, label, best, median, None if base is None else best / base, size))
+        return best
+
+    jpeg = pil_jpeg()
+    enc_base = row("encode", "Pillow JPEG q90 4:4:4 optimize (baseline)", pil_jpeg, None, len(jpeg))
+    dec_base = row("decode", "Pillow JPEG decode (baseline)", load(jpeg), None)
+    for strat, tag in ((same, "same tables"), (real, "strategy tables")):
+        data = pil_grace(strat)
+        row("encode", f"GRACE, Pillow path, {tag}", lambda s=strat: pil_grace(s), enc_base, len(data))
+        row("decode", f"GRACE, Pillow path, {tag}", load(data), dec_base)
+
+    try:
+        import cv2
+
+        import grace_opencv as gcv
+    except ImportError:
+        cv2 = None
+    if cv2 is not None:
+        cv_params = [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_OPTIMIZE, 1,
+                     cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+        _, cvbuf = cv2.imencode(".jpg", bgr, cv_params)
+        cv_enc = row("encode", "cv2.imencode q90 4:4:4 optimize",
+                     lambda: cv2.imencode(".jpg", bgr, cv_params), enc_base, cvbuf.size)
+        cv_dec = row("decode", "cv2.imdecode", lambda: cv2.imdecode(cvbuf, cv2.IMREAD_COLOR), dec_base)
+        for strat, tag in ((same, "same tables"), (real, "strategy tables")):
+            _, buf = gcv.imencode(".jpg", bgr, strategy=strat)
+            enc = row("encode", f"GRACE, OpenCV path, {tag}",
+                      lambda s=strat: gcv.imencode(".jpg", bgr, strategy=s), enc_base, buf.size)
+            rows.append(("encode", "  (same, vs cv2.imencode)", enc, enc, enc / cv_enc, None))
+            dec = row("decode", f"GRACE, OpenCV path, {tag}",
+                      lambda b=buf: gcv.imdecode(b, cv2.IMREAD_COLOR), dec_base)
+            rows.append(("decode", "  (same, vs cv2.imdecode)", dec, dec, dec / cv_dec, None))
+
+    # the pieces
+    planes = colour.rgb_to_planes(image, WEIGHTS)
+    row("pieces", "colour RGB->G-YUV, Pillow (threaded strips)",
+        lambda: colour.rgb_to_planes(image, WEIGHTS), None)
+    row("pieces", "colour G-YUV->RGB, Pillow (threaded strips)",
+        lambda: colour.planes_to_rgb(planes, WEIGHTS), None)
+    row("pieces", "Pillow convert('RGB', matrix), one call",
+        lambda: image.convert("RGB", tuple(colour.forward_matrix(WEIGHTS).reshape(-1))), None)
+
+    def planes_jpeg() -> None:
+        codec.encode_planes(planes, io.BytesIO(), same)
+
+    row("pieces", "JPEG coding of ready G-YUV planes (same tables)", planes_jpeg, enc_base)
+    grace_data = pil_grace(same)
+
+    def raw_decode() -> None:
+        im = Image.open(io.BytesIO(grace_data))
+        im.draft("YCbCr", None)
+        im.load()
+
+    row("pieces", "JPEG decode to raw planes (draft YCbCr)", raw_decode, dec_base)
+    if cv2 is not None:
+        fwd = colour.forward_matrix(WEIGHTS)[:, [2, 1, 0, 3]]
+        row("pieces", "colour, cv2.transform", lambda: cv2.transform(bgr, fwd), None)
+        conv = cv2.transform(bgr, fwd)
+        row("pieces", "Image.frombuffer('YCbCr') (copy into Pillow)",
+            lambda: Image.frombuffer("YCbCr", image.size, conv, "raw", "YCbCr", 0, 1), None)
+        ycc = Image.open(io.BytesIO(grace_data))
+        ycc.draft("YCbCr", None)
+        ycc.load()
+        row("pieces", "np.asarray(planes) (copy out of Pillow)", lambda: np.asarray(ycc), None)
+
+    print(f"machine: {machine()}")
+    print(f"photo: {source}; GRACE weights {WEIGHTS}; {n} runs each")
+    print(f"strategy tables: {real_desc}")
+    extra = f" --strategy {args.strategy}" if args.strategy else ""
+    print(f"command: python benchmarks/speed.py --repeat {n}{extra}")
+    print()
+    print("| step | what | min ms | median ms | x baseline | bytes |")
+    print("|---|---|---:|---:|---:|---:|")
+    for group, label, best, median, ratio, size in rows:
+        r = "" if ratio is None else f"{ratio:.2f}"
+        print(f"| {group} | {label} | {best:.2f} | {median:.2f} | {r} | {'' if size is None else size} |")
+
+
+if __name__ == "__main__":
+    main()

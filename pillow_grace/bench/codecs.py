@@ -1,0 +1,340 @@
+"""The codec settings under test: GRACE and what users would pick instead.
+
+Each :class:`Codec` is one point of a rate–accuracy curve: it encodes a
+capture-resolution RGB frame into the bytes a device would send and decodes
+them as a server would. Bytes are always measured from real files written by
+real encoders:
+
+``grace``        pillow-grace (G-YUV planes, strategy tables, optimized Huffman).
+``jpeg-420``     libjpeg-turbo through Pillow, optimized Huffman tables, 4:2:0.
+``jpeg-444``     the same with 4:4:4 (no chroma subsampling).
+``webp``         libwebp through Pillow, lossy, method 4 (Pillow's default).
+``jpegli``       Google's jpegli through ``pyjpegli`` (its default settings: the
+                 adaptive quantization and 4:2:0 it chooses); decoded by Pillow.
+``smart-jpeg-420`` the device first applies the model's own crop/pad/resize
+                 (see :mod:`pillow_grace.bench.smart`), then sends a JPEG 4:2:0
+                 of that small image; the server feeds it straight to the
+                 network. Best-case baseline for one known model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, JpegImagePlugin, features
+
+from ..codec import EncodeOptions
+from ..codec import encode as grace_encode
+from ..strategy import Strategy
+from ..tables import quality_to_parameter
+
+#: Quality sweep of the conventional codecs (issue #4: 30..100).
+BASELINE_QUALITIES = (30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 100)
+#: A shorter sweep for quick runs (the default ``grace bench``).
+QUICK_BASELINE_QUALITIES = (30, 50, 70, 80, 90, 95, 100)
+#: GRACE settings: a quality (mapped onto the strategy's trade-off parameter, see
+#: pillow_grace.tables), or "100xF": the trade-off of quality 100 pushed F times further
+#: (lambda x F, or budget B / F for the paper's allocation), reachable with the encoder's
+#: ``tradeoff`` option. Qualities alone may stop short of the accuracy JPEG reaches at its
+#: top qualities, and a BD-rate needs the curves to overlap.
+GRACE_QUALITIES: tuple[int | str, ...] = (
+    30,
+    40,
+    50,
+    60,
+    70,
+    80,
+    90,
+    95,
+    100,
+    "100x2",
+    "100x4",
+    "100x8",
+    "100x16",
+    "100x64",
+)
+QUICK_GRACE_QUALITIES: tuple[int | str, ...] = (40, 60, 80, 90, 100, "100x4", "100x16", "100x64")
+GraceSetting = int | str | None
+
+
+def parse_grace_setting(token: GraceSetting) -> tuple[int | None, float | None]:
+    """(quality, factor beyond quality 100) of a GRACE grid entry; (None, None) = the strategy's own tables."""
+    if token is None or token == "own":
+        return None, None
+    if isinstance(token, int) and not isinstance(token, bool):
+        if not 1 <= token <= 100:
+            raise ValueError(f"GRACE quality must be in 1..100, got {token}")
+        return token, None
+    text = str(token).strip().lower()
+    if text.isdigit():
+        return parse_grace_setting(int(text))
+    if text.startswith("100x"):
+        try:
+            factor = float(text[4:])
+        except ValueError:
+            factor = 0.0
+        if factor >= 1.0:
+            return 100, factor
+    raise ValueError(f"GRACE setting must be a quality 1..100, 'own' or '100xF' (F >= 1), got {token!r}")
+
+
+FAMILIES = ("grace", "jpeg-420", "jpeg-444", "webp", "jpegli", "smart-jpeg-420")
+
+
+class Codec(ABC):
+    """One codec setting: encode on the device, decode on the server."""
+
+    curve: str
+    """Name of the curve this setting belongs to (e.g. ``jpeg-420``)."""
+    quality: int | None
+    #: The server feeds the decoded image to the network directly (the device already
+    #: ran the model's geometric preprocessing), instead of to the whole pipeline.
+    model_input: bool = False
+
+    @property
+    def setting(self) -> str:
+        return "own tables" if self.quality is None else f"q{self.quality}"
+
+    @property
+    def key(self) -> str:
+        """Identity for caching results: changes whenever the bytes could change."""
+        return f"{self.curve}/{self.setting}"
+
+    @abstractmethod
+    def encode(self, image: Image.Image) -> bytes:
+        """The bytes a device sends for this RGB frame."""
+
+    def decode(self, data: bytes) -> Image.Image:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.convert("RGB")
+
+    def describe(self) -> dict[str, Any]:
+        return {"curve": self.curve, "setting": self.setting, "quality": self.quality}
+
+
+@dataclass
+class GraceCodec(Codec):
+    """GRACE with ``strategy``; ``quality`` re-derives the tables (None: the strategy's own).
+
+    ``beyond`` > 1 pushes the trade-off of quality 100 that many times further
+    (see :data:`GRACE_QUALITIES`)."""
+
+    strategy: Strategy
+    quality: int | None = None
+    curve: str = "grace"
+    beyond: float | None = None
+    optimize: bool = True
+
+    def __post_init__(self) -> None:
+        if self.beyond is not None:
+            method = self.strategy.allocation.method if self.strategy.allocation else "lagrangian"
+            base = quality_to_parameter(method, 100)
+            param = base * self.beyond if method == "lagrangian" else base / self.beyond
+            self._options = EncodeOptions(tradeoff=param, optimize=self.optimize)
+        else:
+            self._options = EncodeOptions(quality=self.quality, optimize=self.optimize)
+
+    @property
+    def setting(self) -> str:
+        if self.beyond is not None:
+            return f"q100x{self.beyond:g}"
+        return super().setting
+
+    @property
+    def key(self) -> str:
+        return f"{self.curve}/{self.strategy.content_hash}/{self.setting}"
+
+    def encode(self, image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        grace_encode(image, buf, self.strategy, self._options)
+        return buf.getvalue()
+
+    def decode(self, data: bytes) -> Image.Image:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "GRACE":
+                raise RuntimeError(f"GRACE output was read back as {im.format}; is the plugin registered?")
+            return im.convert("RGB")
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(
+            strategy=self.strategy.name,
+            strategy_hash=self.strategy.content_hash,
+            subsampling=self.strategy.subsampling,
+            allocation=self.strategy.allocation.method if self.strategy.allocation else None,
+            tradeoff=self._options.tradeoff,
+        )
+        return d
+
+
+@dataclass
+class JpegCodec(Codec):
+    """libjpeg-turbo via Pillow: baseline, optimized Huffman tables."""
+
+    quality: int
+    subsampling: str = "4:2:0"
+    curve: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.curve:
+            self.curve = "jpeg-" + self.subsampling.replace(":", "")
+
+    def encode(self, image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
+        return buf.getvalue()
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(
+            encoder=f"libjpeg-turbo {features.version('libjpeg_turbo')}",
+            subsampling=self.subsampling,
+            optimize=True,
+        )
+        return d
+
+
+@dataclass
+class WebPCodec(Codec):
+    """libwebp via Pillow, lossy."""
+
+    quality: int
+    method: int = 4
+    curve: str = "webp"
+
+    def encode(self, image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, "WEBP", quality=self.quality, method=self.method, lossless=False)
+        return buf.getvalue()
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(encoder=f"libwebp {features.version('webp')}", method=self.method)
+        return d
+
+
+def jpegli_available() -> bool:
+    return importlib.util.find_spec("pyjpegli") is not None
+
+
+@dataclass
+class JpegliCodec(Codec):
+    """Google jpegli via pyjpegli, default settings (it picks the chroma subsampling)."""
+
+    quality: int
+    curve: str = "jpegli"
+
+    def encode(self, image: Image.Image) -> bytes:
+        import pyjpegli
+
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        return bytes(pyjpegli.encode(rgb.tobytes(), rgb.size[0], rgb.size[1], self.quality))
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        try:
+            from importlib.metadata import version
+
+            d["encoder"] = f"pyjpegli {version('pyjpegli')}"
+        except Exception:  # pragma: no cover - metadata missing
+            d["encoder"] = "pyjpegli"
+        return d
+
+
+@dataclass
+class SmartJpegCodec(Codec):
+    """The device resizes to the model's input with the model's own resize, then sends a JPEG.
+
+    ``device_resize`` maps the capture to the small RGB image the network
+    consumes (see :func:`pillow_grace.bench.smart.split_pipeline`)."""
+
+    quality: int
+    device_resize: Callable[[Image.Image], Image.Image]
+    subsampling: str = "4:2:0"
+    curve: str = ""
+    model_input: bool = field(default=True, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.curve:
+            self.curve = "smart-jpeg-" + self.subsampling.replace(":", "")
+
+    def encode(self, image: Image.Image) -> bytes:
+        small = self.device_resize(image)
+        buf = io.BytesIO()
+        small.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
+        return buf.getvalue()
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(
+            encoder=f"libjpeg-turbo {features.version('libjpeg_turbo')}",
+            subsampling=self.subsampling,
+            optimize=True,
+            device_resize="the model's own geometric preprocessing (torch)",
+        )
+        return d
+
+
+def jpeg_subsampling(data: bytes) -> str:
+    """The chroma subsampling a JPEG file actually uses (for encoders that choose it)."""
+    with Image.open(io.BytesIO(data)) as im:
+        code = JpegImagePlugin.get_sampling(im)
+    return {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}.get(code, "other")
+
+
+def build_codecs(
+    strategies: Sequence[tuple[str, Strategy]],
+    *,
+    families: Sequence[str] = FAMILIES,
+    grace_qualities: Sequence[GraceSetting] = GRACE_QUALITIES,
+    baseline_qualities: Sequence[int] = BASELINE_QUALITIES,
+    device_resize: Callable[[Image.Image], Image.Image] | None = None,
+) -> tuple[list[Codec], list[str]]:
+    """All codec settings of a sweep, and notes on families that were left out (and why).
+
+    ``strategies`` are (curve name, strategy) pairs, so ablation variants get
+    curves of their own. A quality of None means the strategy's own tables;
+    a strategy without a perception model only has those. Settings beyond
+    quality 100 are listed as ``q100xF``."""
+    codecs: list[Codec] = []
+    notes: list[str] = []
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown codec families {unknown}; choose from {', '.join(FAMILIES)}")
+    if "grace" in families:
+        for curve, strategy in strategies:
+            settings = [parse_grace_setting(t) for t in grace_qualities]
+            if strategy.perception is None:
+                settings = [(None, None)]
+                notes.append(
+                    f"{curve}: strategy {strategy.name!r} stores no perception model; "
+                    "only its own tables are measured (one point, no BD-rate)"
+                )
+            for q, beyond in settings:
+                codecs.append(GraceCodec(strategy, q, curve=curve, beyond=beyond))
+    for q in baseline_qualities:
+        if "jpeg-420" in families:
+            codecs.append(JpegCodec(q, "4:2:0"))
+        if "jpeg-444" in families:
+            codecs.append(JpegCodec(q, "4:4:4"))
+        if "webp" in families:
+            codecs.append(WebPCodec(q))
+    if "webp" in families and not features.check("webp"):
+        codecs = [c for c in codecs if c.curve != "webp"]
+        notes.append("webp: this Pillow has no WebP support; left out")
+    if "jpegli" in families:
+        if jpegli_available():
+            codecs.extend(JpegliCodec(q) for q in baseline_qualities)
+        else:
+            notes.append("jpegli: pyjpegli is not installed (pip install pyjpegli); left out")
+    if "smart-jpeg-420" in families:
+        if device_resize is None:
+            notes.append("smart-jpeg-420: not applicable here (see the sweep notes)")
+        else:
+            codecs.extend(SmartJpegCodec(q, device_resize) for q in baseline_qualities)
+    return codecs, notes

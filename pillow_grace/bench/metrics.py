@@ -1,0 +1,442 @@
+"""Accuracy without labels: how far a model's output on a decoded image is from its
+output on the uncompressed capture.
+
+Each task has a scorer that turns model outputs into small per-image records
+(kept so results can be bootstrapped over images) and aggregates any
+resample of those records into dataset-level numbers:
+
+classification
+    ``top1`` (agreement of the arg-max class with the clean one), ``kl``
+    (mean KL(clean || decoded) of the softmax, nats), ``label_top1`` (only
+    with a labels file).
+segmentation
+    ``miou`` (per-class IoU of the arg-max maps against the clean arg-max
+    map, intersections and unions summed over images, averaged over the
+    classes present in either), ``pixel_agreement``.
+detection
+    ``map50`` (mAP at IoU 0.5 with the clean detections at the model's
+    operating threshold as ground truth; all-point interpolated AP per class,
+    averaged over classes that have clean detections).
+
+The pure measures (:func:`top1_agreement`, :func:`kl_divergence`,
+:func:`iou_counts`, :func:`match_detections`, :func:`average_precision`) are
+public so that they can be tested on hand-made inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Detections of the clean image at or above this score are the ground truth
+#: (YOLOv8's / nudenet's default operating point).
+DETECTION_GT_CONF = 0.25
+#: Detections on decoded images are scored from this confidence up, so the
+#: precision-recall curve extends below the operating point (as COCO does with 0.001;
+#: 0.05 keeps the per-image lists short enough to bootstrap quickly).
+DETECTION_PRED_CONF = 0.05
+DETECTION_NMS_IOU = 0.45
+MATCH_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One reported accuracy measure.
+
+    ``axis`` maps the aggregated value onto a "higher is better" axis for
+    BD-rate and plots: ``"linear"`` uses the value (in percent when
+    ``percent``), ``"neglog10"`` uses -log10(value) for a divergence that
+    spans orders of magnitude, so the BD average is not dominated by the
+    worst-quality end."""
+
+    name: str
+    label: str
+    higher_is_better: bool
+    percent: bool = False
+    axis: str = "linear"
+
+    def to_axis(self, value: float | np.ndarray) -> np.ndarray:
+        v = np.asarray(value, dtype=np.float64)
+        if self.axis == "neglog10":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return -np.log10(np.maximum(v, 1e-12))
+        return v * 100.0 if self.percent else v
+
+    @property
+    def axis_label(self) -> str:
+        if self.axis == "neglog10":
+            return f"-log10({self.label})"
+        return f"{self.label} (%)" if self.percent else self.label
+
+
+# -- pure measures ---------------------------------------------------------------
+def top1_agreement(clean_logits: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Per image: 1.0 when the arg-max class equals the clean arg-max, else 0.0."""
+    clean_logits = np.asarray(clean_logits)
+    logits = np.asarray(logits)
+    if clean_logits.shape != logits.shape:
+        raise ValueError(f"logit shapes differ: {clean_logits.shape} vs {logits.shape}")
+    return (clean_logits.argmax(axis=-1) == logits.argmax(axis=-1)).astype(np.float64)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def kl_divergence(clean_logits: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Per image KL(p_clean || p_decoded) of the softmax distributions, in nats (float64)."""
+    lp = log_softmax(clean_logits)
+    lq = log_softmax(logits)
+    return np.maximum((np.exp(lp) * (lp - lq)).sum(axis=-1), 0.0)
+
+
+def iou_counts(
+    clean_map: np.ndarray, pred_map: np.ndarray, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class (intersection, union) pixel counts of two label maps."""
+    clean_map = np.asarray(clean_map).reshape(-1).astype(np.int64)
+    pred_map = np.asarray(pred_map).reshape(-1).astype(np.int64)
+    if clean_map.shape != pred_map.shape:
+        raise ValueError(f"label maps differ in size: {clean_map.shape} vs {pred_map.shape}")
+    conf = np.bincount(clean_map * num_classes + pred_map, minlength=num_classes * num_classes)
+    conf = conf[: num_classes * num_classes].reshape(num_classes, num_classes)
+    inter = np.diag(conf).astype(np.float64)
+    union = conf.sum(axis=0) + conf.sum(axis=1) - np.diag(conf)
+    return inter, union.astype(np.float64)
+
+
+def miou_from_counts(inter: np.ndarray, union: np.ndarray) -> float:
+    """Mean IoU over classes with a non-empty union; NaN if there are none."""
+    inter = np.asarray(inter, dtype=np.float64)
+    union = np.asarray(union, dtype=np.float64)
+    present = union > 0
+    if not present.any():
+        return math.nan
+    return float(np.mean(inter[present] / union[present]))
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of boxes (x1, y1, x2, y2): len(a) x len(b)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def match_detections(
+    gt: np.ndarray, pred: np.ndarray, iou_threshold: float = MATCH_IOU
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match one image's predictions to its ground truth (both K x 6: x1, y1, x2, y2, score, class).
+
+    Predictions are taken best score first; each is a true positive when an
+    unmatched ground-truth box of the same class overlaps it with IoU >=
+    ``iou_threshold`` (the best such box is consumed), as in COCO.
+    Returns (scores, classes, is_tp) of the predictions in that order."""
+    gt = np.asarray(gt, dtype=np.float64).reshape(-1, 6)
+    pred = np.asarray(pred, dtype=np.float64).reshape(-1, 6)
+    order = np.argsort(-pred[:, 4], kind="stable")
+    pred = pred[order]
+    tp = np.zeros(len(pred), dtype=bool)
+    if len(gt) and len(pred):
+        ious = box_iou(pred[:, :4], gt[:, :4])
+        same = pred[:, 5][:, None] == gt[:, 5][None, :]
+        taken = np.zeros(len(gt), dtype=bool)
+        for i in range(len(pred)):
+            cand = np.where(same[i] & ~taken & (ious[i] >= iou_threshold), ious[i], -1.0)
+            j = int(np.argmax(cand))
+            if cand[j] >= 0:
+                tp[i] = True
+                taken[j] = True
+    return pred[:, 4].copy(), pred[:, 5].astype(np.int64), tp
+
+
+def average_precision(
+    scores: np.ndarray, is_tp: np.ndarray, n_gt: float, weights: np.ndarray | None = None
+) -> float:
+    """All-point interpolated AP (area under the precision envelope; VOC 2010+/COCO style).
+
+    ``weights`` count each prediction several times (bootstrap resamples of
+    images); ``n_gt`` is the (weighted) number of ground-truth boxes.
+    NaN when there is no ground truth."""
+    if n_gt <= 0:
+        return math.nan
+    scores = np.asarray(scores, dtype=np.float64)
+    tp = np.asarray(is_tp, dtype=np.float64)
+    w = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    return float(_ap_sorted(tp[order], w[order][None, :], np.asarray([n_gt], dtype=np.float64))[0])
+
+
+def _ap_sorted(tp: np.ndarray, w: np.ndarray, n_gt: np.ndarray) -> np.ndarray:
+    """AP for B weightings at once: tp (P,), w (B, P) in descending score order, n_gt (B,)."""
+    if tp.size == 0:
+        return np.where(n_gt > 0, 0.0, np.nan)
+    tpc = np.cumsum(w * tp[None, :], axis=1)
+    fpc = np.cumsum(w * (1.0 - tp)[None, :], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prec = np.where(tpc + fpc > 0, tpc / (tpc + fpc), 0.0)
+    envelope = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ap = (w * tp[None, :] * envelope).sum(axis=1) / n_gt
+    return np.where(n_gt > 0, ap, np.nan)
+
+
+# -- task scorers ------------------------------------------------------------------
+class TaskScorer(ABC):
+    """Turns model outputs into per-image records and aggregates resamples of them.
+
+    ``reference`` keeps only what is needed of the clean output (it is cached
+    for every image); ``score`` compares a decoded image's output with it;
+    ``stack`` packs one codec setting's records for fast resampling and
+    ``aggregate`` evaluates B resamples at once, given as per-image counts
+    (B x N; a row of ones is the plain dataset)."""
+
+    task: str
+    metrics: tuple[MetricSpec, ...]
+    primary: str
+
+    def spec(self, name: str) -> MetricSpec:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(
+            f"metric {name!r} is not reported for {self.task}; choose from "
+            f"{', '.join(m.name for m in self.metrics)}"
+        )
+
+    @abstractmethod
+    def reference(self, output: Any) -> list[Any]:
+        """Per image, what to keep of the clean output."""
+
+    @abstractmethod
+    def score(self, refs: Sequence[Any], output: Any, labels: Sequence[int | None]) -> list[Any]:
+        """Per image, the record comparing a decoded image's output to its clean reference."""
+
+    @abstractmethod
+    def stack(self, records: Sequence[Any]) -> Any:
+        """Pack one setting's per-image records (one per image, in image order)."""
+
+    @abstractmethod
+    def aggregate(self, stacked: Any, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Metric name -> B values for the B resamples given as per-image counts (B x N)."""
+
+    def per_image(self, stacked: Any) -> dict[str, list[float]]:
+        """Per-image values worth publishing (JSON); empty where none are meaningful."""
+        return {}
+
+
+def _to_numpy(output: Any) -> np.ndarray:
+    if hasattr(output, "detach"):
+        output = output.detach().float().cpu().numpy()
+    return np.asarray(output)
+
+
+class ClassificationScorer(TaskScorer):
+    task = "classification"
+    primary = "top1"
+
+    def __init__(self, with_labels: bool = False) -> None:
+        specs = [
+            MetricSpec("top1", "top-1 agreement", True, percent=True),
+            MetricSpec("kl", "KL divergence (nats)", False, axis="neglog10"),
+        ]
+        if with_labels:
+            specs.append(MetricSpec("label_top1", "top-1 accuracy (labels)", True, percent=True))
+        self.metrics = tuple(specs)
+        self.with_labels = with_labels
+
+    def reference(self, output: Any) -> list[np.ndarray]:
+        arr = _to_numpy(output).astype(np.float32)
+        if arr.ndim != 2:
+            raise ValueError(f"a classification model must return N x C logits, got shape {arr.shape}")
+        return list(arr)
+
+    def score(
+        self, refs: Sequence[np.ndarray], output: Any, labels: Sequence[int | None]
+    ) -> list[dict[str, float]]:
+        logits = _to_numpy(output).astype(np.float64)
+        clean = np.stack(refs).astype(np.float64)
+        agree = top1_agreement(clean, logits)
+        kl = kl_divergence(clean, logits)
+        pred = logits.argmax(axis=1)
+        out = []
+        for i in range(len(logits)):
+            rec = {"top1": float(agree[i]), "kl": float(kl[i]), "pred": int(pred[i])}
+            if self.with_labels:
+                lab = labels[i]
+                rec["label_top1"] = math.nan if lab is None else float(pred[i] == lab)
+            out.append(rec)
+        return out
+
+    def stack(self, records: Sequence[dict[str, float]]) -> dict[str, np.ndarray]:
+        names = ["top1", "kl", "pred"] + (["label_top1"] if self.with_labels else [])
+        return {n: np.asarray([r[n] for r in records], dtype=np.float64) for n in names}
+
+    def aggregate(self, stacked: dict[str, np.ndarray], counts: np.ndarray) -> dict[str, np.ndarray]:
+        counts = np.asarray(counts, dtype=np.float64)
+        total = counts.sum(axis=1)
+        out = {n: counts @ stacked[n] / total for n in ("top1", "kl")}
+        if self.with_labels:
+            out["label_top1"] = counts @ stacked["label_top1"] / total
+        return out
+
+    def per_image(self, stacked: dict[str, np.ndarray]) -> dict[str, list[float]]:
+        keys = ["top1", "kl", "pred"] + (["label_top1"] if self.with_labels else [])
+        return {k: [float(x) for x in stacked[k]] for k in keys}
+
+
+class SegmentationScorer(TaskScorer):
+    task = "segmentation"
+    primary = "miou"
+    metrics = (
+        MetricSpec("miou", "mIoU vs clean", True, percent=True),
+        MetricSpec("pixel_agreement", "pixel agreement", True, percent=True),
+    )
+
+    def reference(self, output: Any) -> list[np.ndarray]:
+        arr = _to_numpy(output)
+        if arr.ndim != 4 or arr.shape[1] < 2:
+            raise ValueError(
+                f"a segmentation model must return N x C x h x w logits (C >= 2), got {arr.shape}"
+            )
+        self.num_classes = arr.shape[1]
+        dtype = np.uint8 if arr.shape[1] <= 255 else np.int32
+        return list(arr.argmax(axis=1).astype(dtype))
+
+    def score(
+        self, refs: Sequence[np.ndarray], output: Any, labels: Sequence[int | None]
+    ) -> list[np.ndarray]:
+        arr = _to_numpy(output)
+        c = arr.shape[1]
+        maps = arr.argmax(axis=1)
+        out = []
+        for ref, m in zip(refs, maps, strict=True):
+            inter, union = iou_counts(ref, m, c)
+            out.append(np.concatenate([inter, union, [float(m.size)]]))
+        return out
+
+    def stack(self, records: Sequence[np.ndarray]) -> np.ndarray:
+        return np.stack(records)  # N x (2C + 1)
+
+    def aggregate(self, stacked: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+        c = (stacked.shape[1] - 1) // 2
+        sums = np.asarray(counts, dtype=np.float64) @ stacked  # B x (2C+1)
+        inter, union, pixels = sums[:, :c], sums[:, c : 2 * c], sums[:, -1]
+        present = union > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iou = np.where(present, inter / np.where(present, union, 1.0), 0.0)
+            miou = iou.sum(axis=1) / present.sum(axis=1)
+        return {"miou": miou, "pixel_agreement": inter.sum(axis=1) / pixels}
+
+    def per_image(self, stacked: np.ndarray) -> dict[str, list[float]]:
+        ones = np.eye(len(stacked))
+        return {"miou": [float(x) for x in self.aggregate(stacked, ones)["miou"]]}
+
+
+@dataclass
+class _DetStack:
+    scores: np.ndarray  # P, descending per class block
+    tp: np.ndarray  # P
+    image: np.ndarray  # P, image index
+    cls: np.ndarray  # P
+    gt: np.ndarray  # N x K ground-truth counts per class
+    classes: np.ndarray  # K class ids
+
+
+class DetectionScorer(TaskScorer):
+    task = "detection"
+    primary = "map50"
+    metrics = (MetricSpec("map50", "mAP@0.5 vs clean", True, percent=True),)
+
+    def __init__(self, decode: Callable[..., list[np.ndarray]]) -> None:
+        self.decode = decode
+
+    def reference(self, output: Any) -> list[np.ndarray]:
+        return [
+            np.asarray(d, dtype=np.float32).reshape(-1, 6)
+            for d in self.decode(output, conf=DETECTION_GT_CONF, iou=DETECTION_NMS_IOU)
+        ]
+
+    def score(
+        self, refs: Sequence[np.ndarray], output: Any, labels: Sequence[int | None]
+    ) -> list[dict[str, Any]]:
+        preds = self.decode(output, conf=DETECTION_PRED_CONF, iou=DETECTION_NMS_IOU)
+        out = []
+        for gt, pred in zip(refs, preds, strict=True):
+            scores, cls, tp = match_detections(gt, pred)
+            out.append(
+                {"scores": scores, "cls": cls, "tp": tp, "gt_cls": np.asarray(gt)[:, 5].astype(np.int64)}
+            )
+        return out
+
+    def stack(self, records: Sequence[dict[str, Any]]) -> _DetStack:
+        all_cls = sorted({int(c) for r in records for c in r["gt_cls"]})
+        classes = np.asarray(all_cls, dtype=np.int64)
+        gt = np.zeros((len(records), len(classes)))
+        for i, r in enumerate(records):
+            for k, c in enumerate(classes):
+                gt[i, k] = np.count_nonzero(r["gt_cls"] == c)
+        scores = np.concatenate([r["scores"] for r in records]) if records else np.zeros(0)
+        tp = np.concatenate([r["tp"] for r in records]) if records else np.zeros(0, bool)
+        cls = np.concatenate([r["cls"] for r in records]) if records else np.zeros(0, np.int64)
+        image = (
+            np.concatenate([np.full(len(r["scores"]), i) for i, r in enumerate(records)])
+            if records
+            else np.zeros(0, np.int64)
+        )
+        order = np.argsort(-scores, kind="stable")
+        return _DetStack(
+            scores[order],
+            tp[order].astype(np.float64),
+            image[order].astype(np.int64),
+            cls[order],
+            gt,
+            classes,
+        )
+
+    def aggregate(self, stacked: _DetStack, counts: np.ndarray) -> dict[str, np.ndarray]:
+        counts = np.asarray(counts, dtype=np.float64)
+        b = counts.shape[0]
+        if len(stacked.classes) == 0:
+            return {"map50": np.full(b, np.nan)}
+        n_gt = counts @ stacked.gt  # B x K
+        aps = np.full((b, len(stacked.classes)), np.nan)
+        for k, c in enumerate(stacked.classes):
+            sel = stacked.cls == c
+            w = counts[:, stacked.image[sel]]
+            aps[:, k] = _ap_sorted(stacked.tp[sel], w, n_gt[:, k])
+        with np.errstate(invalid="ignore"):
+            valid = ~np.isnan(aps)
+            m = np.where(valid.any(axis=1), np.nansum(aps, axis=1) / np.maximum(valid.sum(axis=1), 1), np.nan)
+        return {"map50": m}
+
+
+def make_scorer(
+    task: str, *, decode: Callable[..., list[np.ndarray]] | None = None, with_labels: bool = False
+) -> TaskScorer:
+    """The scorer for a model task (``decode`` is required for detection)."""
+    if task == "classification":
+        return ClassificationScorer(with_labels=with_labels)
+    if with_labels:
+        raise ValueError(f"a labels file is only supported for classification models, not {task}")
+    if task == "segmentation":
+        return SegmentationScorer()
+    if task == "detection":
+        if decode is None:
+            raise ValueError("a detection model needs a decode(output, conf, iou) function to be benchmarked")
+        return DetectionScorer(decode)
+    raise ValueError(
+        f"cannot benchmark a model of task {task!r}; supported: classification, segmentation, detection"
+    )

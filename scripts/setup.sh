@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up pillow-grace on a fresh machine: a virtual environment in .venv with
+# the package (editable) and every extra, the real models of the zoo, and -
+# where we are root on Debian - djpeg and the opencv-doc sample photos.
+#
+#   bash scripts/setup.sh            # everything
+#   GRACE_NO_ZOO=1 bash scripts/setup.sh   # skip the real models
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+VENV=${GRACE_VENV:-.venv}
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # djpeg for the interop tests, sample photos for the benchmark.
+    if ! command -v djpeg >/dev/null 2>&1 || [ ! -d /usr/share/doc/opencv-doc/examples/data ]; then
+        apt-get update -qq || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg-turbo-progs opencv-doc >/dev/null || \
+            echo "setup: apt-get could not install libjpeg-turbo-progs/opencv-doc; interop tests will skip" >&2
+    fi
+fi
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip)
+"${PIP[@]}" install -q --upgrade pip >/dev/null 2>&1 || true
+# torch is pinned to the CPU wheel; /opt/wheels holds it on the project's machines.
+FIND=()
+[ -d /opt/wheels ] && FIND=(--find-links /opt/wheels)
+"${PIP[@]}" install -q "${FIND[@]}" -e ".[dev,opencv,fit,bench]"
+if [ -z "${GRACE_NO_ZOO:-}" ] && [ -f scripts/install-zoo.sh ]; then
+    bash scripts/install-zoo.sh "$VENV/bin/pip"
+fi
+echo "setup: done; activate with: source $VENV/bin/activate"

@@ -1,0 +1,131 @@
+"""``grace bench`` on the command line, with the zoo swapped for a tiny model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from conftest import bench_images, hand_strategy, tiny_classifier
+
+from pillow_grace.bench import cli, job
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    images = bench_images(3)
+    img_dir = tmp_path / "photos"
+    img_dir.mkdir()
+    for im in images:
+        im.image.save(img_dir / im.name.split(":")[1])
+    clean = tmp_path / "hand.json"
+    hand_strategy().save(clean)
+    probed = tmp_path / "probed.json"
+    hand_strategy(name="probed", provenance={"probe_image_sha256": [images[1].fingerprint]}).save(probed)
+    model = tiny_classifier()
+    monkeypatch.setattr(job, "load_model", lambda name: model)
+    return {"dir": img_dir, "clean": clean, "probed": probed, "out": tmp_path / "out"}
+
+
+ARGS = [
+    "--capture-size",
+    "160x120",
+    "--codecs",
+    "grace,jpeg-420,smart-jpeg-420",
+    "--qualities",
+    "30,70,own",
+    "--baseline-qualities",
+    "30,70,95",
+    "--bootstrap",
+    "20",
+    "--quiet",
+    "--model",
+    "tiny",
+]
+
+
+def test_add_parser_registers_a_handler() -> None:
+    parser = argparse.ArgumentParser(prog="grace")
+    sub = parser.add_subparsers()
+    cli.add_parser(sub)
+    args = parser.parse_args(["bench", "--capture-size", "model"])
+    assert args.func is cli.run
+    assert args.strategy is None and args.capture_size == "model"
+
+
+@pytest.mark.bench
+def test_bench_command_writes_table_json_plot_and_markdown(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = cli.main(
+        [
+            "bench",
+            "--strategy",
+            str(setup["clean"]),
+            "--images",
+            str(setup["dir"]),
+            "--out",
+            str(setup["out"]),
+            *ARGS,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "jpeg-420" in out and "smart-jpeg-420" in out and "own tables" in out
+    data = json.loads((setup["out"] / "summary.json").read_text())
+    assert len(data["images"]) == 3 and data["contaminated"] is False
+    assert data["probe_checks"][0]["status"] == "unverifiable"
+    assert (setup["out"] / "report.md").read_text().startswith("## tiny-cls-0 @ 160x120")
+
+
+def test_bench_command_refuses_probe_images_by_name(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = cli.main(
+        [
+            "bench",
+            "--strategy",
+            str(setup["probed"]),
+            "--images",
+            str(setup["dir"]),
+            "--out",
+            str(setup["out"]),
+            *ARGS,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "photos:photo1.png" in err and "--allow-probe-overlap" in err
+    assert not (setup["out"] / "summary.json").exists()
+
+
+@pytest.mark.bench
+def test_override_is_loud_and_marks_results(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = cli.main(
+        [
+            "bench",
+            "--strategy",
+            str(setup["probed"]),
+            "--images",
+            str(setup["dir"]),
+            "--out",
+            str(setup["out"]),
+            "--allow-probe-overlap",
+            *ARGS,
+        ]
+    )
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert "WARNING" in captured.err and "CONTAMINATED" in captured.out
+    data = json.loads((setup["out"] / "summary.json").read_text())
+    assert data["contaminated"] is True
+
+
+def test_bad_options_fail_with_a_message(setup: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bench", "--codecs", "jpeg,avif", *ARGS[:2]]) == 1
+    assert "unknown jpeg, avif" in capsys.readouterr().err
+    assert cli.main(["bench", "--capture-size", "huge"]) == 1
+    assert "--capture-size" in capsys.readouterr().err

@@ -1,0 +1,147 @@
+"""A tiny end-to-end sweep (real codecs, a tiny torch classifier), so the pipeline cannot silently break.
+
+Marked ``bench``; each test takes a few seconds on 2 cores."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import bench_images, hand_strategy, tiny_classifier
+
+from pillow_grace.bench import report
+from pillow_grace.bench.analysis import summarize
+from pillow_grace.bench.codecs import JpegCodec, build_codecs
+from pillow_grace.bench.images import CaptureSpec
+from pillow_grace.bench.job import BenchJob, run_ablation, run_job
+from pillow_grace.bench.runner import ResultCache, prepare_smart, run_sweep
+
+pytestmark = pytest.mark.bench
+
+CAPTURE = CaptureSpec.parse("160x120")
+QUALITIES = (30, 60, 90)
+
+
+def _sweep(cache: ResultCache | None = None, labels: list[int] | None = None):  # type: ignore[no-untyped-def]
+    model = tiny_classifier()
+    images = bench_images(4)
+    frame, _ = CAPTURE.apply(images[0].image, model.input_size)
+    smart, note = prepare_smart(model, frame)
+    codecs, notes = build_codecs(
+        [("grace", hand_strategy())],
+        families=("grace", "jpeg-420", "jpeg-444", "webp", "smart-jpeg-420"),
+        grace_qualities=(*QUALITIES, None),
+        baseline_qualities=QUALITIES,
+        device_resize=smart.device_resize,
+    )
+    sweep = run_sweep(
+        model,
+        images,
+        codecs,
+        capture=CAPTURE,
+        smart=smart,
+        labels=labels,
+        progress=False,
+        batch_size=4,
+        cache=cache,
+        notes=[note, *notes],
+    )
+    return sweep, codecs, images
+
+
+def test_sweep_measures_real_files_and_sane_accuracy(tmp_path: Path) -> None:
+    sweep, codecs, images = _sweep()
+    assert len(sweep.settings) == len(codecs) + 1  # + the uncompressed reference row
+    by = {(s.curve, s.setting): s for s in sweep.settings}
+    # Bytes are those of the real file.
+    frame, _ = CAPTURE.apply(images[2].image)
+    buf = io.BytesIO()
+    frame.save(buf, "JPEG", quality=60, optimize=True, subsampling="4:2:0")
+    assert by[("jpeg-420", "q60")].bits[2] == 8 * len(buf.getvalue()) == 8 * len(JpegCodec(60).encode(frame))
+    # More quality, more bytes; less distortion at the top end.
+    j = [by[("jpeg-444", f"q{q}")] for q in QUALITIES]
+    assert all(a.bits.sum() < b.bits.sum() for a, b in zip(j, j[1:], strict=False))
+    assert j[-1].records["kl"].mean() < by[("jpeg-420", "q30")].records["kl"].mean()
+    # The smart baseline sends the 48x48 network input: far fewer bytes.
+    assert by[("smart-jpeg-420", "q90")].bits.mean() < by[("jpeg-420", "q30")].bits.mean()
+    raw = by[("uncompressed", "raw RGB")]
+    assert raw.records["top1"].tolist() == [1.0] * 4 and raw.records["kl"].tolist() == [0.0] * 4
+    for s in sweep.settings:
+        assert np.all(s.bits > 0)
+        assert np.all((s.records["top1"] >= 0) & (s.records["top1"] <= 1))
+        assert np.all(s.records["kl"] >= 0)
+
+    summary = summarize(sweep, bootstrap=50, seed=1)
+    assert summary.curves == ["grace", "jpeg-420", "jpeg-444", "webp", "smart-jpeg-420"]
+    assert {(c.test, c.reference) for c in summary.comparisons} == {
+        ("grace", r) for r in ("jpeg-420", "jpeg-444", "webp", "smart-jpeg-420")
+    }
+    for p in summary.points:
+        iv = p.metrics["top1"]
+        assert iv.low <= iv.value + 1e-12 and iv.value <= iv.high + 1e-12
+    text = report.render_text(summary)
+    assert "jpeg-420" in text and "BD-rate" in text
+    out = report.summary_json(summary)
+    report.write_json(out, tmp_path / "s.json")
+    back = json.loads((tmp_path / "s.json").read_text())
+    assert back["format"] == "grace-bench" and len(back["images"]) == 4
+    assert {i["name"] for i in back["images"]} == {im.name for im in images}
+    assert back["per_image"]["grace/q60"]["bits"] == [int(b) for b in by[("grace", "q60")].bits]
+    png = report.plot(summary, tmp_path / "plot.png")
+    if png is not None:  # matplotlib is in the bench extra
+        assert png.stat().st_size > 1000
+    md = report.markdown_section(summary, title="t", image="plot.png")
+    assert "| GRACE curve | vs |" in md
+
+
+def test_cache_reuses_results_and_labels_add_accuracy() -> None:
+    cache = ResultCache()
+    first, _, _ = _sweep(cache)
+    assert cache.results, "results were cached"
+    second, _, _ = _sweep(cache)
+    for a, b in zip(first.settings, second.settings, strict=True):
+        assert np.array_equal(a.bits, b.bits)
+        assert np.array_equal(a.records["kl"], b.records["kl"])
+    labelled, _, _ = _sweep(labels=[0, 1, 2, 3])
+    assert "label_top1" in labelled.settings[0].records
+    clean = labelled.settings[0]
+    assert clean.curve == "uncompressed"
+    assert clean.records["label_top1"].tolist() == [
+        float(p == lab) for p, lab in zip(clean.records["pred"], [0, 1, 2, 3], strict=True)
+    ]
+
+
+def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
+    from pillow_grace.bench.images import ProbeOverlapError
+    from pillow_grace.bench.ablations import ablations_by_name
+
+    images = bench_images(4)
+    strategy = hand_strategy(provenance={"probe_image_sha256": [images[0].fingerprint]})
+    job = BenchJob(
+        strategy=strategy,
+        model=tiny_classifier(),
+        images=images,
+        capture=CAPTURE,
+        families=("grace", "jpeg-420"),
+        grace_qualities=QUALITIES,
+        baseline_qualities=QUALITIES,
+        bootstrap=20,
+        progress=False,
+    )
+    with pytest.raises(ProbeOverlapError, match="synthetic:photo0.png"):
+        run_job(job)
+    job.probe_policy = "exclude"
+    summary = run_job(job)
+    assert [i["name"] for i in summary.sweep.images] == [im.name for im in images[1:]]
+    assert summary.sweep.probe_checks[0].status == "excluded"
+    res = run_ablation(job, ablations_by_name()["colour space"])
+    assert not isinstance(res, str)
+    assert res.curves == ["grace[G-YUV]", "grace[BT.601]"]
+    assert [(c.test, c.reference) for c in res.comparisons if c.metric == "top1"] == [
+        ("grace[BT.601]", "grace[G-YUV]")
+    ]
+    skipped = run_ablation(job, ablations_by_name()["colour median"])  # no probe images given: no refit
+    assert isinstance(skipped, str) and "needs the fitter" in skipped
