@@ -68,7 +68,9 @@ def load_model(spec: str) -> Any:
     try:
         from .zoo import available_models, get_model
     except ImportError as e:  # pragma: no cover - zoo missing from the install
-        raise CommandError(f"--model {spec!r}: the model zoo is not available ({e}); use module:factory") from e
+        raise CommandError(
+            f"--model {spec!r}: the model zoo is not available ({e}); use module:factory"
+        ) from e
     if spec not in available_models():
         raise CommandError(
             f"--model {spec!r} is neither module:factory nor a zoo model; zoo models: "
@@ -99,7 +101,7 @@ def _import_module(name: str) -> Any:
 # -- subcommands -----------------------------------------------------------------
 def cmd_fit(args: argparse.Namespace) -> int:
     try:
-        import torch  # noqa: F401 - fail early with an install hint
+        import torch  # fail early with an install hint
     except ImportError:
         raise CommandError("grace fit needs torch: pip install 'pillow-grace[fit]'") from None
     from .fit import fit_strategy
@@ -116,7 +118,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     name = args.name or getattr(model, "name", None) or out.stem
     weights: Any = None
     if args.weights:
-        weights = args.weights if args.weights.lower() in NAMED_WEIGHTS else _floats(args.weights, "--weights")
+        named = args.weights.lower() in NAMED_WEIGHTS
+        weights = args.weights if named else _floats(args.weights, "--weights")
     options: dict[str, Any] = {
         "name": name,
         "loss": args.loss,
@@ -263,7 +266,9 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
     try:
         return tuple(float(x) for x in text.split(","))
     except ValueError:
-        raise CommandError(f"{option} must be a name (bt601) or comma-separated numbers, got {text!r}") from None
+        raise CommandError(
+            f"{option} must be a name (bt601) or comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _positive(text: str) -> int:
@@ -300,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sampled (Fisher, default) or argmax (paper); detection models use their own loss")
     p.add_argument("--seed", type=int, default=0, help="seed for probe selection and label sampling (0)")
     p.add_argument("--subsampling", choices=("4:4:4", "4:2:2", "4:2:0"), default="4:4:4")
-    p.add_argument("--label-samples", type=_positive, default=8, help="sampled labels per image (8)")
+    p.add_argument("--label-samples", type=_positive, default=4,
+                   help="sampled labels per image, one backward pass each (4)")
     p.add_argument("--colour-median", choices=("weighted", "plain"), default="weighted")
     p.add_argument("--weights", help="fixed colour weights instead of fitting: bt601 or Wr,Wg,Wb")
     p.add_argument("--task", choices=("classification", "segmentation", "detection", "other"),
@@ -317,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("merge", help="merge strategies to serve several DNNs with one stream",
-                       description="Element-wise maximum of the sensitivity maps (paper §9); tables re-derived.")
+                       description="Element-wise maximum of the sensitivity maps (paper §9); "
+                                   "tables re-derived.")
     p.add_argument("strategies", nargs="+", metavar="STRATEGY", help="two or more names or .json paths")
     p.add_argument("--out", required=True)
     p.add_argument("--name", required=True)
@@ -369,8 +376,10 @@ def _stub(sub: Any, module_name: str, error: Exception) -> None:
     def run(_args: argparse.Namespace) -> int:
         raise CommandError(f"grace {command} is unavailable: importing {module_name} failed ({error})")
 
-    p = sub.add_parser(command, help=f"(unavailable: {error})", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    # No option prefix: every argument (even "--flag") lands in ``rest``, so the
+    # user sees the import error rather than an argparse complaint.
+    p = sub.add_parser(command, help=f"(unavailable: {error})", add_help=False, prefix_chars="\0")
+    p.add_argument("rest", nargs="*")
     p.set_defaults(func=run)
 
 
@@ -380,6 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. `grace show x | head`: the reader left, nothing to report
+        try:  # keep the interpreter's final flush from raising again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
     except (CommandError, GraceError, ValueError, OSError, ImportError) as e:
         print(f"grace: error: {e}", file=sys.stderr)
         return EXIT_ERROR

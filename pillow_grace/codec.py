@@ -357,7 +357,7 @@ def _output_buffer(size: int) -> Iterator[None]:
                 ImageFile.MAXBLOCK = _maxblock_saved
 
 
-_table_cache: dict[tuple[str, str, float], tuple[tuple[int, ...], ...]] = {}
+_table_cache: dict[tuple[str, str, str, float], tuple[tuple[int, ...], ...]] = {}
 _table_lock = threading.Lock()
 
 
@@ -373,11 +373,16 @@ def tables_for(
             "re-derived for quality/tradeoff; omit those options to use its own tables"
         )
     method = strategy.allocation.method if strategy.allocation else "lagrangian"
-    param = tradeoff if tradeoff is not None else tables.quality_to_parameter(method, quality)  # type: ignore[arg-type]
-    key = (strategy.content_hash, method, float(param))
+    # Keyed on what was asked for: mapping a quality to a parameter is itself
+    # a search (~15 ms), so it is cached along with the tables.
+    asked = ("tradeoff", float(tradeoff)) if tradeoff is not None else ("quality", float(quality))  # type: ignore[arg-type]
+    key = (strategy.content_hash, method, *asked)
     with _table_lock:
         hit = _table_cache.get(key)
     if hit is None:
+        param = tradeoff if tradeoff is not None else tables.quality_to_parameter(
+            method, quality, strategy.perception  # type: ignore[arg-type]
+        )
         hit = tables.derive_tables(strategy.perception, method, float(param))
         with _table_lock:
             if len(_table_cache) > 256:

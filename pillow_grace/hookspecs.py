@@ -11,6 +11,12 @@ A package that ships a trained model can ship its GRACE strategy with it::
     # in its pyproject.toml
     [project.entry-points.pillow_grace]
     my_model = "my_package.grace_plugin"
+
+``tests/plugins/grace_test_plugin`` is a complete example package. The
+registry (:mod:`pillow_grace.registry`) loads entry points on first use, in
+order of entry-point name, and calls each plugin's hook separately, in
+registration order, so that one broken plugin is skipped with a warning
+instead of breaking every lookup.
 """
 
 from __future__ import annotations
@@ -36,4 +42,6 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def grace_strategies() -> Iterable[str | os.PathLike[str] | Strategy]:
     """Return strategies this plugin provides: paths to JSON files or Strategy objects.
 
-    Each is registered under its ``name`` field."""
+    A path is registered under its file name without ``.json`` (which must
+    match the file's ``name`` field), an object under its ``name``. Files are
+    read only when their name is looked up, so returning many is cheap."""

@@ -125,10 +125,28 @@ def _open_factory(fp: IO[bytes], filename: str | bytes | None = None) -> ImageFi
     im = JpegImagePlugin.jpeg_factory(fp, filename)
     meta = metadata.find(im.applist)
     if meta is None:
+        _check_not_damaged(fp)
         return im  # an ordinary JPEG (or MPO), exactly as Pillow opens it
     if type(im) is not JpegImagePlugin.JpegImageFile:
         raise GraceFileError(f"GRACE metadata in a {im.format} file; GRACE writes single JPEG images")
     return GraceImageFile.adopt(im, meta)
+
+
+def _check_not_damaged(fp: IO[bytes]) -> None:
+    """Refuse a JPEG whose headers hold the remains of a GRACE segment.
+
+    Pillow's parser stops right after the start-of-scan header, so the bytes
+    before the current position are exactly the headers it has read."""
+    end = fp.tell()
+    fp.seek(0)
+    header = fp.read(end)
+    fp.seek(end)
+    if metadata.looks_damaged(header):
+        raise GraceFileError(
+            "file holds a damaged GRACE metadata segment (corrupt marker or identifier); "
+            "refusing to decode it with the wrong colours. Image.open(fp, formats=['JPEG']) "
+            "reads the raw planes as plain JPEG"
+        )
 
 
 def _accept(prefix: bytes) -> bool:

@@ -58,7 +58,7 @@ MAX_VALUE = 1e30
 #: enough that a hostile file cannot make the loader (or every encoded
 #: image's hash computation) slow.
 MAX_PROVENANCE_DEPTH = 8
-MAX_PROVENANCE_ITEMS = 1000
+MAX_PROVENANCE_ITEMS = 10_000
 MAX_STRING = 4096
 MAX_KEY = 128
 #: Integers in provenance must be exactly representable in a double, so that
@@ -396,6 +396,11 @@ class Strategy:
     def __hash__(self) -> int:
         return hash(self.content_hash)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle (process pools, copy.deepcopy) through the validated JSON
+        # form: the read-only provenance proxies cannot be pickled themselves.
+        return (_from_pickle, (self.to_dict(),))
+
     # -- serialisation -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of this strategy, ``content_hash`` included."""
@@ -610,6 +615,10 @@ def _pretty(x: Any, level: int) -> str:
             return "[" + ", ".join(cells) + "]"
         return "[\n" + ",\n".join(inner + _pretty(v, level + 1) for v in x) + "\n" + pad + "]"
     return json.dumps(x, allow_nan=False)
+
+
+def _from_pickle(doc: dict[str, Any]) -> Strategy:
+    return Strategy.from_dict(doc, source="<pickle>")
 
 
 def _hash_body(body: Mapping[str, Any]) -> str:

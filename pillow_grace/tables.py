@@ -21,16 +21,19 @@ Two allocations are provided (``Allocation.method``):
     R_n, D_n the rate (bits) and distortion of a uniform quantizer with step q
     on a Laplacian of scale b_n = mean|s_n|. The Laplacian model includes the
     zero bin, so it knows that zeroing a coefficient costs almost no bits.
-    lambda is in bits per nat of expected loss per image and is comparable
-    across models and resolutions.
+    lambda is in bits per unit of expected loss per image (bits per nat for
+    the sampled-label probe of a classifier).
 
-Quality 1..100 maps log-linearly onto the trade-off parameter (see
-:func:`quality_to_parameter`); a higher quality always gives smaller steps.
+Quality 1..100 is model-independent: quality Q asks for the DNN loss that
+standard JPEG at quality Q would cause, as predicted from the perception
+model, at the lowest rate (:func:`quality_to_parameter`). A higher quality
+never gives larger steps.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,38 +43,128 @@ from .strategy import ALLOCATIONS, Allocation, Perception
 #: Candidate steps: everything a baseline (8-bit) table can hold.
 STEPS = np.arange(1, 256, dtype=np.float64)
 
-# Quality mapping. lambda doubles every LAMBDA_DOUBLING quality points and
-# equals LAMBDA_AT_Q50 at quality 50; for the paper's budget B the mapping is
-# the mirror image (B halves as quality rises). The anchors are meant to be
-# calibrated on EfficientNet-Lite0 so that quality 50..95 spans the useful
-# range of top-1 agreement.
+# -- quality ------------------------------------------------------------------
+# A quality means the same thing for every model: GRACE at quality Q aims for
+# the DNN loss that libjpeg's standard tables at quality Q would cause, as
+# predicted by the strategy's own perception model, and finds the cheapest
+# tables that stay within it. A raw lambda or B would not transfer: their
+# scale depends on the loss (a mean-pixel KL for a segmenter, a sum of BCE
+# terms for a detector) and on the capture size.
 #
-# These four constants are PLACEHOLDERS (not calibrated yet); they are plain
-# module globals read at call time, so a calibration (or an experiment) only
-# has to assign new values here. A strategy stores the raw parameter its
-# tables were derived with (Allocation.parameter), so changing the mapping
-# never changes an existing strategy's own tables.
-LAMBDA_AT_Q50 = 1.0e5
-LAMBDA_DOUBLING = 6.0
-BUDGET_AT_Q50 = 1.0e-4
-BUDGET_HALVING = 6.0
+# The reference: the JPEG standard's example tables (ITU-T T.81 Annex K),
+# scaled for quality exactly as libjpeg's jpeg_quality_scaling() and
+# jpeg_add_quant_table(force_baseline) do, the luma table applied to Y and the
+# chroma table to U and V, all at full resolution. The predicted loss of
+# tables q is sum over channels and bins of w * D(q; b) / 2, with w = E[g^2]
+# and D the Laplacian distortion below (per block; the block count cancels).
 #: Quality a fitted strategy's own tables are derived at when none is given
 #: (JPEG's customary default, also Pillow's).
 DEFAULT_QUALITY = 75
 
+ANNEX_K_LUMA = (
+    16, 11, 10, 16, 24, 40, 51, 61,
+    12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77,
+    24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101,
+    72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
+ANNEX_K_CHROMA = (
+    17, 18, 24, 47, 99, 99, 99, 99,
+    18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99,
+    *([99] * 32),
+)  # fmt: skip
 
-def quality_to_parameter(method: str, quality: int) -> float:
-    """Map quality 1..100 onto the allocation's trade-off parameter.
+#: Search range of the raw parameters when matching a quality.
+_LAMBDA_RANGE = (1e-6, 1e24)
+_BUDGET_RANGE = (1e-30, 1e6)
+_BISECTIONS = 80
 
-    lagrangian: lambda = LAMBDA_AT_Q50 * 2 ** ((quality - 50) / LAMBDA_DOUBLING)
-    paper:      B      = BUDGET_AT_Q50 * 2 ** ((50 - quality) / BUDGET_HALVING)
-    """
+
+def jpeg_reference_tables(quality: int) -> np.ndarray:
+    """libjpeg's tables for ``quality`` (3 x 64: luma, chroma, chroma)."""
+    validate_quality(quality)
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    out = []
+    for base in (ANNEX_K_LUMA, ANNEX_K_CHROMA, ANNEX_K_CHROMA):
+        q = (np.asarray(base, dtype=np.int64) * scale + 50) // 100
+        out.append(np.clip(q, 1, 255))
+    return np.stack(out).astype(np.float64)
+
+
+def predicted_loss(perception: Perception, steps: np.ndarray) -> float:
+    """Expected loss increase per 8x8 block (all three channels) for ``steps``.
+
+    Second-order (Fisher) model: sum of w * D(q; b) / 2 with w = E[g^2],
+    b = E|s| and D the Laplacian quantization MSE."""
+    fisher = np.asarray(perception.grad_sq_mean, dtype=np.float64)
+    scale = np.asarray(perception.coef_abs_mean, dtype=np.float64)
+    _rate, dist = laplacian_rate_distortion(np.asarray(steps, dtype=np.float64), scale)
+    return float(0.5 * np.sum(fisher * dist))
+
+
+def quality_to_parameter(method: str, quality: int, perception: Perception) -> float:
+    """The trade-off parameter whose tables match standard JPEG's predicted
+    loss at ``quality`` (see the comment above): the smallest lambda, or the
+    largest budget B, whose predicted loss does not exceed the reference.
+
+    Monotone: a higher quality never gives a smaller lambda or a larger B."""
     _check_method(method)
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
-        raise EncodeOptionError(f"quality must be an integer in 1..100, got {quality!r}")
+    validate_quality(quality)
+    target = predicted_loss(perception, jpeg_reference_tables(int(quality)))
     if method == "lagrangian":
-        return LAMBDA_AT_Q50 * 2.0 ** ((int(quality) - 50) / LAMBDA_DOUBLING)
-    return BUDGET_AT_Q50 * 2.0 ** ((50 - int(quality)) / BUDGET_HALVING)
+        model = _LagrangianModel(perception)
+        return _bisect_log(lambda lam: model.loss(lam) <= target, *_LAMBDA_RANGE, increasing=True)
+    g_abs = np.asarray(perception.grad_abs_mean, dtype=np.float64)
+    s_abs = np.asarray(perception.coef_abs_mean, dtype=np.float64)
+
+    def paper_loss(budget: float) -> float:
+        steps = np.stack([paper_table(g_abs[c], s_abs[c], budget) for c in range(3)])
+        return predicted_loss(perception, np.clip(np.rint(steps), 1, 255))
+
+    return _bisect_log(lambda b: paper_loss(b) <= target, *_BUDGET_RANGE, increasing=False)
+
+
+def _bisect_log(ok: Callable[[float], bool], lo: float, hi: float, *, increasing: bool) -> float:
+    """Boundary of a monotone predicate on a log scale.
+
+    increasing=True: ok is False below some value and True above; return the
+    smallest value found to be ok (hi if none). increasing=False: the mirror
+    image; return the largest ok value (lo if none)."""
+    a, b = math.log(lo), math.log(hi)
+    good = b if increasing else a
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        if ok(math.exp(mid)) == increasing:
+            b = mid
+            if increasing:
+                good = mid
+        else:
+            a = mid
+            if not increasing:
+                good = mid
+    return math.exp(good)
+
+
+class _LagrangianModel:
+    """Rate and distortion of every (bin, step) pair, computed once, so that
+    evaluating many lambdas during a quality search is cheap."""
+
+    def __init__(self, perception: Perception) -> None:
+        self.fisher = np.asarray(perception.grad_sq_mean, dtype=np.float64).reshape(-1, 1)
+        scale = np.asarray(perception.coef_abs_mean, dtype=np.float64).reshape(-1, 1)
+        self.rate, self.dist = laplacian_rate_distortion(STEPS.reshape(1, -1), scale)
+
+    def steps(self, lam: float) -> np.ndarray:
+        return STEPS[_argmin_largest(self.rate + 0.5 * lam * self.fisher * self.dist)]
+
+    def loss(self, lam: float) -> float:
+        idx = _argmin_largest(self.rate + 0.5 * lam * self.fisher * self.dist)
+        return float(0.5 * np.sum(self.fisher[:, 0] * self.dist[np.arange(len(idx)), idx]))
 
 
 def derive_tables(
@@ -100,7 +193,7 @@ def derive_allocation(perception: Perception, method: str, *, quality: int | Non
     if parameter is None:
         if quality is None:
             raise EncodeOptionError("give quality (1..100) or tradeoff (the raw parameter)")
-        parameter = quality_to_parameter(method, quality)
+        parameter = quality_to_parameter(method, quality, perception)
     tables = derive_tables(perception, method, parameter)
     return tables, Allocation(method, float(parameter), quality)
 
@@ -191,16 +284,20 @@ def lagrangian_steps(fisher: np.ndarray, scale: np.ndarray, lam: float) -> np.nd
     f = fisher.reshape(-1, 1)
     b = scale.reshape(-1, 1)
     rate, dist = laplacian_rate_distortion(STEPS.reshape(1, -1), b)
-    cost = rate + 0.5 * lam * f * dist
-    # Ties go to the largest step. A tie must be judged with a tolerance: once
-    # a step zeroes practically every coefficient, rate (~1e-20 bits) and
-    # distortion (2 b^2) no longer change beyond float round-off, and an exact
-    # argmin would pick an arbitrary step from that plateau, so that a larger
-    # lambda could even yield a larger step.
+    return STEPS[_argmin_largest(rate + 0.5 * lam * f * dist)].reshape(shape)
+
+
+def _argmin_largest(cost: np.ndarray) -> np.ndarray:
+    """Per row, the index of the minimum cost; ties go to the largest step.
+
+    A tie must be judged with a tolerance: once a step zeroes practically
+    every coefficient, rate (~1e-20 bits) and distortion (2 b^2) no longer
+    change beyond float round-off, and an exact argmin would pick an arbitrary
+    step from that plateau, so that a larger lambda could even yield a larger
+    step."""
     best_cost = cost.min(axis=1, keepdims=True)
     near = cost <= best_cost + _TIE_RTOL * np.abs(best_cost) + _TIE_ATOL
-    best = cost.shape[1] - 1 - np.argmax(near[:, ::-1], axis=1)
-    return STEPS[best].reshape(shape)
+    return cost.shape[1] - 1 - np.argmax(near[:, ::-1], axis=1)
 
 
 #: Relative and absolute tolerance under which two costs (bits) count as equal.
@@ -212,6 +309,11 @@ def _binary_entropy(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-300, 1.0)
     q = np.clip(1.0 - p, 1e-300, 1.0)
     return -(p * np.log2(p) + q * np.log2(q))
+
+
+def validate_quality(quality: int) -> None:
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise EncodeOptionError(f"quality must be an integer in 1..100, got {quality!r}")
 
 
 def _check_method(method: str) -> None:

@@ -110,7 +110,7 @@ def make_strategy() -> Callable[..., Strategy]:
         if tables is None:
             if perception is None:
                 raise ValueError("give tables when perception is None")
-            param = grace_tables.quality_to_parameter("lagrangian", quality)
+            param = grace_tables.quality_to_parameter("lagrangian", quality, perception)
             tables = grace_tables.derive_tables(perception, "lagrangian", param)
             allocation = allocation or Allocation("lagrangian", param, quality)
         fields.setdefault("description", "hand-built test strategy")

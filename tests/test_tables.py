@@ -4,6 +4,7 @@ allocation's properties."""
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
@@ -133,7 +134,7 @@ def test_higher_quality_never_gives_larger_steps(method: str) -> None:
     p = _perception()
     previous = None
     for quality in range(1, 101, 3):
-        t = np.asarray(tables.derive_tables(p, method, tables.quality_to_parameter(method, quality)))
+        t = np.asarray(tables.derive_tables(p, method, tables.quality_to_parameter(method, quality, p)))
         assert t.min() >= 1 and t.max() <= 255
         if previous is not None:
             assert np.all(t <= previous)
@@ -144,9 +145,9 @@ def test_derive_allocation_records_the_parameter() -> None:
     p = _perception()
     t, alloc = tables.derive_allocation(p, "lagrangian", quality=60)
     assert alloc.method == "lagrangian" and alloc.quality == 60
-    assert alloc.parameter == pytest.approx(tables.quality_to_parameter("lagrangian", 60))
+    assert alloc.parameter == pytest.approx(tables.quality_to_parameter("lagrangian", 60, p))
     assert t == tables.derive_tables(p, "lagrangian", alloc.parameter)
-    t2, alloc2 = tables.derive_allocation(p, "paper", parameter=1e-3)
+    _, alloc2 = tables.derive_allocation(p, "paper", parameter=1e-3)
     assert alloc2.quality is None and alloc2.parameter == 1e-3
 
 
@@ -161,18 +162,58 @@ def test_derive_tables_rejects_bad_input(args: tuple[str, float], match: str) ->
 
 
 def test_quality_to_parameter_validates() -> None:
+    p = _perception()
     for bad in (0, 101, 50.5, True):
         with pytest.raises(EncodeOptionError):
-            tables.quality_to_parameter("lagrangian", bad)  # type: ignore[arg-type]
-    lams = [tables.quality_to_parameter("lagrangian", q) for q in (10, 50, 90)]
-    budgets = [tables.quality_to_parameter("paper", q) for q in (10, 50, 90)]
+            tables.quality_to_parameter("lagrangian", bad, p)  # type: ignore[arg-type]
+    lams = [tables.quality_to_parameter("lagrangian", q, p) for q in (10, 50, 90)]
+    budgets = [tables.quality_to_parameter("paper", q, p) for q in (10, 50, 90)]
     assert lams == sorted(lams) and budgets == sorted(budgets, reverse=True)
-    assert tables.quality_to_parameter("lagrangian", 50) == tables.LAMBDA_AT_Q50
 
 
-def test_quality_anchors_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tables, "LAMBDA_AT_Q50", 123.0)
-    assert tables.quality_to_parameter("lagrangian", 50) == 123.0
+def test_jpeg_reference_tables_match_libjpeg() -> None:
+    """Pillow's quality=Q tables are libjpeg's; ours must equal them."""
+    from PIL import Image
+
+    for quality in (10, 50, 75, 95):
+        buf = io.BytesIO()
+        Image.new("RGB", (16, 16), (90, 120, 40)).save(buf, "JPEG", quality=quality)
+        with Image.open(buf) as im:
+            stored = im.quantization  # Pillow reads DQT back in natural order
+        ref = tables.jpeg_reference_tables(quality)
+        assert list(stored[0]) == ref[0].astype(int).tolist()
+        assert list(stored[1]) == ref[1].astype(int).tolist()
+
+
+@pytest.mark.parametrize("method", ["lagrangian", "paper"])
+def test_quality_matches_the_predicted_loss_of_jpeg(method: str) -> None:
+    """Quality Q asks for standard JPEG's predicted loss at Q, at lower cost:
+    the derived tables' predicted loss is at most the reference (and close)."""
+    p = _perception(3)
+    for quality in (20, 50, 80):
+        target = tables.predicted_loss(p, tables.jpeg_reference_tables(quality))
+        param = tables.quality_to_parameter(method, quality, p)
+        got = tables.predicted_loss(p, np.asarray(tables.derive_tables(p, method, param)))
+        assert got <= target * (1 + 1e-9)
+        if method == "lagrangian":
+            # A slightly smaller lambda must break the target: the answer is the boundary.
+            looser = np.asarray(tables.derive_tables(p, method, param * 0.9))
+            assert tables.predicted_loss(p, looser) > target * 0.5
+
+
+def test_quality_is_independent_of_the_loss_scale() -> None:
+    """Scaling every gradient (another loss normalisation) scales lambda
+    inversely and leaves the tables of a quality unchanged."""
+    p = _perception(1)
+    k = 1e6
+    scaled = Perception(
+        np.asarray(p.grad_abs_mean) * k**0.5, np.asarray(p.grad_sq_mean) * k, p.coef_abs_mean
+    )
+    for quality in (30, 75):
+        a = tables.derive_allocation(p, "lagrangian", quality=quality)
+        b = tables.derive_allocation(scaled, "lagrangian", quality=quality)
+        assert a[0] == b[0]
+        assert b[1].parameter == pytest.approx(a[1].parameter / k, rel=1e-6)
 
 
 def test_brute_force_small_grid_agrees_for_four_bins() -> None:

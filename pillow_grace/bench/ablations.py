@@ -74,6 +74,10 @@ class Ablation:
     reference: tuple[str, Builder]
     variants: list[tuple[str, Builder]]
     needs_fitter: bool = False
+    rate_matched: bool = False
+    """Place the variants' points at the reference's sizes (see
+    :func:`~pillow_grace.bench.codecs.rate_matched_tradeoffs`) instead of using the
+    quality grid: for variants whose trade-off parameter is on another scale."""
 
 
 def fitter_available() -> bool:
@@ -126,11 +130,20 @@ def builtin_ablations() -> list[Ablation]:
             [("grace[BT.601]", _bt601)],
         ),
         Ablation(
+            "colour space, refitted",
+            "G-YUV weights against BT.601 YCbCr, each with tables fitted in its own colour space "
+            "(both refitted on the same probe images)",
+            ("grace[fit G-YUV]", lambda c: c.fit("ref")),
+            [("grace[fit BT.601]", lambda c: c.fit("bt601", weights="bt601"))],
+            needs_fitter=True,
+        ),
+        Ablation(
             "allocation",
             "Lagrangian/Fisher allocation against the paper's Algorithm 1 "
             "(both from the same perception statistics)",
             ("grace[lagrangian]", _base),
             [("grace[paper Alg.1]", _paper_allocation)],
+            rate_matched=True,
         ),
         Ablation(
             "chroma subsampling",

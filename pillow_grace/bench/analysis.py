@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .bdrate import BDResult, Pchip, bd_rate, pareto_frontier
-from .runner import RAW_BITS_PER_PIXEL, Sweep
+from .bdrate import BDResult, Pchip, bd_rate, pareto_frontier, point_rate_change
+from .codecs import RAW_BITS_PER_PIXEL
+
+if TYPE_CHECKING:  # runner imports torch; the CLI imports this module for --help
+    from .runner import Sweep
 
 DEFAULT_BOOTSTRAP = 1000
 #: Accuracy levels (percent of the primary metric) at which the rate of each curve is read off.
@@ -75,6 +78,9 @@ class Comparison:
     interval: tuple[float, float] | None
     defined_fraction: float
     verdict: str
+    kind: str = "BD-rate"
+    """"BD-rate", or "single point" when the test curve has one frontier point
+    (then the value is its rate change against the reference at that accuracy)."""
 
     def to_json(self) -> dict[str, Any]:
         r = self.result
@@ -89,6 +95,7 @@ class Comparison:
             "undefined_reason": r.reason or None,
             "bootstrap_defined_fraction": self.defined_fraction,
             "verdict": self.verdict,
+            "kind": self.kind,
         }
 
 
@@ -174,9 +181,14 @@ def summarize(
                 spec = scorer.spec(name)
                 rt, rr = np.stack(rates[t]), np.stack(rates[r])  # settings x (B+1)
                 at, ar = np.stack(axes[t][name]), np.stack(axes[r][name])
+                measure = bd_rate
                 main = bd_rate(rr[:, 0], ar[:, 0], rt[:, 0], at[:, 0])
+                if not main.defined:
+                    single = point_rate_change(rr[:, 0], ar[:, 0], rt[:, 0], at[:, 0])
+                    if single.defined:
+                        measure, main = point_rate_change, single
                 boot = [
-                    bd_rate(rr[:, b], ar[:, b], rt[:, b], at[:, b]).value for b in range(1, counts.shape[0])
+                    measure(rr[:, b], ar[:, b], rt[:, b], at[:, b]).value for b in range(1, counts.shape[0])
                 ]
                 defined = [v for v in boot if v is not None]
                 frac = len(defined) / len(boot) if boot else 0.0
@@ -185,8 +197,9 @@ def summarize(
                     if defined
                     else None
                 )
+                kind = "single point" if measure is point_rate_change else "BD-rate"
                 comparisons.append(
-                    Comparison(t, r, name, spec.axis_label, main, ci, frac, _verdict(main, ci, frac))
+                    Comparison(t, r, name, spec.axis_label, main, ci, frac, _verdict(main, ci, frac), kind)
                 )
     rate_at = _rates_at_targets(points, scorer.spec(scorer.primary), curves)
     return Summary(sweep, points, comparisons, rate_at, bootstrap, seed, scorer.primary, curves)

@@ -185,3 +185,30 @@ def bd_rate(
     f2 = Pchip(q2, np.log(r2))
     mean_diff = (f2.integrate(low, high) - f1.integrate(low, high)) / (high - low)
     return BDResult(float(math.expm1(mean_diff)), float(low), float(high))
+
+
+def point_rate_change(
+    rate_ref: Sequence[float],
+    quality_ref: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+) -> BDResult:
+    """Relative rate change of a test curve that has a single frontier point.
+
+    A BD-rate needs an interval; a codec with one operating point (a
+    strategy's own tables, or an allocation that cannot reach other rates) has
+    none. Then the fair number is the rate at that point against the rate the
+    reference needs for the same accuracy (interpolated on its frontier, never
+    extrapolated): ``low == high ==`` that accuracy."""
+    r1, q1 = pareto_frontier(rate_ref, quality_ref)
+    r2, q2 = pareto_frontier(rate_test, quality_test)
+    if len(q2) != 1:
+        return BDResult(None, None, None, f"the test curve has {len(q2)} frontier points, not 1")
+    q = float(q2[0])
+    if len(q1) == 0 or not q1[0] <= q <= q1[-1]:
+        span = f"[{q1[0]:.4g}, {q1[-1]:.4g}]" if len(q1) else "nothing"
+        return BDResult(
+            None, None, None, f"the reference curve spans {span}, not the test's accuracy {q:.4g}"
+        )
+    ref_rate = r1[0] if len(q1) == 1 else float(np.exp(Pchip(q1, np.log(r1))(q)))
+    return BDResult(float(r2[0] / ref_rate - 1.0), q, q)

@@ -103,6 +103,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "probe labels; refits need torch)",
     )
     extra.add_argument(
+        "--refit",
+        action="store_true",
+        help="also sweep the strategy refitted at this capture size if it was fitted at another "
+        "(needs torch and its probe images)",
+    )
+    extra.add_argument(
+        "--probe-images",
+        default=None,
+        metavar="DIR",
+        help="where the strategy's probe images are, for --refit and refitted ablations (matched by "
+        "fingerprint; default: benchmarks/probe-set.txt and the photos)",
+    )
+    extra.add_argument(
         "--cross-model",
         default=None,
         metavar="MODELS",
@@ -221,6 +234,8 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         threads=args.threads,
         progress=not args.quiet,
+        probe_images=args.probe_images,
+        refit_for_capture=args.refit,
     )
     out = Path(args.out or DEFAULT_OUT)
     cache = ResultCache()
@@ -245,11 +260,9 @@ def _run(args: argparse.Namespace) -> int:
     ]
     if args.ablations:
         from .ablations import builtin_ablations
-        from .images import probe_images_in
-        from .job import image_set, resolve_strategy
+        from .job import find_probe_images, resolve_strategy
 
-        strategy = resolve_strategy(job.strategy)
-        probes = probe_images_in(image_set(images).images, strategy) if isinstance(images, str) else []
+        probes = find_probe_images(job, resolve_strategy(job.strategy))
         for abl in builtin_ablations():
             res = run_ablation(job, abl, probe_images=probes, cache=cache)
             if isinstance(res, str):

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, JpegImagePlugin, features
+from PIL import Image, ImageFile, JpegImagePlugin, features
 
 from ..codec import EncodeOptions
 from ..codec import encode as grace_encode
@@ -37,33 +39,18 @@ from ..tables import quality_to_parameter
 BASELINE_QUALITIES = (30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 100)
 #: A shorter sweep for quick runs (the default ``grace bench``).
 QUICK_BASELINE_QUALITIES = (30, 50, 70, 80, 90, 95, 100)
-#: GRACE settings: a quality (mapped onto the strategy's trade-off parameter, see
-#: pillow_grace.tables), or "100xF": the trade-off of quality 100 pushed F times further
-#: (lambda x F, or budget B / F for the paper's allocation), reachable with the encoder's
-#: ``tradeoff`` option. Qualities alone may stop short of the accuracy JPEG reaches at its
-#: top qualities, and a BD-rate needs the curves to overlap.
-GRACE_QUALITIES: tuple[int | str, ...] = (
-    30,
-    40,
-    50,
-    60,
-    70,
-    80,
-    90,
-    95,
-    100,
-    "100x2",
-    "100x4",
-    "100x8",
-    "100x16",
-    "100x64",
-)
-QUICK_GRACE_QUALITIES: tuple[int | str, ...] = (40, 60, 80, 90, 100, "100x4", "100x16", "100x64")
+#: GRACE settings: a quality (mapped onto the strategy's trade-off parameter so that its
+#: predicted loss matches standard JPEG's at that quality, see pillow_grace.tables), or
+#: "100xF": the trade-off of quality 100 pushed F times further (lambda x F, or budget B / F
+#: for the paper's allocation), reachable with the encoder's ``tradeoff`` option. The
+#: default grids are the baselines' qualities, so the curves span comparable losses.
+GRACE_QUALITIES: tuple[int | str, ...] = BASELINE_QUALITIES
+QUICK_GRACE_QUALITIES: tuple[int | str, ...] = QUICK_BASELINE_QUALITIES
 GraceSetting = int | str | None
 
 
 def parse_grace_setting(token: GraceSetting) -> tuple[int | None, float | None]:
-    """(quality, factor beyond quality 100) of a GRACE grid entry; (None, None) = the strategy's own tables."""
+    """(quality, factor beyond quality 100) of a GRACE grid entry; (None, None): the own tables."""
     if token is None or token == "own":
         return None, None
     if isinstance(token, int) and not isinstance(token, bool):
@@ -83,7 +70,27 @@ def parse_grace_setting(token: GraceSetting) -> tuple[int | None, float | None]:
     raise ValueError(f"GRACE setting must be a quality 1..100, 'own' or '100xF' (F >= 1), got {token!r}")
 
 
+#: Bits per pixel of the uncompressed capture (8-bit RGB): the compression-ratio reference.
+RAW_BITS_PER_PIXEL = 24.0
+
 FAMILIES = ("grace", "jpeg-420", "jpeg-444", "webp", "jpegli", "smart-jpeg-420")
+
+
+@contextmanager
+def _output_room(image: Image.Image) -> Iterator[None]:
+    """Give libjpeg an output buffer that always holds the whole file.
+
+    With ``optimize=True`` Pillow sizes the buffer from a guess (1 byte per
+    pixel, 2 from quality 95); a detailed frame at quality 100 and 4:4:4
+    exceeds it and the save fails ("Suspension not allowed here", OSError
+    "broken data stream"). Pillow uses at least ``ImageFile.MAXBLOCK``, so that
+    floor is raised to 4 bytes per pixel for the call (the bench is single-threaded)."""
+    old = ImageFile.MAXBLOCK
+    ImageFile.MAXBLOCK = max(old, 4 * image.size[0] * image.size[1] + 65536)
+    try:
+        yield
+    finally:
+        ImageFile.MAXBLOCK = old
 
 
 class Codec(ABC):
@@ -122,18 +129,23 @@ class GraceCodec(Codec):
     """GRACE with ``strategy``; ``quality`` re-derives the tables (None: the strategy's own).
 
     ``beyond`` > 1 pushes the trade-off of quality 100 that many times further
-    (see :data:`GRACE_QUALITIES`)."""
+    (see :data:`GRACE_QUALITIES`); ``tradeoff`` gives the raw parameter (lambda
+    or budget B) and ``label`` names that setting (see :func:`rate_matched_tradeoffs`)."""
 
     strategy: Strategy
     quality: int | None = None
     curve: str = "grace"
     beyond: float | None = None
+    tradeoff: float | None = None
+    label: str | None = None
     optimize: bool = True
 
     def __post_init__(self) -> None:
-        if self.beyond is not None:
+        if self.tradeoff is not None:
+            self._options = EncodeOptions(tradeoff=self.tradeoff, optimize=self.optimize)
+        elif self.beyond is not None:
             method = self.strategy.allocation.method if self.strategy.allocation else "lagrangian"
-            base = quality_to_parameter(method, 100)
+            base = quality_to_parameter(method, 100, self.strategy.perception)
             param = base * self.beyond if method == "lagrangian" else base / self.beyond
             self._options = EncodeOptions(tradeoff=param, optimize=self.optimize)
         else:
@@ -141,17 +153,21 @@ class GraceCodec(Codec):
 
     @property
     def setting(self) -> str:
+        if self.label:
+            return self.label
+        if self.tradeoff is not None:
+            return f"t={self.tradeoff:.4g}"
         if self.beyond is not None:
             return f"q100x{self.beyond:g}"
         return super().setting
 
     @property
     def key(self) -> str:
-        return f"{self.curve}/{self.strategy.content_hash}/{self.setting}"
+        return f"{self.curve}/{self.strategy.content_hash}/{self.setting}/{self._options.tradeoff!r}"
 
     def encode(self, image: Image.Image) -> bytes:
         buf = io.BytesIO()
-        grace_encode(image, buf, self.strategy, self._options)
+        grace_encode(image, buf, self.strategy, self._options)  # sizes its own buffer
         return buf.getvalue()
 
     def decode(self, data: bytes) -> Image.Image:
@@ -186,7 +202,8 @@ class JpegCodec(Codec):
 
     def encode(self, image: Image.Image) -> bytes:
         buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
+        with _output_room(image):
+            image.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
         return buf.getvalue()
 
     def describe(self) -> dict[str, Any]:
@@ -266,7 +283,8 @@ class SmartJpegCodec(Codec):
     def encode(self, image: Image.Image) -> bytes:
         small = self.device_resize(image)
         buf = io.BytesIO()
-        small.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
+        with _output_room(small):
+            small.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
         return buf.getvalue()
 
     def describe(self) -> dict[str, Any]:
@@ -333,8 +351,45 @@ def build_codecs(
         else:
             notes.append("jpegli: pyjpegli is not installed (pip install pyjpegli); left out")
     if "smart-jpeg-420" in families:
-        if device_resize is None:
-            notes.append("smart-jpeg-420: not applicable here (see the sweep notes)")
-        else:
+        if device_resize is not None:  # else the caller records why (runner.prepare_smart)
             codecs.extend(SmartJpegCodec(q, device_resize) for q in baseline_qualities)
     return codecs, notes
+
+
+def rate_matched_tradeoffs(
+    strategy: Strategy, frames: Sequence[Image.Image], target_bpps: Sequence[float], iterations: int = 24
+) -> list[float]:
+    """Trade-off parameters at which ``strategy`` spends ``target_bpps`` on ``frames`` (mean bits per pixel).
+
+    Ablation variants change how the trade-off parameter maps to tables (the
+    paper's budget B and the Lagrangian lambda are not on one scale), so a
+    shared quality grid can leave their curves in different rate ranges with
+    little accuracy overlap. Matching rates puts every variant's points at the
+    same sizes. Bisection in log(parameter) on a few sample frames; bytes are
+    monotone in the parameter (increasing in lambda, decreasing in B). A target
+    the allocation cannot reach ends at the nearest reachable extreme (the
+    paper's allocation, for one, never zeroes a coefficient, so it has a floor)."""
+    method = strategy.allocation.method if strategy.allocation else "lagrangian"
+    pixels = sum(f.size[0] * f.size[1] for f in frames)
+
+    def bpp(param: float) -> float:
+        total = 0
+        for f in frames:
+            buf = io.BytesIO()
+            grace_encode(f, buf, strategy, EncodeOptions(tradeoff=param))
+            total += 8 * len(buf.getvalue())
+        return total / pixels
+
+    lo, hi = (1e0, 1e13) if method == "lagrangian" else (1e-14, 1e2)
+    out = []
+    for target in target_bpps:
+        a, b = math.log(lo), math.log(hi)
+        for _ in range(iterations):
+            mid = (a + b) / 2
+            more_bits = bpp(math.exp(mid)) < target
+            if (method == "lagrangian") == more_bits:
+                a = mid
+            else:
+                b = mid
+        out.append(math.exp((a + b) / 2))
+    return out

@@ -457,3 +457,55 @@ def fingerprints_for(image: BenchImage, strategy: Any) -> set[str]:
     if size and tuple(size) != image.image.size:
         out.add(image_fingerprint(fit_to_size(image.image, tuple(size))))
     return out
+
+
+#: Where the shipped strategies' probe photos are listed (source checkout), relative to OPENCV_DOC_ROOT.
+PROBE_SET_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "probe-set.txt"
+OPENCV_DOC_ROOT = Path("/usr/share/doc/opencv-doc")
+
+
+def probe_set_files() -> list[Path]:
+    """The files of ``benchmarks/probe-set.txt`` that exist here (empty outside a source checkout)."""
+    if not PROBE_SET_FILE.is_file():
+        return []
+    out = []
+    for line in PROBE_SET_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and (OPENCV_DOC_ROOT / line).is_file():
+            out.append(OPENCV_DOC_ROOT / line)
+    return out
+
+
+def locate_probe_images(strategy: Any, candidates: Iterable[Path | BenchImage]) -> list[BenchImage]:
+    """The strategy's probe images among ``candidates``, proven by fingerprint.
+
+    Refits (ablations, a strategy refitted for another capture size) must use
+    exactly the images the strategy was fitted on, and nothing else: a file
+    counts only when its pixels, prepared as the fitter prepares them, hash to
+    one of the strategy's recorded fingerprints. Files are read as RGB both
+    with and without their EXIF orientation applied (the fitter may do either)."""
+    fps = probe_fingerprints(strategy)
+    if not fps:
+        return []
+    found: dict[str, BenchImage] = {}
+    for cand in candidates:
+        if isinstance(cand, BenchImage):
+            options = [cand]
+        else:
+            try:
+                with Image.open(cand) as im:
+                    im.load()
+                    raw = im.convert("RGB")
+                    turned = ImageOps.exif_transpose(im).convert("RGB")
+            except (OSError, SyntaxError, ValueError):
+                continue
+            options = [
+                BenchImage(f"probe:{cand.name}", img, "probe", image_fingerprint(img))
+                for img in (raw, turned)
+            ]
+        for option in options:
+            hit = fingerprints_for(option, strategy) & fps
+            if hit:
+                found.setdefault(next(iter(hit)), option)
+                break
+    return list(found.values())

@@ -8,8 +8,8 @@ page is exactly what the equivalent command prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..registry import load_strategy
@@ -25,7 +25,9 @@ from .images import (
     check_probe_overlap,
     labels_for,
     load_images,
+    locate_probe_images,
     probe_fingerprints,
+    probe_set_files,
     read_labels,
 )
 from .runner import BenchModel, ResultCache, prepare_smart, run_sweep
@@ -95,6 +97,11 @@ class BenchJob:
     batch_size: int = 8
     threads: int | None = 2
     progress: bool = True
+    probe_images: str | None = None
+    """Directory holding the strategy's probe images (for refits; matched by fingerprint)."""
+    refit_for_capture: bool = False
+    """Also sweep the strategy refitted on its own probe images at this capture size,
+    when that differs from its probe resolution (needs the fitter and the probe images)."""
 
 
 @dataclass
@@ -152,6 +159,14 @@ def prepare(job: BenchJob, strategies: Sequence[Strategy] | None = None) -> Prep
         images = kept
     if not images:
         raise ValueError("no evaluation images left after filtering and probe-image exclusion")
+    if strategy.probe_resolution is not None and job.capture.kind != "native":
+        size = job.capture.target((0, 0), model.input_size)
+        if size is not None and tuple(size) != tuple(strategy.probe_resolution):
+            pw, ph = strategy.probe_resolution
+            notes.append(
+                f"strategy {strategy.name!r} was fitted for {pw}x{ph} captures; at {size[0]}x{size[1]} its "
+                "tables are used outside the conditions they were fitted for"
+            )
     if strategy.task != model.task:
         notes.append(
             f"strategy {strategy.name!r} was fitted for a {strategy.task} model; evaluated with "
@@ -163,7 +178,83 @@ def prepare(job: BenchJob, strategies: Sequence[Strategy] | None = None) -> Prep
 def run_job(job: BenchJob, cache: ResultCache | None = None) -> Summary:
     """Run one benchmark; the summary carries the sweep and every comparison."""
     prep = prepare(job)
-    return _sweep(job, prep, [("grace", prep.strategy)], cache)
+    curves = [("grace", prep.strategy)]
+    if job.refit_for_capture:
+        refit, note = refit_at_capture(job, prep)
+        prep.notes.append(note)
+        if refit is not None:
+            curves.append(refit)
+            prep.images, checks = check_probe_overlap(prep.images, [refit[1]], policy="exclude")
+            prep.checks += checks
+    summary = _sweep(job, prep, curves, cache)
+    _note_ground_truth(summary)
+    return summary
+
+
+def refit_at_capture(job: BenchJob, prep: Prepared) -> tuple[tuple[str, Strategy] | None, str]:
+    """The strategy refitted, with its own options, on its probe images at this job's capture size.
+
+    A strategy is fitted for one capture resolution; evaluated at another, its
+    tables answer a question that was not asked. The refit shows what GRACE
+    does when fitted for the capture at hand."""
+    s = prep.strategy
+    size = job.capture.target((0, 0), prep.model.input_size) if job.capture.kind != "native" else None
+    if size is None or s.probe_resolution is None or tuple(size) == tuple(s.probe_resolution):
+        return None, "refit: not needed (the capture is the strategy's probe resolution, or varies)"
+    probes = find_probe_images(job, s)
+    ctx = AblationContext(
+        base=s, model=prep.model, probe_images=probes, capture_size=tuple(size), seed=job.seed
+    )
+    if not ctx.can_fit:
+        return (
+            None,
+            "refit: skipped (needs torch, pillow_grace.fit and the strategy's probe images among the photos)",
+        )
+    prov = s.provenance
+    options: dict[str, Any] = {"subsampling": s.subsampling}
+    if s.allocation:
+        options["allocation"] = s.allocation.method
+    if prov.get("colour_median") in ("weighted", "plain"):
+        options["colour_median"] = prov["colour_median"]
+    if prov.get("loss") in ("sampled", "argmax"):
+        options["loss"] = prov["loss"]
+    label = f"grace[refit {size[0]}x{size[1]}]"
+    refit = ctx.fit(f"refit-{size[0]}x{size[1]}", **options)
+    return (label, refit), (
+        f"{label}: {s.name} refitted with its own options on its {len(probes)} probe images at "
+        f"{size[0]}x{size[1]} (it was fitted at {s.probe_resolution[0]}x{s.probe_resolution[1]})"
+    )
+
+
+def find_probe_images(job: BenchJob, strategy: Strategy) -> list[BenchImage]:
+    """The strategy's own probe images, proven by fingerprint, for refits.
+
+    Searched in ``job.probe_images`` (a directory) if given, the files of
+    ``benchmarks/probe-set.txt`` (the shipped strategies' probe set) and the
+    evaluation photos."""
+    from pathlib import Path
+
+    candidates: list[Any] = []
+    if job.probe_images:
+        root = Path(job.probe_images)
+        candidates += sorted(p for p in root.rglob("*") if p.is_file())
+    candidates += probe_set_files()
+    candidates += image_set(job.images).images if isinstance(job.images, str) else list(job.images)
+    return locate_probe_images(strategy, candidates)
+
+
+def _note_ground_truth(summary: Summary) -> None:
+    """Say how much ground truth a detection mAP rests on."""
+    sw = summary.sweep
+    if sw.model.get("task") != "detection" or not sw.settings:
+        return
+    from .metrics import DetectionScorer
+
+    boxes, images = DetectionScorer.clean_detection_count(sw.settings[0].records)
+    sw.notes.append(
+        f"ground truth for mAP: {boxes} clean detection(s) (score >= 0.25) in {images} of {len(sw.images)} "
+        "images" + ("; too few for mAP to mean much, see the class-score drift" if boxes < 20 else "")
+    )
 
 
 def _sweep(
@@ -173,7 +264,10 @@ def _sweep(
     cache: ResultCache | None,
     tests: Sequence[str] | None = None,
     references: Sequence[str] | None = None,
+    rate_matched: Sequence[str] = (),
 ) -> Summary:
+    """Sweep ``curves`` (plus the job's baselines); curves named in ``rate_matched``
+    get their points at the sizes of the first curve's points instead of the quality grid."""
     frame, _ = job.capture.apply(prep.images[0].image, prep.model.input_size)
     smart = None
     notes = list(prep.notes)
@@ -188,6 +282,9 @@ def _sweep(
         device_resize=smart.device_resize if smart else None,
     )
     notes += codec_notes
+    if rate_matched:
+        codec_list, note = _rate_match(job, prep, curves, codec_list, rate_matched)
+        notes.append(note)
     if "jpegli" in job.families and codecs_mod.jpegli_available():
         sample = next(c for c in codec_list if c.curve == "jpegli")
         notes.append(
@@ -214,6 +311,39 @@ def _sweep(
     sweep.skipped_images = prep.skipped
     sweep.strategies = [_strategy_info(label, s) for label, s in curves]
     return summarize(sweep, bootstrap=job.bootstrap, seed=job.seed, tests=tests, references=references)
+
+
+def _rate_match(
+    job: BenchJob,
+    prep: Prepared,
+    curves: list[tuple[str, Strategy]],
+    codec_list: list[codecs_mod.Codec],
+    matched: Sequence[str],
+) -> tuple[list[codecs_mod.Codec], str]:
+    """Replace the grids of the ``matched`` curves by rate-matched settings."""
+    frames = [job.capture.apply(im.image, prep.model.input_size)[0] for im in spread(prep.images, 4)]
+    pixels = sum(f.size[0] * f.size[1] for f in frames)
+    ref_curve = curves[0][0]
+    targets = [sum(8 * len(c.encode(f)) for f in frames) / pixels for c in codec_list if c.curve == ref_curve]
+    out = [c for c in codec_list if c.curve not in matched]
+    unreachable = []
+    for label, strategy in curves:
+        if label in matched:
+            params = codecs_mod.rate_matched_tradeoffs(strategy, frames, targets)
+            made = [
+                codecs_mod.GraceCodec(strategy, curve=label, tradeoff=t, label=f"~{b:.3g}bpp")
+                for t, b in zip(params, targets, strict=True)
+            ]
+            got = [sum(8 * len(c.encode(f)) for f in frames) / pixels for c in made]
+            if any(abs(g / b - 1) > 0.2 for g, b in zip(got, targets, strict=True)):
+                unreachable.append(f"{label} only reaches {min(got):.3g}..{max(got):.3g} bpp there")
+            out += made
+    note = (
+        f"{', '.join(matched)}: settings placed at the sizes {ref_curve} reaches on {len(frames)} sample "
+        f"frames ({', '.join(f'{b:.3g}' for b in targets)} bpp), since their trade-off parameter is on "
+        "another scale" + (f"; {'; '.join(unreachable)}" if unreachable else "")
+    )
+    return out, note
 
 
 def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
@@ -266,10 +396,19 @@ def run_ablation(
         return f"skipped: needs the fitter ({why})"
     curves = build_variants(ablation, ctx)
     strategies = [s for _, s in curves]
-    sub = BenchJob(**{**job.__dict__, "families": ("grace",)})
+    sub = replace(job, families=("grace",))
     prep = prepare(sub, strategies)
     ref_label = curves[0][0]
-    return _sweep(sub, prep, curves, cache, tests=[c for c, _ in curves[1:]], references=[ref_label])
+    variants = [c for c, _ in curves[1:]]
+    return _sweep(
+        sub,
+        prep,
+        curves,
+        cache,
+        tests=variants,
+        references=[ref_label],
+        rate_matched=variants if ablation.rate_matched else (),
+    )
 
 
 # -- cross-model ---------------------------------------------------------------------------------
@@ -286,24 +425,27 @@ def run_cross_model(
     models: Sequence[str],
     job: BenchJob,
     cache: ResultCache | None = None,
+    make_job: Callable[[Strategy, str], BenchJob] | None = None,
 ) -> list[CrossCell]:
     """GRACE with the strategy fitted for model A, inference with model B, for every pair.
 
     Accuracy is always model B's own metric against B's output on the clean
     frame (whatever A's task): the question is whether a stream compressed
-    for A serves B. Each cell is compared with JPEG 4:2:0 on the same images."""
+    for A serves B. Each cell is compared with JPEG 4:2:0 on the same images,
+    and includes A's own tables. ``make_job(strategy, model)`` may supply a
+    per-cell job (e.g. fewer images for a slow model); by default ``job``
+    with the strategy and model replaced."""
     cells: list[CrossCell] = []
     for spec in strategies:
         s = resolve_strategy(spec)
         for m in models:
-            sub = BenchJob(
-                **{
-                    **job.__dict__,
-                    "strategy": s,
-                    "model": m,
-                    "families": ("grace", "jpeg-420"),
-                    "probe_policy": "exclude",
-                }
+            base = make_job(s, m) if make_job else replace(job, strategy=s, model=m)
+            grid = list(base.grace_qualities)
+            sub = replace(
+                base,
+                families=("grace", "jpeg-420"),
+                probe_policy="exclude",
+                grace_qualities=grid if None in grid or "own" in grid else [*grid, None],
             )
             try:
                 cells.append(CrossCell(s.name, m, run_job(sub, cache)))

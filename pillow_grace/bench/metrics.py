@@ -353,31 +353,60 @@ class _DetStack:
     cls: np.ndarray  # P
     gt: np.ndarray  # N x K ground-truth counts per class
     classes: np.ndarray  # K class ids
+    drift: np.ndarray  # N, mean |class-score change| per image
 
 
 class DetectionScorer(TaskScorer):
+    """mAP@0.5 against the clean detections, plus the drift of the raw class scores.
+
+    mAP needs clean detections to exist; on photos where the detector finds
+    little (a body-part detector on landscapes) it is undefined or rests on a
+    handful of boxes. ``score_drift``, the mean absolute change of every
+    anchor's class scores (YOLO-style raw output N x (4 + C) x A, rows 4..),
+    measures how much compression moves the detector's output everywhere, with
+    or without detections, as the KL divergence does for a classifier."""
+
     task = "detection"
     primary = "map50"
-    metrics = (MetricSpec("map50", "mAP@0.5 vs clean", True, percent=True),)
+    metrics = (
+        MetricSpec("map50", "mAP@0.5 vs clean", True, percent=True),
+        MetricSpec("score_drift", "class-score drift", False, axis="neglog10"),
+    )
 
     def __init__(self, decode: Callable[..., list[np.ndarray]]) -> None:
         self.decode = decode
 
-    def reference(self, output: Any) -> list[np.ndarray]:
+    def reference(self, output: Any) -> list[dict[str, Any]]:
+        dets = self.decode(output, conf=DETECTION_GT_CONF, iou=DETECTION_NMS_IOU)
+        raw = _class_scores(output)
         return [
-            np.asarray(d, dtype=np.float32).reshape(-1, 6)
-            for d in self.decode(output, conf=DETECTION_GT_CONF, iou=DETECTION_NMS_IOU)
+            {
+                "boxes": np.asarray(d, dtype=np.float32).reshape(-1, 6),
+                "scores": None if raw is None else raw[i],
+            }
+            for i, d in enumerate(dets)
         ]
 
     def score(
-        self, refs: Sequence[np.ndarray], output: Any, labels: Sequence[int | None]
+        self, refs: Sequence[dict[str, Any]], output: Any, labels: Sequence[int | None]
     ) -> list[dict[str, Any]]:
         preds = self.decode(output, conf=DETECTION_PRED_CONF, iou=DETECTION_NMS_IOU)
+        raw = _class_scores(output)
         out = []
-        for gt, pred in zip(refs, preds, strict=True):
+        for i, (ref, pred) in enumerate(zip(refs, preds, strict=True)):
+            gt = ref["boxes"]
             scores, cls, tp = match_detections(gt, pred)
+            drift = math.nan
+            if raw is not None and ref["scores"] is not None:
+                drift = float(np.abs(raw[i].astype(np.float64) - ref["scores"]).mean())
             out.append(
-                {"scores": scores, "cls": cls, "tp": tp, "gt_cls": np.asarray(gt)[:, 5].astype(np.int64)}
+                {
+                    "scores": scores,
+                    "cls": cls,
+                    "tp": tp,
+                    "gt_cls": np.asarray(gt)[:, 5].astype(np.int64),
+                    "drift": drift,
+                }
             )
         return out
 
@@ -397,6 +426,7 @@ class DetectionScorer(TaskScorer):
             else np.zeros(0, np.int64)
         )
         order = np.argsort(-scores, kind="stable")
+        drift = np.asarray([r["drift"] for r in records], dtype=np.float64)
         return _DetStack(
             scores[order],
             tp[order].astype(np.float64),
@@ -404,13 +434,16 @@ class DetectionScorer(TaskScorer):
             cls[order],
             gt,
             classes,
+            drift,
         )
 
     def aggregate(self, stacked: _DetStack, counts: np.ndarray) -> dict[str, np.ndarray]:
         counts = np.asarray(counts, dtype=np.float64)
         b = counts.shape[0]
+        with np.errstate(invalid="ignore"):
+            drift = counts @ stacked.drift / counts.sum(axis=1)
         if len(stacked.classes) == 0:
-            return {"map50": np.full(b, np.nan)}
+            return {"map50": np.full(b, np.nan), "score_drift": drift}
         n_gt = counts @ stacked.gt  # B x K
         aps = np.full((b, len(stacked.classes)), np.nan)
         for k, c in enumerate(stacked.classes):
@@ -420,7 +453,29 @@ class DetectionScorer(TaskScorer):
         with np.errstate(invalid="ignore"):
             valid = ~np.isnan(aps)
             m = np.where(valid.any(axis=1), np.nansum(aps, axis=1) / np.maximum(valid.sum(axis=1), 1), np.nan)
-        return {"map50": m}
+        return {"map50": m, "score_drift": drift}
+
+    def per_image(self, stacked: _DetStack) -> dict[str, list[float]]:
+        return {
+            "clean_detections": [float(x) for x in stacked.gt.sum(axis=1)],
+            "score_drift": [float(x) for x in stacked.drift],
+        }
+
+    @staticmethod
+    def clean_detection_count(stacked: _DetStack) -> tuple[int, int]:
+        """(boxes, images with at least one box) of the clean ground truth."""
+        per_image = stacked.gt.sum(axis=1)
+        return int(per_image.sum()), int(np.count_nonzero(per_image))
+
+
+def _class_scores(output: Any) -> np.ndarray | None:
+    """Rows 4.. of a YOLO-style raw output (N x (4 + C) x A), or None for other outputs."""
+    if output is None:
+        return None
+    arr = _to_numpy(output)
+    if arr.ndim != 3 or arr.shape[1] < 5:
+        return None
+    return arr[:, 4:].astype(np.float32)
 
 
 def make_scorer(

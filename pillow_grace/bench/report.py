@@ -93,6 +93,8 @@ def fmt_bd(c: Comparison) -> str:
     s = f"{c.result.value * 100:+.1f}%"
     if c.interval:
         s += f" [{c.interval[0] * 100:+.1f}, {c.interval[1] * 100:+.1f}]"
+    if c.kind == "single point":
+        s += " (1 point)"
     return s
 
 
@@ -100,6 +102,8 @@ def fmt_range(c: Comparison) -> str:
     r = c.result
     if r.low is None or r.high is None:
         return "-"
+    if c.kind == "single point":
+        return f"at {r.low:.3g}"
     return f"{r.low:.3g} .. {r.high:.3g}"
 
 
@@ -186,6 +190,8 @@ def headline(summary: Summary) -> list[str]:
         v = c.result.value * 100
         ci = f" (95% CI {c.interval[0] * 100:+.1f} to {c.interval[1] * 100:+.1f}%)" if c.interval else ""
         where = f"over {c.axis} {fmt_range(c)}"
+        if c.kind == "single point":
+            where = f"at its only frontier point, {c.axis} {c.result.low:.3g} (no BD-rate: one point)"
         if c.verdict == "test better":
             out.append(
                 f"{c.test} needs {-v:.1f}% fewer bits than {c.reference} for the same accuracy{ci}, {where}."
@@ -348,6 +354,7 @@ def plot(summary: Summary, path: str | os.PathLike[str], title: str | None = Non
                 elinewidth=0.8,
             )
         ax.set_xscale("log")
+        _nice_log_ticks(ax, [p.bpp.value for p in summary.points if p.curve in colours])
         if spec.axis == "neglog10":
             ax.set_yscale("log")
         ax.set_xlabel("bits per pixel of the capture (log)")
@@ -367,6 +374,21 @@ def plot(summary: Summary, path: str | os.PathLike[str], title: str | None = Non
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _nice_log_ticks(ax: Any, values: Sequence[float]) -> None:
+    """Label 1-2-5 ticks on a log axis (matplotlib's default labels collide on short ranges)."""
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+
+    vals = [v for v in values if v > 0 and math.isfinite(v)]
+    if not vals:
+        return
+    lo, hi = min(vals) / 1.2, max(vals) * 1.2
+    ticks = [m * 10.0**e for e in range(-4, 4) for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
+    if len(ticks) >= 2:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 # -- markdown ------------------------------------------------------------------------------------

@@ -22,10 +22,11 @@ from . import codecs as codecs_mod
 from . import report
 from .ablations import builtin_ablations
 from .analysis import Summary
-from .images import CaptureSpec, probe_images_in
+from .images import CaptureSpec
 from .job import (
     BenchJob,
     CrossCell,
+    find_probe_images,
     image_set,
     load_model,
     model_for_strategy,
@@ -40,7 +41,9 @@ COMMAND = "python benchmarks/results.py"
 #: Per-model limits that keep the full page within about an hour on 2 CPU cores.
 #: DBNet runs at 1312x736 and takes ~2.5 s per forward pass on such a machine.
 MODEL_LIMITS: dict[str, dict[str, Any]] = {
-    "dbnet-ppocrv4-det": {"max_images": 10, "quick": True},
+    # Its input for a 1280x720 frame is 1312x736 (rapidocr's rule), so "capture at the
+    # model's input size" and the realistic capture coincide: one capture setting.
+    "dbnet-ppocrv4-det": {"max_images": 10, "quick": True, "captures": ("1280x720",)},
 }
 
 
@@ -58,6 +61,8 @@ class ResultsPlan:
     strategies: Sequence[str] | None = None
     cross_model: bool = True
     ablations: bool = True
+    refit: bool = True
+    """Add a curve for the strategy refitted at each capture that differs from its probe resolution."""
     log: Callable[[str], None] = print
     out: Path = field(default_factory=lambda: Path("bench-out/results"))
 
@@ -88,6 +93,20 @@ def _job_for(plan: ResultsPlan, strategy: Strategy, model: str, capture: str) ->
     )
 
 
+def _installed_models() -> list[str]:
+    """Zoo models whose packages are installed (the cross-model table's columns)."""
+    from ..zoo import available_models
+
+    out = []
+    for name in available_models():
+        try:
+            load_model(name)
+        except ImportError:
+            continue
+        out.append(name)
+    return out
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
@@ -104,6 +123,11 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
     summary_rows: list[list[str]] = []
     pairs: list[tuple[Strategy, str]] = []
     missing: list[str] = []
+    if not names:
+        raise ValueError(
+            "no shipped strategies (strategies/*.json) to benchmark; pass --strategy NAME_OR_PATH to "
+            "build the page for one strategy"
+        )
     for name in names:
         s = resolve_strategy(name)
         model = model_for_strategy(s)
@@ -117,8 +141,8 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
             continue
         pairs.append((s, model))
     for s, model in pairs:
-        for capture in plan.captures:
-            job = _job_for(plan, s, model, capture)
+        for capture in MODEL_LIMITS.get(model, {}).get("captures", plan.captures):
+            job = replace(_job_for(plan, s, model, capture), refit_for_capture=plan.refit)
             plan.log(f"[results] {s.name} on {model}, capture {capture}")
             summary = run_job(job, cache)
             stem = f"{_slug(s.name)}-{_slug(summary.sweep.capture['label'].split(' ')[0])}"
@@ -146,6 +170,7 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
                             s.name,
                             summary.sweep.capture["label"],
                             str(len(summary.sweep.images)),
+                            c.test,
                             c.reference,
                             report.fmt_bd(c),
                             report.fmt_range(c),
@@ -153,15 +178,18 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
                         ]
                     )
     cross_md = ""
-    if plan.cross_model and len(pairs) > 1:
-        plan.log("[results] cross-model table")
-        job = _job_for(plan, pairs[0][0], pairs[0][1], "1280x720")
-        job = replace(
-            job,
-            grace_qualities=[*codecs_mod.QUICK_GRACE_QUALITIES, None],
-            baseline_qualities=codecs_mod.QUICK_BASELINE_QUALITIES,
-        )
-        cells = run_cross_model([s for s, _ in pairs], [m for _, m in pairs], job, cache)
+    if plan.cross_model and pairs:
+        models = list(dict.fromkeys([m for _, m in pairs] + _installed_models()))
+        plan.log(f"[results] cross-model table: {len(pairs)} strategies x {len(models)} models")
+
+        def cell_job(strategy: Strategy, model: str) -> BenchJob:
+            return replace(
+                _job_for(plan, strategy, model, "1280x720"),
+                grace_qualities=[*codecs_mod.QUICK_GRACE_QUALITIES, None],
+                baseline_qualities=codecs_mod.QUICK_BASELINE_QUALITIES,
+            )
+
+        cells = run_cross_model([s for s, _ in pairs], models, cell_job(*pairs[0]), cache, make_job=cell_job)
         cross_md = cross_model_markdown(cells)
         compact["cross_model"] = [_cross_json(c) for c in cells]
     abl_md = ""
@@ -178,7 +206,16 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
         "Verdicts need the whole 95% bootstrap interval on one side of zero.",
         "",
         report.markdown_table(
-            ["strategy", "capture", "images", "vs", "BD-rate [95% CI]", "shared range", "verdict"],
+            [
+                "strategy",
+                "capture",
+                "images",
+                "GRACE curve",
+                "vs",
+                "BD-rate [95% CI]",
+                "shared range",
+                "verdict",
+            ],
             summary_rows,
         ),
         "",
@@ -262,7 +299,12 @@ def _cross_cell_text(cell: CrossCell) -> str:
     comp = next((c for c in sm.comparisons if c.metric == sm.primary and c.reference == "jpeg-420"), None)
     own = next((p for p in sm.points if p.curve == "grace" and p.setting == "own tables"), None)
     spec = sm.sweep.scorer.spec(sm.primary)
-    parts = [f"BD {report.fmt_bd(comp)}" if comp else "BD n/a"]
+    if comp is None:
+        parts = ["BD n/a"]
+    elif comp.result.defined:
+        parts = [f"BD {report.fmt_bd(comp)}"]
+    else:
+        parts = [f"BD undefined ({comp.result.reason})"]
     if own:
         parts.append(
             f"own tables: {own.bpp.value:.3f} bpp, {spec.name} "
@@ -285,8 +327,7 @@ def _ablations(
     """Ablations on the first shipped classification strategy (fastest model), at 1280x720."""
     s, model = next(((s, m) for s, m in pairs if s.task == "classification"), pairs[0])
     job = _job_for(plan, s, model, "1280x720")
-    iset = image_set(plan.images)
-    probes = probe_images_in(iset.images, s)
+    probes = find_probe_images(job, s)
     rows: list[list[str]] = []
     out: list[dict[str, Any]] = []
     for abl in builtin_ablations():
@@ -315,8 +356,8 @@ def _ablations(
         "",
         "BD-rate of the variant against the reference choice on the primary metric: positive means the "
         "variant needs more bits for the same accuracy, i.e. the reference choice is better. Refitted "
-        f"variants are fitted on the strategy's own probe images ({len(probes)} found among the photos), "
-        "which are excluded from the evaluation.",
+        f"variants are fitted on the strategy's own probe images ({len(probes)} found and verified by "
+        "fingerprint), which are excluded from the evaluation.",
         "",
         report.markdown_table(
             ["choice", "question", "variant vs reference", "BD-rate [95% CI]", "shared range", "verdict"],

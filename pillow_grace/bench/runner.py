@@ -24,12 +24,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .codecs import Codec
+from .codecs import RAW_BITS_PER_PIXEL, Codec
 from .images import BenchImage, CaptureSpec, ProbeCheck
 from .metrics import TaskScorer, make_scorer
 from .smart import SmartBaselineUnsupported, split_pipeline, to_tensor
-
-RAW_BITS_PER_PIXEL = 24.0
 
 
 class BenchModel(Protocol):

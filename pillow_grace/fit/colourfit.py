@@ -112,7 +112,9 @@ def ratio_median(num: np.ndarray, den: np.ndarray, kind: str = "weighted",
     return weighted_median(ratio, sw[nz])
 
 
-def clamp_weights(weights: Sequence[float], minimum: float = MIN_WEIGHT) -> tuple[tuple[float, float, float], bool]:
+def clamp_weights(
+    weights: Sequence[float], minimum: float = MIN_WEIGHT
+) -> tuple[tuple[float, float, float], bool]:
     """Project weights onto {w_i >= minimum, sum w = 1}; return (weights, changed).
 
     Weights below the floor are set to it and the remaining mass is shared

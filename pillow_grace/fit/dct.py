@@ -42,7 +42,7 @@ _D = dct_basis()
 
 def _check_shape(h: int, w: int) -> None:
     if h % BLOCK or w % BLOCK:
-        raise ValueError(f"block DCT needs a height and width that are multiples of 8, got {w}x{h}; pad first")
+        raise ValueError(f"block DCT needs height and width that are multiples of 8, got {w}x{h}; pad first")
 
 
 def block_dct_np(x: np.ndarray) -> np.ndarray:

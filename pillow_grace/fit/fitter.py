@@ -28,7 +28,7 @@ import torch
 
 from .. import tables as tables_mod
 from .._version import __version__
-from ..strategy import ALLOCATIONS, TASKS, Perception, Strategy
+from ..strategy import ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Perception, Strategy
 from .colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
 from .images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
 from .probe import LOSS_KINDS, MAX_STORED_VALUES, RGBProbe, geometry, plane_statistics, probe_rgb
@@ -38,8 +38,11 @@ from .progress import ProgressArg
 #: nor ``tradeoff`` is given.
 DEFAULT_QUALITY = tables_mod.DEFAULT_QUALITY
 #: Default number of sampled labels per image (plus the top-1 label exactly,
-#: for classification). Each costs one backward pass.
-DEFAULT_LABEL_SAMPLES = 8
+#: for classification). Each costs one backward pass, the bulk of a fit's time.
+DEFAULT_LABEL_SAMPLES = 4
+#: Most probe images a fit accepts: each one's SHA-256 (and, from the CLI, its
+#: file name) goes into the provenance, which strategy.py caps in size.
+MAX_PROBE_IMAGES = (MAX_PROVENANCE_ITEMS - 200) // 2
 
 
 def fit_strategy(
@@ -117,8 +120,13 @@ def fit_strategy(
     arrays = [as_rgb_array(im, index=i) for i, im in enumerate(images)]
     if not arrays:
         raise ValueError("images is empty: give at least one probe image (the paper uses 15)")
+    if len(arrays) > MAX_PROBE_IMAGES:
+        raise ValueError(
+            f"{len(arrays)} probe images is more than {MAX_PROBE_IMAGES}: their fingerprints would not "
+            "fit the strategy's provenance limits (and the statistics settle after a few dozen images)"
+        )
     if capture_size is not None:
-        arrays = [np.asarray(fit_to_capture(a, capture_size)) for a in arrays]
+        arrays = [np.array(fit_to_capture(a, capture_size)) for a in arrays]
     h, w = arrays[0].shape[:2]
     sizes = sorted({(a.shape[1], a.shape[0]) for a in arrays})
     if len(sizes) > 1:
@@ -269,7 +277,7 @@ def _check_options(name: str, task: str, loss: Any, allocation: str, quality: in
     if quality is not None and tradeoff is not None:
         raise ValueError("give quality or tradeoff, not both")
     if quality is not None:
-        tables_mod.quality_to_parameter(allocation, quality)  # raises with the range in the message
+        tables_mod.validate_quality(quality)
     geometry(subsampling)
     if colour_median not in MEDIANS:
         raise ValueError(f"colour_median must be one of {', '.join(MEDIANS)}; got {colour_median!r}")

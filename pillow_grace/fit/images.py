@@ -95,7 +95,8 @@ def list_image_files(directory: str | os.PathLike[str]) -> list[Path]:
     files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise FileNotFoundError(
-            f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {str(d)!r}; point --images at a folder of probe images"
+            f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {str(d)!r}; "
+            "point --images at a folder of probe images"
         )
     return files
 
@@ -122,7 +123,11 @@ def common_size(images: Iterable[ImageLike]) -> tuple[int, int]:
     """The most frequent (width, height); ties go to the larger area."""
     counts: dict[tuple[int, int], int] = {}
     for img in images:
-        size = img.size if isinstance(img, Image.Image) else (np.asarray(img).shape[1], np.asarray(img).shape[0])
+        if isinstance(img, Image.Image):
+            size = img.size
+        else:
+            shape = np.asarray(img).shape
+            size = (shape[1], shape[0])
         counts[size] = counts.get(size, 0) + 1
     if not counts:
         raise ValueError("no images given")

@@ -38,8 +38,8 @@ from ..strategy import Perception, Strategy
 
 
 def _gradient_map(weights: tuple[float, float, float]) -> np.ndarray:
-    """A = M^-T: RGB gradients -> plane gradients."""
-    return np.linalg.inv(colour.forward_matrix(weights)[:, :3]).T
+    """RGB gradients -> plane gradients: the transpose of the decoder's inverse matrix (~M^-T)."""
+    return colour.inverse_matrix(weights)[:, :3].T
 
 
 def _arrays(p: Perception) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,7 +54,7 @@ def move_perception(p: Perception, src: tuple[float, float, float],
     if np.allclose(src, dst, rtol=0, atol=1e-12):
         return ga, gs, ca
     t = _gradient_map(dst) @ np.linalg.inv(_gradient_map(src))
-    m = colour.forward_matrix(dst)[:, :3] @ np.linalg.inv(colour.forward_matrix(src)[:, :3])
+    m = colour.forward_matrix(dst)[:, :3] @ colour.inverse_matrix(src)[:, :3]
     at = np.abs(t)
     return at @ ga, (at @ np.sqrt(gs)) ** 2, np.sqrt((m**2) @ (ca**2))
 
@@ -64,10 +64,16 @@ def merge_strategies(
     *,
     name: str,
     quality: int | None = None,
+    tradeoff: float | None = None,
     allocation: str | None = None,
     description: str | None = None,
 ) -> Strategy:
-    """One strategy protecting every bin that any of ``strategies`` protects; tables re-derived."""
+    """One strategy protecting every bin that any of ``strategies`` protects; tables re-derived.
+
+    The tables are derived for ``quality`` (or the raw ``tradeoff``); by
+    default, for the trade-off all inputs share, else their common quality,
+    else :data:`pillow_grace.tables.DEFAULT_QUALITY`. ``allocation`` defaults
+    to the inputs' common method, else "lagrangian"."""
     if len(strategies) < 2:
         raise ValueError("merge needs at least two strategies")
     for s in strategies:
@@ -92,12 +98,23 @@ def merge_strategies(
         grad_sq_mean=tuple(tuple(float(x) for x in r) for r in grad_sq),
         coef_abs_mean=tuple(tuple(float(x) for x in r) for r in coef_abs),
     )
-    methods = {s.allocation.method for s in strategies if s.allocation}
+    allocs = {(s.allocation.method, s.allocation.parameter, s.allocation.quality) if s.allocation else None
+              for s in strategies}
+    methods = {a[0] for a in allocs if a}
     method = allocation or (methods.pop() if len(methods) == 1 else "lagrangian")
-    if quality is None:
-        qualities = {s.allocation.quality for s in strategies if s.allocation and s.allocation.quality}
-        quality = qualities.pop() if len(qualities) == 1 else tables_mod.DEFAULT_QUALITY
-    tables, alloc = tables_mod.derive_allocation(perception, method, quality=quality)
+    parameter = None
+    if quality is None and tradeoff is None:
+        shared = allocs.pop() if len(allocs) == 1 else None
+        if shared is not None and shared[0] == method:
+            quality, parameter = shared[2], shared[1]  # every input made the same trade-off: keep it
+        else:
+            qualities = {a[2] for a in allocs if a and a[2] is not None}
+            quality = qualities.pop() if len(qualities) == 1 else tables_mod.DEFAULT_QUALITY
+    elif tradeoff is not None:
+        if quality is not None:
+            raise ValueError("give quality or tradeoff, not both")
+        parameter = tradeoff
+    tables, alloc = tables_mod.derive_allocation(perception, method, quality=quality, parameter=parameter)
 
     def same(values: list[Any]) -> Any:
         return values[0] if all(v == values[0] for v in values) else None
@@ -110,7 +127,7 @@ def merge_strategies(
         "library_version": __version__,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "allocation": method,
-        "quality": quality,
+        "quality": alloc.quality,
     }
     merged = Strategy(
         name=name,

@@ -40,7 +40,8 @@ def resize_normalize(
 
 
 def imagenet_classifier(net: nn.Module, size: int = 224, *, antialias: bool = True) -> nn.Sequential:
-    """A torchvision-style ImageNet classifier on whole frames: squash-resize to size x size, ImageNet mean/std.
+    """A torchvision-style ImageNet classifier on whole frames: squash-resize, ImageNet mean/std.
 
     torchvision's own eval transform resizes with antialiasing (PIL-like), hence the default."""
-    return resize_normalize(net, (size, size), IMAGENET_MEAN, IMAGENET_STD, mode="bilinear", antialias=antialias)
+    return resize_normalize(net, (size, size), IMAGENET_MEAN, IMAGENET_STD, mode="bilinear",
+                            antialias=antialias)

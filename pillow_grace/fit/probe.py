@@ -10,7 +10,9 @@ Why one RGB pass is enough for G-YUV (Algorithm 2 lines 6-8): the colour
 transform is linear per pixel and the block DCT linear per channel, so for
 any weights, per coefficient, ``s_planes = M s_rgb`` (the offsets vanish after
 libjpeg's level shift because the Y row of ``M`` sums to 1 and the U, V rows to
-0) and, by the chain rule, ``g_planes = M^-T g_rgb``. This module therefore
+0) and, by the chain rule, ``g_planes = M^-T g_rgb`` (precisely: the
+transpose of the decoder's inverse matrix, see :func:`plane_matrices`). This
+module therefore
 keeps RGB-domain data from which :func:`plane_statistics` computes the G-YUV
 statistics for the fitted weights exactly:
 
@@ -55,8 +57,9 @@ LOSS_KINDS = ("sampled", "argmax")
 #: (MCU width, MCU height) and chroma (horizontal, vertical) subsampling factors.
 GEOMETRY = {"4:4:4": ((8, 8), (1, 1)), "4:2:2": ((16, 8), (2, 1)), "4:2:0": ((16, 16), (2, 2))}
 
-#: Default cap on stored RGB gradient values (float32): 128 MiB.
-MAX_STORED_VALUES = 1 << 25
+#: Default cap on stored RGB gradient values (float32): 64 MiB. Millions of
+#: coefficients are far more than a median or a mean needs.
+MAX_STORED_VALUES = 1 << 24
 
 #: Default total pixels per forward batch (4 frames of 1280x720).
 BATCH_PIXELS = 4 * 1280 * 720
@@ -126,11 +129,16 @@ class _Labels:
 
     def __init__(self, kind: LossArg, task: str, k: int, gen: torch.Generator) -> None:
         self.kind, self.task, self.k, self.gen = kind, task, k, gen
+        self.exact = False  # set when the expectation over classes was taken exactly
 
-    def plan(self, out: torch.Tensor) -> tuple[list[Callable[[torch.Tensor], torch.Tensor]], torch.Tensor]:
-        """Loss closures (one backward each) and an (S, N) tensor of sample weights."""
-        n = out.shape[0] if isinstance(out, torch.Tensor) else 1
+    def plan(self, out: Any, n: int) -> tuple[list[Callable[[Any], torch.Tensor]], torch.Tensor]:
+        """Loss closures (one backward each) and an (S, n) tensor of sample weights."""
         if callable(self.kind):
+            if n > 1 and not (isinstance(out, torch.Tensor) and out.dim() >= 1 and out.shape[0] == n):
+                raise ValueError(
+                    "the model's output is not one tensor with the batch first, so a custom loss cannot "
+                    "be applied per image; use batch_size=1"
+                )
             return [self._custom], torch.ones(1, n, dtype=torch.float64)
         if self.task == "classification":
             return self._classification(out)
@@ -140,7 +148,7 @@ class _Labels:
         clean = out.detach() if isinstance(out, torch.Tensor) else _detach(out)
         fn = self.kind
         assert callable(fn)
-        if isinstance(out, torch.Tensor) and out.dim() >= 1 and out.shape[0] > 1:
+        if isinstance(out, torch.Tensor) and out.dim() >= 1 and out.shape[0] > 1 and clean.shape[0] > 1:
             # Sum of per-image losses: each image gets its own loss gradient,
             # whatever reduction the user's loss applies over the batch.
             return sum(fn(out[i : i + 1], clean[i : i + 1]) for i in range(out.shape[0]))  # type: ignore[return-value]
@@ -160,6 +168,7 @@ class _Labels:
             return [_nll(top)], torch.ones(1, n, dtype=torch.float64)
         if c - 1 <= self.k:
             # Few classes: the expectation over labels is computed exactly.
+            self.exact = True
             labels = [torch.full((n,), y, dtype=torch.long) for y in range(c)]
             weights = p.T.clone()
             return [_nll(y) for y in labels], weights
@@ -191,7 +200,8 @@ class _Labels:
         p = torch.softmax(logits, dim=1).permute(0, 2, 3, 1).reshape(-1, c)
         draws = torch.multinomial(p, self.k, replacement=True, generator=self.gen)  # (n h w, k)
         maps = draws.T.reshape(self.k, n, h, w)
-        return [_pixel_nll(maps[j]) for j in range(self.k)], torch.full((self.k, n), 1.0 / self.k, dtype=torch.float64)
+        weights = torch.full((self.k, n), 1.0 / self.k, dtype=torch.float64)
+        return [_pixel_nll(maps[j]) for j in range(self.k)], weights
 
 
 def _detach(out: Any) -> Any:
@@ -271,7 +281,8 @@ def probe_rgb(
     else:
         samples = label_samples + (1 if task == "classification" else 0)
     per_block = 3 * 64
-    total_values = len(images) * samples * per_block * (luma_per_image + (chroma_per_image if subsampled else 0))
+    blocks_per_image = luma_per_image + (chroma_per_image if subsampled else 0)
+    total_values = len(images) * samples * per_block * blocks_per_image
     fraction = min(1.0, max_stored_values / max(total_values, 1))
     keep_mcus = hm * wm if fraction >= 1.0 else max(1, round(fraction * hm * wm))
 
@@ -298,14 +309,17 @@ def probe_rgb(
             masks = []
             for _ in range(n):
                 chosen = np.zeros(hm * wm, dtype=bool)
-                chosen[rng.choice(hm * wm, size=keep_mcus, replace=False) if keep_mcus < hm * wm else slice(None)] = True
+                if keep_mcus < hm * wm:
+                    chosen[rng.choice(hm * wm, size=keep_mcus, replace=False)] = True
+                else:
+                    chosen[:] = True
                 masks.append(torch.from_numpy(chosen.reshape(hm, wm)))
             luma_masks = [m.repeat_interleave(mh // 8, 0).repeat_interleave(mw // 8, 1) for m in masks]
 
             x = torch.from_numpy(np.stack(batch)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
-            x.requires_grad_(True)
+            x = x.contiguous().requires_grad_(True)
             out = model(x)
-            closures, weights = labels.plan(out)
+            closures, weights = labels.plan(out, n)
             used_samples = len(closures)
             for s, closure in enumerate(closures):
                 value = closure(out)
@@ -314,18 +328,20 @@ def probe_rgb(
                     ws = weights[s]
                     # d loss / d sample in 0..255 units, zero on the padding (the model never sees it).
                     # float32 per sample (the sums below go into float64 accumulators).
-                    g = F.pad(g.detach().float().cpu() / 255.0, (0, wp - w, 0, hp - h))
+                    g = g.detach().float().cpu() / 255.0
+                    if (hp, wp) != (h, w):
+                        g = F.pad(g, (0, wp - w, 0, hp - h))
                     coef = block_dct(g)  # (n, 3, Hb, Wb, 64)
                     _accumulate(coef, ws, m_luma, abs_rgb)
                     for i in range(n):
                         st_luma.append(coef[i][:, luma_masks[i]].permute(1, 0, 2).float())
-                        st_luma_w.append(torch.full((int(luma_masks[i].sum()),), float(ws[i]), dtype=torch.float64))
+                        st_luma_w.append(_filled(int(luma_masks[i].sum()), float(ws[i])))
                     if subsampled:
                         coef_c = block_dct(_box_sum(g, fx, fy))
                         _accumulate(coef_c, ws, m_chroma, None)
                         for i in range(n):
                             st_chroma.append(coef_c[i][:, masks[i]].permute(1, 0, 2).float())
-                            st_chroma_w.append(torch.full((int(masks[i].sum()),), float(ws[i]), dtype=torch.float64))
+                            st_chroma_w.append(_filled(int(masks[i].sum()), float(ws[i])))
             del out, x
             bar.update(n)
     finally:
@@ -345,10 +361,10 @@ def probe_rgb(
         kind, estimator = "custom", "custom loss, one backward per image"
     elif loss == "argmax":
         kind, estimator = "argmax", "NLL of the clean top-1 label (paper)"
-    elif task == "classification" and used_samples == 1 + label_samples:
-        kind, estimator = "sampled", f"top-1 label exactly + {label_samples} labels sampled from the rest"
-    elif task == "classification":
+    elif task == "classification" and labels.exact:
         kind, estimator = "sampled", "exact expectation over all classes"
+    elif task == "classification":
+        kind, estimator = "sampled", f"top-1 label exactly + {label_samples} labels sampled from the rest"
     else:
         kind, estimator = "sampled", f"{label_samples} label maps sampled per pixel"
     return RGBProbe(
@@ -371,27 +387,40 @@ def probe_rgb(
     )
 
 
-def _accumulate(coef: torch.Tensor, ws: torch.Tensor, moment: torch.Tensor, abs_sum: torch.Tensor | None) -> None:
-    """Add sample-weighted sums over blocks: moment[c, d, k] += sum w g_c g_d; abs_sum[c, k] += sum w |g_c|."""
+def _filled(n: int, value: float) -> torch.Tensor:
+    return torch.full((n,), value, dtype=torch.float64)
+
+
+def _accumulate(coef: torch.Tensor, ws: torch.Tensor, moment: torch.Tensor,
+                abs_sum: torch.Tensor | None) -> None:
+    """Add sample-weighted block sums: moment[c, d, k] += sum w g_c g_d, abs_sum[c, k] += sum w |g_c|.
+
+    Sums over blocks come first (per image), the per-image weights after, so
+    no weighted copy of the big coefficient tensor is ever made."""
     n = coef.shape[0]
     flat = coef.reshape(n, 3, -1, 64)
-    wv = ws.to(flat.dtype).view(n, 1, 1, 1)
-    weighted = flat * wv
-    # Six products (the matrix is symmetric); much faster than one einsum on CPU.
+    wv = ws.view(n, 1).double()
+    # Six products (the matrix is symmetric): much faster than one einsum on CPU.
     for c in range(3):
         for d in range(c, 3):
-            prod = (weighted[:, c] * flat[:, d]).sum(dim=(0, 1)).double()
+            prod = ((flat[:, c] * flat[:, d]).sum(dim=1).double() * wv).sum(dim=0)
             moment[c, d] += prod
             if c != d:
                 moment[d, c] += prod
     if abs_sum is not None:
-        abs_sum += (flat.abs() * wv).sum(dim=(0, 2)).double()
+        abs_sum += (flat.abs().sum(dim=2).double() * wv.view(n, 1, 1)).sum(dim=0)
 
 
 def plane_matrices(weights: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(M, A): M maps RGB to G-YUV per coefficient, A = M^-T maps RGB gradients to plane gradients."""
+    """(M, A): M maps RGB coefficients to G-YUV ones, A maps RGB gradients to plane gradients.
+
+    M is the encoder's forward matrix (what the planes really are) and
+    ``A = N^T`` with N the decoder's inverse matrix: a plane error e reaches the
+    model as the RGB error N e, so dL/de = N^T dL/drgb exactly. With real
+    weights N = M^-1 and A = M^-T; :mod:`pillow_grace.colour` rounds both to
+    1/1024, so they agree to about 1e-3."""
     m = colour.forward_matrix(weights)[:, :3]
-    return m, np.linalg.inv(m).T
+    return m, colour.inverse_matrix(weights)[:, :3].T
 
 
 def plane_statistics(probe: RGBProbe, weights: tuple[float, float, float]) -> dict[str, np.ndarray]:
@@ -399,7 +428,7 @@ def plane_statistics(probe: RGBProbe, weights: tuple[float, float, float]) -> di
 
     Returns ``grad_abs_mean``, ``grad_sq_mean`` and ``coef_abs_mean``: Y over
     full-resolution blocks, U and V over the chroma block geometry."""
-    m, a = plane_matrices(weights)
+    _, a = plane_matrices(weights)
     sq = np.empty((3, 64))
     sq[0] = np.einsum("i,ijk,j->k", a[0], probe.moment_luma, a[0])
     for c in (1, 2):
@@ -433,7 +462,7 @@ def coefficient_abs_mean(images: Sequence[np.ndarray], weights: tuple[float, flo
     hp, wp = _padded(h, w, subsampling)
     sums = torch.zeros(3, 64, dtype=torch.float64)
     for im in images:
-        rgb = torch.from_numpy(im).double().permute(2, 0, 1) - 128.0  # (3, h, w)
+        rgb = torch.tensor(im, dtype=torch.float64).permute(2, 0, 1) - 128.0  # (3, h, w); copies
         planes = torch.einsum("cd,dhw->chw", mt, rgb)
         planes = F.pad(planes[None], (0, wp - w, 0, hp - h), mode="replicate")[0]
         sums[0] += block_dct(planes[0]).abs().sum(dim=(0, 1))

@@ -130,7 +130,8 @@ def describe(strategy: Strategy, origin: str = "") -> str:
     if strategy.perception is not None:
         g = np.asarray(strategy.perception.grad_abs_mean)
         total = g.sum()
-        share = ", ".join(f"{n} {100 * g[i].sum() / total:.1f}%" for i, n in enumerate(CHANNELS)) if total else "-"
+        share = ", ".join(f"{n} {100 * g[i].sum() / total:.1f}%" for i, n in enumerate(CHANNELS))
+        share = share if total else "-"
         lines.append(f"  sensitivity share {share}")
     prov: Mapping[str, Any] = strategy.provenance
     for key in ("model", "model_spec", "loss", "label_samples", "colour_median", "weights_clamped",

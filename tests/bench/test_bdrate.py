@@ -96,3 +96,16 @@ def test_bd_rate_is_antisymmetric_in_log_space() -> None:
     a = bd_rate(RATES, _curve(RATES), RATES * 0.7, _curve(RATES))
     b = bd_rate(RATES * 0.7, _curve(RATES), RATES, _curve(RATES))
     assert math.log1p(a.value) == pytest.approx(-math.log1p(b.value))
+
+
+def test_single_point_rate_change() -> None:
+    from pillow_grace.bench.bdrate import point_rate_change
+
+    ref_r = np.geomspace(0.1, 4.0, 10)
+    # One operating point (all settings reach the same accuracy) at half the reference's rate.
+    q = _curve(np.array([1.0]))[0]
+    res = point_rate_change(ref_r, _curve(ref_r), [0.5, 0.9], [q, q])
+    assert res.value == pytest.approx(-0.5, abs=0.01)
+    assert res.low == res.high == pytest.approx(q)
+    outside = point_rate_change(ref_r, _curve(ref_r), [0.5], [100.0])
+    assert not outside.defined and "not the test's accuracy" in outside.reason

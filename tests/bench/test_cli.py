@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bench_images, hand_strategy, tiny_classifier
+from benchkit import bench_images, hand_strategy, tiny_classifier
 
 from pillow_grace.bench import cli, job
 

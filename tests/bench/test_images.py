@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bench_images, hand_strategy, synthetic_photo
+from benchkit import bench_images, hand_strategy, synthetic_photo
 from PIL import Image
 
 from pillow_grace.bench.images import (

@@ -63,7 +63,7 @@ def test_match_and_ap_on_hand_made_boxes() -> None:
             _box(0, 0, 10, 10, 0.6),  # FP: duplicate of an already matched box
         ]
     )
-    scores, cls, tp = match_detections(gt, pred)
+    scores, _cls, tp = match_detections(gt, pred)
     assert scores.tolist() == [0.9, 0.8, 0.7, 0.6]
     assert tp.tolist() == [True, False, True, False]
     # PR: (P=1, R=.5), (1/2, .5), (2/3, 1), (2/4, 1); envelope: 1 up to R=.5, 2/3 up to R=1.
@@ -97,6 +97,22 @@ def test_detection_scorer_map_over_images_and_bootstrap_weights() -> None:
     res = scorer.aggregate(stacked, np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 2.0]]))
     # class 0 AP 1, class 1 AP 0 -> mAP 0.5; resample with only image 0 -> 1; only image 1 -> 0.
     assert res["map50"].tolist() == pytest.approx([0.5, 1.0, 0.0])
+    assert scorer.clean_detection_count(stacked) == (2, 2)
+
+
+def test_detection_score_drift_on_raw_yolo_output() -> None:
+    # N x (4 + C) x A raw output: rows 0..3 boxes, rows 4.. class scores.
+    clean = np.zeros((1, 6, 3))
+    clean[0, 4:] = [[0.9, 0.1, 0.0], [0.0, 0.2, 0.4]]
+    noisy = clean.copy()
+    noisy[0, 4:] += [[-0.3, 0.0, 0.0], [0.0, 0.0, 0.3]]
+    noisy[0, :4] += 50.0  # box coordinates do not enter the drift
+    scorer = DetectionScorer(lambda out, conf, iou: [np.zeros((0, 6), np.float32)])
+    refs = scorer.reference(clean)
+    stacked = scorer.stack(scorer.score(refs, noisy, [None]))
+    res = scorer.aggregate(stacked, np.ones((1, 1)))
+    assert res["score_drift"][0] == pytest.approx(0.6 / 6)
+    assert np.isnan(res["map50"][0])  # no clean detections: mAP undefined
 
 
 def test_classification_scorer_aggregates_resamples() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TinyModel, synthetic_photo, tiny_classifier
+from benchkit import TinyModel, synthetic_photo, tiny_classifier
 
 from pillow_grace.bench.runner import prepare_smart
 from pillow_grace.bench.smart import SmartBaselineUnsupported, split_pipeline, to_tensor

@@ -5,12 +5,13 @@ Marked ``bench``; each test takes a few seconds on 2 cores."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bench_images, hand_strategy, tiny_classifier
+from benchkit import bench_images, hand_strategy, tiny_classifier
 
 from pillow_grace.bench import report
 from pillow_grace.bench.analysis import summarize
@@ -63,7 +64,7 @@ def test_sweep_measures_real_files_and_sane_accuracy(tmp_path: Path) -> None:
     assert by[("jpeg-420", "q60")].bits[2] == 8 * len(buf.getvalue()) == 8 * len(JpegCodec(60).encode(frame))
     # More quality, more bytes; less distortion at the top end.
     j = [by[("jpeg-444", f"q{q}")] for q in QUALITIES]
-    assert all(a.bits.sum() < b.bits.sum() for a, b in zip(j, j[1:], strict=False))
+    assert all(a.bits.sum() < b.bits.sum() for a, b in itertools.pairwise(j))
     assert j[-1].records["kl"].mean() < by[("jpeg-420", "q30")].records["kl"].mean()
     # The smart baseline sends the 48x48 network input: far fewer bytes.
     assert by[("smart-jpeg-420", "q90")].bits.mean() < by[("jpeg-420", "q30")].bits.mean()
@@ -115,8 +116,8 @@ def test_cache_reuses_results_and_labels_add_accuracy() -> None:
 
 
 def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
-    from pillow_grace.bench.images import ProbeOverlapError
     from pillow_grace.bench.ablations import ablations_by_name
+    from pillow_grace.bench.images import ProbeOverlapError
 
     images = bench_images(4)
     strategy = hand_strategy(provenance={"probe_image_sha256": [images[0].fingerprint]})
@@ -131,7 +132,7 @@ def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
         bootstrap=20,
         progress=False,
     )
-    with pytest.raises(ProbeOverlapError, match="synthetic:photo0.png"):
+    with pytest.raises(ProbeOverlapError, match=r"synthetic:photo0\.png"):
         run_job(job)
     job.probe_policy = "exclude"
     summary = run_job(job)

@@ -59,15 +59,16 @@ def outcome(data: bytes) -> str:
 def test_truncation_at_many_offsets(grace_file: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1 << 20)
     head = jm.header_end(grace_file)
-    offsets = sorted({*range(0, head + 1), *range(head, len(grace_file), max(1, (len(grace_file) - head) // 60))})
+    step = max(1, (len(grace_file) - head) // 60)
+    offsets = sorted({*range(0, head + 1), *range(head, len(grace_file), step)})
     seen: dict[str, int] = {}
     start = time.perf_counter()
     for n in offsets:
         result = outcome(grace_file[:n])
         seen[result] = seen.get(result, 0) + 1
-    assert "loaded GRACE" not in seen or seen["loaded GRACE"] <= 1  # only the untruncated tail end
+    assert "loaded GRACE" not in seen and "loaded JPEG" not in seen, seen  # all truncated: all errors
+    assert outcome(grace_file) == "loaded GRACE"
     assert time.perf_counter() - start < 20
-    assert set(seen) - {"loaded GRACE"}, seen
 
 
 def test_random_byte_flips_in_headers(grace_file: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +85,8 @@ def test_random_byte_flips_in_headers(grace_file: bytes, monkeypatch: pytest.Mon
             data[int(rng.integers(lo, hi))] ^= int(rng.integers(1, 256))
         result = outcome(bytes(data))
         seen[result] = seen.get(result, 0) + 1
-    assert seen.get("GraceFileError", 0) > 50, seen  # a damaged APP11 is reported, not ignored
+    assert seen.get("GraceFileError", 0) > 250, seen  # a damaged APP11 is reported, not ignored
+    assert "loaded JPEG" not in seen, seen  # never a silent fall-back to a plain decode
 
 
 def app11_variant(grace_file: bytes, payload: bytes) -> bytes:
@@ -140,7 +142,7 @@ def test_corrupt_json_is_a_grace_file_error(grace_file: bytes, payload: bytes, m
 def test_segment_framing_errors(grace_file: bytes) -> None:
     good = body(grace_file)
     cases = {
-        "major version 2": (IDENTIFIER + b"\x02\x00" + json.dumps(good).encode(), "version 2.0 is not supported"),
+        "major version 2": (IDENTIFIER + b"\x02\x00" + json.dumps(good).encode(), "2.0 is not supported"),
         "major version 0": (IDENTIFIER + b"\x00\x09" + json.dumps(good).encode(), "version 0.9"),
         "no version": (IDENTIFIER, "truncated"),
         "corrupt identifier": (b"GRACE\x01\x01\x00" + json.dumps(good).encode(), "identifier"),
@@ -234,7 +236,7 @@ def test_concurrent_encodes_equal_serial_ones(
     for im in images:
         im.load()
     jobs = []
-    for i, im in enumerate(images):
+    for i in range(len(images)):
         jobs += [
             (i, a, {}), (i, a, {"quality": 30}), (i, a, {"quality": 85, "progressive": True}),
             (i, "thread-b", {}), (i, "thread-b", {"quality": 70}), (i, c, {"optimize": False}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -187,7 +188,11 @@ def test_entry_point_discovery_with_a_dist_info(
 
 
 def test_broken_plugins_warn_and_do_not_break_lookup(
-    isolated_registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_strategy: Any
+    isolated_registry: Path,
+    fake_shipped: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_strategy: Any,
 ) -> None:
     site = tmp_path / "site"
     make_dist_info(site, "[pillow_grace]\nbroken = no_such_module_for_grace\n", name="broken-plugin")
@@ -215,9 +220,18 @@ def test_broken_plugins_warn_and_do_not_break_lookup(
     assert "'raising'" in messages and "plugin bug" in messages and "'wrong-type'" in messages
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("setuptools") is None, reason="needs setuptools to build offline"
-)
+def can_build_offline() -> bool:
+    """setuptools in this environment, and able to build a wheel without downloads
+    (before 70.1 that took the separate ``wheel`` package)."""
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    major, minor = (int(x) for x in version.split(".")[:2])
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
+@pytest.mark.skipif(not can_build_offline(), reason="needs setuptools (>= 70.1, or wheel) to build offline")
 def test_real_pip_install_of_the_test_plugin(tmp_path: Path) -> None:
     """Build and install the plugin package with pip (offline), then look its strategy
     up in a fresh interpreter that has only the install target added to its path."""

@@ -84,6 +84,14 @@ def test_strategy_is_immutable_including_provenance(strategy: Strategy) -> None:
     assert hash(strategy) == hash(Strategy.from_dict(strategy.to_dict()))
 
 
+def test_pickle_and_deepcopy(strategy: Strategy) -> None:
+    nested = dataclasses.replace(strategy, provenance={"a": {"b": [1, 2]}})
+    for s in (strategy, nested):
+        for clone in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s), copy.copy(s)):
+            assert clone == s and clone.content_hash == s.content_hash
+            assert isinstance(clone.provenance, type(s.provenance))
+
+
 def test_construction_normalises_numpy_and_lists(strategy: Strategy) -> None:
     s = Strategy(
         name="np", task="other", weights=np.array([0.25, 0.5, 0.25]),  # type: ignore[arg-type]
@@ -279,13 +287,15 @@ def test_deep_nesting_is_an_error_not_a_crash(strategy: Strategy) -> None:
 
 
 def test_provenance_size_is_capped(strategy: Strategy) -> None:
-    with pytest.raises(StrategyError, match="more than 1000 values"):
-        Strategy.from_dict(set_path(doc_of(strategy), "provenance", {"list": list(range(1001))}))
+    with pytest.raises(StrategyError, match="more than 10000 values"):
+        Strategy.from_dict(set_path(doc_of(strategy), "provenance", {"list": list(range(10_001))}))
     with pytest.raises(StrategyError) as e:
         Strategy.from_dict(set_path(doc_of(strategy), "provenance", {"k" * 129: 1}))
     assert e.value.field == "provenance"
-    fine = Strategy.from_dict(set_path(doc_of(strategy), "provenance", {"list": list(range(990)), "n": None}))
-    assert len(fine.provenance["list"]) == 990
+    fine = Strategy.from_dict(
+        set_path(doc_of(strategy), "provenance", {"list": list(range(9_990)), "n": None})
+    )
+    assert len(fine.provenance["list"]) == 9_990
 
 
 def test_duplicate_keys_are_refused(strategy: Strategy) -> None:

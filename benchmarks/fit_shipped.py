@@ -1,0 +1,64 @@
+"""Refit the strategies shipped in strategies/ (one per zoo model).
+
+Every shipped strategy is fitted on the same 15 probe photos listed in
+benchmarks/probe-set.txt (from Debian's opencv-doc, outside the evaluation
+sets), at 1280x720 capture, with the default options of ``grace fit``
+(sampled-label Fisher probe, weighted-median G-YUV, Lagrangian tables at
+quality 75, 4:4:4). Deterministic for the seed.
+
+    python benchmarks/fit_shipped.py [--models efficientnet-lite0,...] [--out strategies]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from pillow_grace.fit import fit_strategy
+from pillow_grace.zoo import available_models, get_model
+
+HERE = Path(__file__).resolve().parent
+OPENCV_DOC = Path("/usr/share/doc/opencv-doc")
+CAPTURE = (1280, 720)
+
+
+def probe_paths() -> list[Path]:
+    lines = (HERE / "probe-set.txt").read_text().splitlines()
+    paths = [OPENCV_DOC / line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"probe photos missing (apt-get install opencv-doc): {missing[:3]}")
+    return paths
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(available_models()))
+    ap.add_argument("--out", default=str(HERE.parent / "strategies"))
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    images = [Image.open(p).convert("RGB") for p in probe_paths()]
+    for name in args.models.split(","):
+        model = get_model(name)
+        start = time.perf_counter()
+        strategy = fit_strategy(
+            model,
+            images,
+            name=name,
+            capture_size=CAPTURE,
+            seed=0,
+            provenance={"probe_set": "benchmarks/probe-set.txt (opencv-doc)"},
+        )
+        out = Path(args.out) / f"{name}.json"
+        strategy.save(out)
+        w = ", ".join(f"{x:.3f}" for x in strategy.weights)
+        print(f"{name}: weights ({w}), fitted in {time.perf_counter() - start:.1f} s -> {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The ``grace`` command line, through ``pillow_grace.cli.main``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("torch")
+from grace_fit_models import images
+
+from pillow_grace import Strategy, cli
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def probe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("probes")
+    for i, f in enumerate(images(4, (64, 48), seed=20)):
+        Image.fromarray(f).save(d / f"frame{i}.png")
+    Image.fromarray(images(1, (80, 50), seed=21)[0]).save(d / "odd-size.png")  # resized to cover + cropped
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+@pytest.fixture(scope="module")
+def fitted(probe_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "tiny-cli.json"
+    assert cli.main(["fit", "--model", "grace_fit_models:tiny_factory", "--images", str(probe_dir),
+                     "--out", str(out), "--probe-count", "3", "--seed", "1", "--quiet",
+                     "--quality", "80"]) == 0
+    return out
+
+
+def test_fit_writes_a_valid_strategy(fitted: Path, probe_dir: Path) -> None:
+    s = Strategy.load(fitted)
+    assert s.name == "tiny-cli" and s.probe_resolution == (64, 48) and s.allocation.quality == 80
+    p = s.provenance
+    assert p["model_spec"] == "grace_fit_models:tiny_factory" and p["probe_images"] == 3
+    assert len(p["probe_files"]) == 3 and set(p["probe_files"]) <= {f.name for f in probe_dir.iterdir()}
+    assert p["probe_candidates"] == 5 and p["seed"] == 1
+
+
+def test_fit_is_deterministic_and_seed_picks_the_probes(fitted: Path, probe_dir: Path,
+                                                        tmp_path: Path) -> None:
+    again = tmp_path / "tiny-cli.json"
+    args = ["fit", "--model", "grace_fit_models:tiny_factory", "--images", str(probe_dir),
+            "--out", str(again), "--probe-count", "3", "--quiet", "--quality", "80"]
+    assert cli.main([*args, "--seed", "1"]) == 0
+    a, b = Strategy.load(fitted), Strategy.load(again)
+    assert a.perception == b.perception and a.tables == b.tables and a.weights == b.weights
+    assert a.provenance["probe_image_sha256"] == b.provenance["probe_image_sha256"]
+    assert cli.main([*args, "--seed", "7"]) == 0
+    assert Strategy.load(again).perception != a.perception
+
+
+def test_fit_with_a_file_factory_returning_a_zoo_like_model(probe_dir: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "zoo.json"
+    spec = f"{HERE / 'grace_fit_models.py'}:zoo_like_factory"
+    assert cli.main(["fit", "--model", spec, "--images", str(probe_dir), "--out", str(out), "--quiet",
+                     "--capture-size", "40x32", "--probe-count", "2", "--allocation", "paper",
+                     "--loss", "argmax", "--weights", "bt601"]) == 0
+    s = Strategy.load(out)
+    assert s.name == "tiny-zoo" and s.model_input_size == (32, 24) and s.probe_resolution == (40, 32)
+    assert s.allocation.method == "paper" and s.provenance["loss"] == "argmax"
+    assert s.weights == pytest.approx((0.299, 0.587, 0.114))
+    assert "rename it to tiny-zoo.json" in capsys.readouterr().err
+
+
+def test_show_prints_tables_and_draws_png(fitted: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "maps.png"
+    assert cli.main(["show", str(fitted), "--png", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "G-YUV weights" in text and "Y table:" in text and "V table:" in text
+    s = Strategy.load(fitted)
+    assert " ".join(f"{q:3d}" for q in s.tables[0][:8]) in text
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.width > 3 * 8 * 20 and im.height > 2 * 8 * 20
+        assert len(im.convert("RGB").getcolors(1 << 20) or []) > 20  # really a heat-map
+
+
+def test_merge_list_encode_decode(fitted: Path, probe_dir: Path, tmp_path: Path, isolated_registry: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    other = isolated_registry / "tiny-other.json"
+    assert cli.main(["fit", "--model", "grace_fit_models:tiny_factory", "--images", str(probe_dir), "--out",
+                     str(other), "--probe-count", "2", "--quiet", "--seed", "3"]) == 0
+    merged = isolated_registry / "both.json"
+    assert cli.main(["merge", str(fitted), "tiny-other", "--out", str(merged), "--name", "both"]) == 0
+    m = Strategy.load(merged)
+    assert [d["name"] for d in m.provenance["merged_from"]] == ["tiny-cli", "tiny-other"]
+
+    capsys.readouterr()
+    assert cli.main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "tiny-other" in listing and "both" in listing and "path" in listing
+
+    src = tmp_path / "in.png"
+    Image.fromarray(images(1, (64, 48), seed=30)[0]).save(src)
+    jpg, back = tmp_path / "out.jpg", tmp_path / "back.png"
+    assert cli.main(["encode", str(src), str(jpg), "--strategy", "both", "--quality", "90"]) == 0
+    with Image.open(jpg) as im:
+        assert im.format == "GRACE"
+    assert cli.main(["decode", str(jpg), str(back)]) == 0
+    with Image.open(back) as im:
+        assert im.format == "PNG" and im.size == (64, 48) and im.mode == "RGB"
+
+
+def test_errors_are_reported_not_raised(tmp_path: Path, probe_dir: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "x.json")
+    imgs = ["--images", str(probe_dir), "--out", out]
+    cases = [
+        (["fit", "--model", "no_such_module_xyz:f", *imgs], "cannot import"),
+        (["fit", "--model", "grace_fit_models:nope", *imgs], "no attribute"),
+        (["fit", "--model", "not-a-zoo-model", *imgs], "zoo models"),
+        (["fit", "--model", "grace_fit_models:tiny_factory", "--images", str(tmp_path / "missing"),
+          "--out", out], "does not exist"),
+        (["show", str(tmp_path / "missing.json")], "cannot read"),
+    ]
+    for argv, message in cases:
+        assert cli.main(argv) == cli.EXIT_ERROR
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["fit", "--model", "m:f", "--images", ".", "--out", out, "--capture-size", "wide"])
+    assert exc.value.code == 2
+
+
+def test_subcommand_hooks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "grace_hook_ok.py").write_text(
+        "def add_parser(sub):\n"
+        "    p = sub.add_parser('hello')\n"
+        "    p.set_defaults(func=lambda args: print('hi') or 0)\n"
+    )
+    (tmp_path / "grace_hook_broken.py").write_text("import grace_dependency_that_is_missing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    hooks = ("grace_hook_absent_xyz.cli", "grace_hook_ok", "grace_hook_broken")
+    monkeypatch.setattr(cli, "SUBCOMMAND_HOOKS", hooks)
+    parser = cli.build_parser()
+    assert parser.parse_args(["hello"]).func is not None
+    help_text = parser.format_help()
+    assert "grace_hook_broken" in help_text and "unavailable" in help_text and "absent" not in help_text
+    assert cli.main(["hello"]) == 0 and capsys.readouterr().out == "hi\n"
+    assert cli.main(["grace_hook_broken", "--anything"]) == cli.EXIT_ERROR
+    assert "grace_dependency_that_is_missing" in capsys.readouterr().err
+    for name in ("grace_hook_ok", "grace_hook_broken"):
+        sys.modules.pop(name, None)
+
+
+def test_bench_hook_is_wired() -> None:
+    """The real hook module: ``grace bench`` appears when pillow_grace.bench.cli exists."""
+    from importlib.util import find_spec
+
+    present = find_spec("pillow_grace.bench.cli") is not None
+    assert ("bench" in cli.build_parser().format_help()) == present
+    assert cli.SUBCOMMAND_HOOKS == ("pillow_grace.bench.cli",)
