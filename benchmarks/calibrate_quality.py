@@ -37,7 +37,7 @@ def main() -> None:
     strategy = pg.load_strategy(args.strategy)
     net = get_model("efficientnet-lite0").module
     photos = load_images("offline").images
-    check_probe_overlap(photos, strategy)
+    check_probe_overlap(photos, [strategy])
     frames = [fit_to_size(p.image, CAPTURE) for p in photos]
 
     def logprobs(images: list[Image.Image]) -> torch.Tensor:
