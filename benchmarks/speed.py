@@ -16,6 +16,12 @@ Times, on a 2048x1024 photo (benchmarks/photo.py), min (and median) of N runs:
     coefficients as a fitted strategy does);
 * the pieces: the colour conversions alone and JPEG coding of ready planes.
 
+Run it twice: as is, and with glibc's allocator told to keep freed memory
+(``MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=1000000000``):
+a pipeline that frees and reallocates multi-megabyte buffers every frame
+otherwise pays a page fault per 4 KiB page per frame, which on this VM costs
+as much as the colour conversion (docs/speed.md).
+
 The target is GRACE <= 1.10x the baseline. This is a benchmark, not a test:
 timings depend on the machine and on what else runs on it, so the script
 prints the machine and every figure, and docs/speed.md records one run.
@@ -27,6 +33,7 @@ import argparse
 import io
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -49,24 +56,28 @@ WEIGHTS = (0.25, 0.45, 0.30)
 BASE = {"quality": 90, "subsampling": 0, "optimize": True}
 
 
-def timeit(fns: list[Callable[[], Any]], repeat: int, passes: int = 3) -> list[tuple[float, float]]:
-    """(min, median) wall time in ms of each function.
+def timeit(fns: list[Callable[[], Any]], repeat: int, passes: int = 3) -> list[tuple[float, float, float]]:
+    """(min, median) wall time in ms of each function, and minor page faults per call.
 
     Each function runs in a tight loop (after two warm-up calls), as a device
     encoding frame after frame would: buffers are then reused, not faulted in
     anew. The whole list is gone through ``passes`` times, so that a burst of
     load from other processes does not decide one figure alone."""
     times: list[list[float]] = [[] for _ in fns]
+    faults = [0] * len(fns)
     per_pass = max(1, repeat // passes)
     for _ in range(passes):
-        for fn, t in zip(fns, times, strict=True):
+        for i, (fn, t) in enumerate(zip(fns, times, strict=True)):
             fn()
             fn()
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             for _ in range(per_pass):
                 t0 = time.perf_counter()
                 fn()
                 t.append(time.perf_counter() - t0)
-    return [(min(t) * 1e3, statistics.median(t) * 1e3) for t in times]
+            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return [(min(t) * 1e3, statistics.median(t) * 1e3, f / len(t))
+            for t, f in zip(times, faults, strict=True)]
 
 
 def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
@@ -196,6 +207,23 @@ def main() -> None:
     row("pieces", "Pillow convert('RGB', matrix), one call",
         lambda: image.convert("RGB", tuple(colour.forward_matrix(WEIGHTS).reshape(-1))), None)
 
+    fwd_values = tuple(colour.forward_matrix(WEIGHTS).reshape(-1))
+    row("pieces", "Pillow convert('L', one row of the matrix): one band",
+        lambda: image.convert("L", fwd_values[:4]), None)
+    bands = planes.split()
+    row("pieces", "Image.merge('YCbCr', bands) (relabel by merging)",
+        lambda: Image.merge("YCbCr", bands), None)
+    converted_rgb = image.convert("RGB", fwd_values)
+
+    def paste_relabel() -> None:
+        Image.new("YCbCr", image.size).im.paste(converted_rgb.im, (0, 0, *image.size))
+
+    row("pieces", "core paste RGB-labelled -> new YCbCr image (relabel by copying)", paste_relabel, None)
+    small = rgb[:256]
+    fixed = colour.forward_fixed(WEIGHTS)
+    row("pieces", "numpy int64 reference transform, 1/4 of the photo (x4 for the whole)",
+        lambda: colour.reference_transform(small, fixed), None)
+
     def planes_jpeg() -> None:
         codec.encode_planes(planes, io.BytesIO(), same)
 
@@ -231,15 +259,19 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"photo: {source}; GRACE weights {WEIGHTS}; {n} runs each")
     print(f"strategy tables: {real_desc}")
+    tuning = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PILLOW_"))}
+    print(f"allocator tuning: {tuning or 'none (defaults)'}")
     extra = f" --strategy {args.strategy}" if args.strategy else ""
-    print(f"command: python benchmarks/speed.py --repeat {n}{extra}")
+    env = "".join(f"{k}={v} " for k, v in tuning.items())
+    print(f"command: {env}python benchmarks/speed.py --repeat {n}{extra}")
     print()
     results = timeit([fn for _, _, fn, _, _ in rows], n)
-    print("| step | what | min ms | median ms | x Pillow baseline (min) | bytes |")
-    print("|---|---|---:|---:|---:|---:|")
-    for (group, label, _, base, size), (best, median) in zip(rows, results, strict=True):
+    print("| step | what | min ms | median ms | x Pillow baseline (min) | page faults / call | bytes |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for (group, label, _, base, size), (best, median, faults) in zip(rows, results, strict=True):
         r = "" if base is None else f"{best / results[base][0]:.2f}"
-        print(f"| {group} | {label} | {best:.2f} | {median:.2f} | {r} | {'' if size is None else size} |")
+        print(f"| {group} | {label} | {best:.2f} | {median:.2f} | {r} | {faults:.0f} | "
+              f"{'' if size is None else size} |")
     if versus:
         print()
         print("| OpenCV path against cv2's own codec | x (min) |")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -175,13 +176,41 @@ def _encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.n
     if arr.ndim == 2:
         planes = Image.frombuffer("L", (w, h), arr, "raw", "L", 0, 1)  # zero-copy view
     else:
-        # cv2.transform on uint8 is exact here (see pillow_grace.colour);
-        # frombuffer copies the 3-byte pixels into Pillow's 4-byte layout.
-        converted = cv2.transform(arr, _forward_bgr(strat.weights))
-        planes = Image.frombuffer("YCbCr", (w, h), converted, "raw", "YCbCr", 0, 1)
+        # cv2.transform on uint8 is exact here (see pillow_grace.colour). Both
+        # buffers are reused from the previous frame of this size in this
+        # thread: fresh 6-8 MB buffers per frame cost more in page faults
+        # than the colour conversion itself (docs/speed.md).
+        converted, planes = _scratch.encode_buffers(w, h)
+        cv2.transform(arr, _forward_bgr(strat.weights), dst=converted)
+        planes.frombytes(converted.data, "raw", "YCbCr")  # into Pillow's 4-byte layout
     out = io.BytesIO()
     codec.encode_planes(planes, out, strat, options)
     return np.frombuffer(out.getbuffer(), dtype=np.uint8)
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for the last frame size seen (one size per thread,
+    so a camera loop reuses them and memory stays bounded)."""
+
+    def __init__(self) -> None:
+        self.encode: tuple[np.ndarray, Image.Image] | None = None
+        self.decode: tuple[np.ndarray, Image.Image, np.ndarray] | None = None
+
+    def encode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
+        if self.encode is None or self.encode[0].shape[:2] != (h, w):
+            self.encode = (np.empty((h, w, 3), np.uint8), Image.new("YCbCr", (w, h)))
+        return self.encode
+
+    def decode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image, np.ndarray]:
+        if self.decode is None or self.decode[0].shape[:2] != (h, w):
+            four = np.empty((h, w, 4), np.uint8)
+            # an RGBX image sharing ``four``'s memory (Pillow maps RGBX buffers)
+            shared = Image.frombuffer("RGBX", (w, h), four, "raw", "RGBX", 0, 1)
+            self.decode = (four, shared, np.empty((h, w, 3), np.uint8))
+        return self.decode
+
+
+_scratch = _Scratch()
 
 
 def _image_array(img: Any) -> np.ndarray:
@@ -298,7 +327,7 @@ def _decode_grace(data: bytes, flags: int) -> np.ndarray | None:
         im.draft("YCbCr" if coloured else "L", draft_size)
         im.load()
         if coloured:
-            planes = np.asarray(im)
+            planes = _planes_array(im)
             inverse = _inverse_rgb if mode.rgb else _inverse_bgr
             out = cv2.transform(planes, inverse(im.grace.weights))
             if mode.want == "grey":
@@ -312,6 +341,20 @@ def _decode_grace(data: bytes, flags: int) -> np.ndarray | None:
         if (out.shape[1], out.shape[0]) != want:  # tiny image: DCT scaling stopped early
             out = cv2.resize(out, want, interpolation=cv2.INTER_AREA)
     return _orient(out, orientation)
+
+
+def _planes_array(im: Image.Image) -> np.ndarray:
+    """The decoded G-YUV planes as an HxWx3 array, through reused buffers.
+
+    The core paste copies the 4-byte YCbCr pixels into an RGBX image that
+    shares a numpy buffer (no mode conversion: same pixel size), and cv2
+    drops the padding byte; ``np.asarray(im)`` would allocate fresh buffers
+    for every frame. The array is reused by the next decode in this thread,
+    so it never leaves this module."""
+    w, h = im.size
+    four, shared, three = _scratch.decode_buffers(w, h)
+    shared.im.paste(im.im, (0, 0, w, h))
+    return cv2.cvtColor(four, cv2.COLOR_RGBA2RGB, dst=three)
 
 
 class _ReadMode:

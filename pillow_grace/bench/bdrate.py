@@ -163,6 +163,10 @@ def bd_rate(
     r1, q1 = pareto_frontier(rate_ref, quality_ref)
     r2, q2 = pareto_frontier(rate_test, quality_test)
     for label, q in (("reference", q1), ("test", q2)):
+        if len(q) == 0:
+            return BDResult(
+                None, None, None, f"the {label} curve has no defined accuracy (metric undefined here)"
+            )
         if len(q) < 2:
             return BDResult(
                 None,

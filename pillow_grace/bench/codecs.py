@@ -163,7 +163,8 @@ class GraceCodec(Codec):
 
     @property
     def key(self) -> str:
-        return f"{self.curve}/{self.strategy.content_hash}/{self.setting}/{self._options.tradeoff!r}"
+        # Not the curve name: the same strategy under another label (an ablation reference) reuses results.
+        return f"grace/{self.strategy.content_hash}/{self.quality}/{self._options.tradeoff!r}"
 
     def encode(self, image: Image.Image) -> bytes:
         buf = io.BytesIO()

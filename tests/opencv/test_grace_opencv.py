@@ -276,3 +276,26 @@ def test_core_path_never_imports_cv2(tmp_path: Path) -> None:
         "assert 'cv2' not in sys.modules, 'cv2 imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, timeout=60)
+
+
+# -- reused per-thread buffers ------------------------------------------------------
+def test_buffers_reused_across_frames_and_sizes(bgr: np.ndarray, strategy: Strategy) -> None:
+    frames = [bgr, np.ascontiguousarray(bgr[::-1]), np.ascontiguousarray(bgr[:100, :120]), bgr]
+    expected = [pillow_bytes(Image.fromarray(np.ascontiguousarray(f[:, :, ::-1])), strategy) for f in frames]
+    assert [cv_bytes(f, strategy) for f in frames] == expected
+    decoded = [gcv.imdecode(e, cv2.IMREAD_COLOR) for e in expected]
+    for d, e in zip(decoded, expected, strict=True):  # earlier results untouched by later decodes
+        np.testing.assert_array_equal(d[:, :, ::-1], np.asarray(Image.open(io.BytesIO(e)).convert("RGB")))
+
+
+def test_threads_get_their_own_buffers(bgr: np.ndarray, strategy: Strategy) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [np.ascontiguousarray(np.roll(bgr, 37 * k, axis=1)) for k in range(6)]
+    expected = [cv_bytes(f, strategy) for f in frames]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda f: cv_bytes(f, strategy), frames * 2))
+        dec = list(pool.map(lambda b: gcv.imdecode(b, cv2.IMREAD_COLOR), expected * 2))
+    assert got == expected * 2
+    for d, e in zip(dec, expected * 2, strict=True):
+        np.testing.assert_array_equal(d, gcv.imdecode(e, cv2.IMREAD_COLOR))
