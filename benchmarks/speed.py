@@ -10,10 +10,10 @@ Times, on a 2048x1024 photo (benchmarks/photo.py), min (and median) of N runs:
   and through grace_opencv (``imencode``/``imdecode``), each with
   - "same tables": Pillow's quality-90 tables and G-YUV weights
     (0.25, 0.45, 0.30), so the only extra work is the colour step;
-  - "strategy tables": a realistic strategy's tables (a shipped strategy,
-    or --strategy; without one, tables allocated by the library from a
-    synthetic perception model at quality 50, which zero most high-frequency
-    coefficients as a fitted strategy does);
+  - "<name> tables": each shipped strategy (its tables and weights; or
+    --strategy; without any, tables allocated by the library from a
+    synthetic perception model at quality 50), whose tables zero many
+    high-frequency coefficients, which makes entropy coding cheaper;
 * the pieces: the colour conversions alone and JPEG coding of ready planes.
 
 Run it twice: as is, and with glibc's allocator told to keep freed memory
@@ -87,14 +87,15 @@ def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
     return (tuple(q[0]), tuple(q[1]), tuple(q[1]))
 
 
-def realistic_strategy(name: str | None) -> tuple[Strategy, str]:
+def realistic_strategies(name: str | None) -> tuple[list[Strategy], str]:
+    """The strategies for the "strategy tables" rows: --strategy, else every
+    shipped one, else one allocated from a synthetic perception model."""
     if name:
         s = registry.load_strategy(name)
-        return s, f"strategy {s.name!r}"
+        return [s], f"strategy {s.name!r}"
     shipped = registry.available_strategies()
     if shipped:
-        s = registry.load_strategy(shipped[0])
-        return s, f"shipped strategy {s.name!r}"
+        return [registry.load_strategy(n) for n in shipped], "shipped strategies " + ", ".join(shipped)
     # Shaped like a real perception model: sensitivity and coefficient size
     # fall with frequency; chroma matters 0.3x as much as luma.
     u, v = np.meshgrid(np.arange(8), np.arange(8))
@@ -103,10 +104,10 @@ def realistic_strategy(name: str | None) -> tuple[Strategy, str]:
     coef[:, 0] = (200.0, 40.0, 40.0)
     g_sq = np.stack([s * 4e-6 * np.exp(-r / 4) for s in (1.0, 0.3, 0.3)])
     perception = Perception(np.sqrt(g_sq) * 0.8, g_sq, coef)
-    param = grace_tables.quality_to_parameter("lagrangian", 50, perception)
+    param = grace_tables.quality_to_parameter("lagrangian", 50)
     tables = grace_tables.derive_tables(perception, "lagrangian", param)
     s = Strategy(name="synthetic-q50", task="other", weights=WEIGHTS, tables=tables, perception=perception)
-    return s, "no shipped strategy: tables allocated from a synthetic perception model at quality 50"
+    return [s], "no shipped strategy: tables allocated from a synthetic perception model at quality 50"
 
 
 def machine() -> str:
@@ -143,7 +144,8 @@ def main() -> None:
     rgb = np.asarray(image)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     same = Strategy(name="q90-tables", task="other", weights=WEIGHTS, tables=pillow_q90_tables())
-    real, real_desc = realistic_strategy(args.strategy)
+    real, real_desc = realistic_strategies(args.strategy)
+    variants = [(same, "same tables")] + [(r, f"{r.name} tables") for r in real]
 
     def pil_jpeg() -> bytes:
         out = io.BytesIO()
@@ -170,7 +172,7 @@ def main() -> None:
     jpeg = pil_jpeg()
     enc_base = row("encode", "Pillow JPEG q90 4:4:4 optimize (baseline)", pil_jpeg, None, len(jpeg))
     dec_base = row("decode", "Pillow JPEG decode (baseline)", load(jpeg), None)
-    for strat, tag in ((same, "same tables"), (real, "strategy tables")):
+    for strat, tag in variants:
         data = pil_grace(strat)
         row("encode", f"GRACE, Pillow path, {tag}", lambda s=strat: pil_grace(s), enc_base, len(data))
         row("decode", f"GRACE, Pillow path, {tag}", load(data), dec_base)
@@ -189,7 +191,7 @@ def main() -> None:
         cv_enc = row("encode", "cv2.imencode q90 4:4:4 optimize",
                      lambda: cv2.imencode(".jpg", bgr, cv_params), enc_base, cvbuf.size)
         cv_dec = row("decode", "cv2.imdecode", lambda: cv2.imdecode(cvbuf, cv2.IMREAD_COLOR), dec_base)
-        for strat, tag in ((same, "same tables"), (real, "strategy tables")):
+        for strat, tag in variants:
             _, buf = gcv.imencode(".jpg", bgr, strategy=strat)
             enc = row("encode", f"GRACE, OpenCV path, {tag}",
                       lambda s=strat: gcv.imencode(".jpg", bgr, strategy=s), enc_base, buf.size)
@@ -237,6 +239,15 @@ def main() -> None:
 
     row("pieces", "JPEG decode to raw planes (draft YCbCr)", raw_decode, dec_base)
 
+    def raw_decode_rgb_labelled() -> None:
+        # what the plugin asks libjpeg for: jpegmode "RGB", i.e. no colour conversion
+        im = Image.open(io.BytesIO(grace_data), formats=["JPEG"])
+        im.tile = [im.tile[0]._replace(args=("RGB", "RGB"))]
+        im.load()
+
+    row("pieces", "JPEG decode to raw planes as the plugin does (jpegmode RGB)", raw_decode_rgb_labelled,
+        dec_base)
+
     def raw_decode_inverse() -> None:
         im = Image.open(io.BytesIO(grace_data))
         im.draft("YCbCr", None)
@@ -258,7 +269,7 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"photo: {source}; GRACE weights {WEIGHTS}; {n} runs each")
-    print(f"strategy tables: {real_desc}")
+    print(f"strategy tables: {real_desc} (each with its own weights)")
     tuning = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PILLOW_"))}
     print(f"allocator tuning: {tuning or 'none (defaults)'}")
     extra = f" --strategy {args.strategy}" if args.strategy else ""

@@ -30,13 +30,13 @@ Two quite different implementations compute this bit for bit:
   10-bit fixed point with the same round-half-up shift.
 
 So a file written through Pillow and one written through OpenCV are
-byte-identical, and both adapters decode to the same pixels; the tests check
-both against :func:`reference_transform` on every 24-bit colour. Ten
-fractional bits move a sample by at most 0.4 before rounding compared with
-real-valued coefficients; the round trip RGB -> planes -> RGB (no JPEG in
-between) is as accurate as with float64 coefficients (max error 1 for
-BT.601-like weights, 3 at the most extreme allowed weights), see
-``docs/interop.md``.
+byte-identical, and both adapters decode to the same pixels. The tests
+check both against :func:`reference_transform` on random and edge colours,
+``benchmarks/interop.py`` on all 2**24. Ten fractional bits move a sample by
+at most 0.4 before rounding compared with real-valued coefficients; the
+round trip RGB -> planes -> RGB (no JPEG in between) is as accurate as with
+float64 coefficients (max error 1-2 for typical weights, 3 at the most
+extreme allowed ones), see ``docs/interop.md``.
 
 Speed
 -----

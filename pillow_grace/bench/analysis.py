@@ -243,7 +243,7 @@ def _verdict(main: BDResult, ci: tuple[float, float] | None, frac: float) -> str
     if not main.defined:
         return "undefined"
     if ci is None or frac < 0.9:
-        return "unstable (the shared accuracy range vanishes in many resamples)"
+        return "unstable"  # the shared accuracy range vanishes in > 10 % of resamples
     if ci[1] < 0:
         return "test better"
     if ci[0] > 0:

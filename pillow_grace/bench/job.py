@@ -181,7 +181,8 @@ def run_job(job: BenchJob, cache: ResultCache | None = None) -> Summary:
     curves = [("grace", prep.strategy)]
     if job.refit_for_capture:
         refit, note = refit_at_capture(job, prep)
-        prep.notes.append(note)
+        if note:
+            prep.notes.append(note)
         if refit is not None:
             curves.append(refit)
             prep.images, checks = check_probe_overlap(prep.images, [refit[1]], policy="exclude")
@@ -200,7 +201,7 @@ def refit_at_capture(job: BenchJob, prep: Prepared) -> tuple[tuple[str, Strategy
     s = prep.strategy
     size = job.capture.target((0, 0), prep.model.input_size) if job.capture.kind != "native" else None
     if size is None or s.probe_resolution is None or tuple(size) == tuple(s.probe_resolution):
-        return None, "refit: not needed (the capture is the strategy's probe resolution, or varies)"
+        return None, ""  # fitted for this capture already (or the capture size varies): nothing to add
     probes = find_probe_images(job, s)
     ctx = AblationContext(
         base=s, model=prep.model, probe_images=probes, capture_size=tuple(size), seed=job.seed

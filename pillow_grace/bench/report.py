@@ -127,7 +127,7 @@ def points_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
 
 
 def comparison_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
-    header = ["GRACE curve", "vs", "metric (axis)", "BD-rate [95% CI]", "shared range", "verdict"]
+    header = ["GRACE curve", "vs", "metric (BD axis)", "BD-rate [95% CI]", "shared range", "verdict"]
     rows = [
         [
             c.test,
@@ -178,14 +178,19 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(out)
 
 
-def headline(summary: Summary) -> list[str]:
-    """Plain sentences: where GRACE wins, where it loses, where it is within noise (primary metric)."""
+def headline(summary: Summary, metrics: Sequence[str] | None = None) -> list[str]:
+    """Plain sentences: where GRACE wins, where it loses, where it is within noise.
+
+    One sentence per comparison and metric (all metrics by default): a coarse
+    primary metric (top-1 agreement on tens of images) is often "unstable"
+    where the continuous one (KL, score drift) is decisive."""
     out = []
     for c in summary.comparisons:
-        if c.metric != summary.primary:
+        if metrics is not None and c.metric not in metrics:
             continue
+        on = f"[{c.metric}] "
         if c.result.value is None:
-            out.append(f"{c.test} vs {c.reference}: BD-rate undefined ({c.result.reason}).")
+            out.append(f"{on}{c.test} vs {c.reference}: BD-rate undefined ({c.result.reason}).")
             continue
         v = c.result.value * 100
         ci = f" (95% CI {c.interval[0] * 100:+.1f} to {c.interval[1] * 100:+.1f}%)" if c.interval else ""
@@ -194,15 +199,16 @@ def headline(summary: Summary) -> list[str]:
             where = f"at its only frontier point, {c.axis} {c.result.low:.3g} (no BD-rate: one point)"
         if c.verdict == "test better":
             out.append(
-                f"{c.test} needs {-v:.1f}% fewer bits than {c.reference} for the same accuracy{ci}, {where}."
+                f"{on}{c.test} needs {-v:.1f}% fewer bits than {c.reference} for the same accuracy{ci}, "
+                f"{where}."
             )
         elif c.verdict == "reference better":
             out.append(
-                f"{c.reference} needs {v / (1 + v / 100):.1f}% fewer bits than {c.test}: "
-                f"GRACE needs {v:+.1f}%{ci}, {where}."
+                f"{on}{c.reference} needs {v / (1 + v / 100):.1f}% fewer bits than {c.test} "
+                f"({c.test}: {v:+.1f}%{ci}), {where}."
             )
         else:
-            out.append(f"{c.test} vs {c.reference}: {v:+.1f}%{ci}, {where}: {c.verdict}.")
+            out.append(f"{on}{c.test} vs {c.reference}: {v:+.1f}%{ci}, {where}: {c.verdict}.")
     return out
 
 
@@ -223,7 +229,8 @@ def render_text(summary: Summary) -> str:
             parts.append("WARNING: CONTAMINATED: evaluation images include the strategy's probe images")
     parts += ["", text_table(*points_rows(summary)), ""]
     parts += [
-        f"BD-rates (bootstrap over images, {summary.bootstrap} resamples; negative = GRACE smaller):",
+        f"BD-rates (bootstrap over images, {summary.bootstrap} resamples; negative = GRACE smaller; "
+        "'unstable': the shared accuracy range vanishes in over 10% of resamples):",
         text_table(*comparison_rows(summary)),
         "",
     ]
