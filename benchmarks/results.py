@@ -17,6 +17,13 @@ from pillow_grace.bench.cli import main
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent
-    args = ["bench", "--all", "--markdown", str(root / "docs" / "results.md"),
-            "--out", str(root / "bench-out" / "results"), *sys.argv[1:]]
+    args = [
+        "bench",
+        "--all",
+        "--markdown",
+        str(root / "docs" / "results.md"),
+        "--out",
+        str(root / "bench-out" / "results"),
+        *sys.argv[1:],
+    ]
     sys.exit(main(args))

@@ -254,7 +254,8 @@ def _page_head(
         f"pyjpegli {machine.get('pyjpegli') or 'not installed'}, torch {machine.get('torch')}.",
         f"- Photos: `{plan.images}` = {len(iset.images)} photos passed the photo filter "
         f"({len(iset.skipped)} files skipped); each strategy's probe images are excluded from its "
-        "evaluation. The exact images of each run are listed in its JSON (bench-out/results/*.json).",
+        "evaluation. The photos of each run (names and pixel fingerprints) are listed in "
+        "[results.json](results.json); per-image values are in the full JSON under bench-out/results/.",
         f"- Noise: 95% intervals from {plan.bootstrap} bootstrap resamples of the images.",
         "",
         "How to read it. Accuracy is agreement with the model's own output on the uncompressed capture "
@@ -273,9 +274,13 @@ def _page_head(
 
 def _compact(summary: Summary) -> dict[str, Any]:
     full = report.summary_json(summary)
-    for key in ("per_image", "images", "skipped_images"):
+    for key in ("per_image", "skipped_images"):
         full.pop(key, None)
+    # Names and fingerprints only: enough to know exactly which photos a number rests on.
+    full["images"] = [{"name": i["name"], "fingerprint": i["fingerprint"]} for i in summary.sweep.images]
     full["image_count"] = len(summary.sweep.images)
+    for point in full["points"]:
+        point["codec"] = {k: v for k, v in point["codec"].items() if k in ("curve", "setting", "tradeoff")}
     return full
 
 

@@ -101,7 +101,9 @@ def test_luma_image_uses_only_the_y_table(small: Image.Image, make_strategy: Any
 def test_quality_and_tradeoff_rederive_tables(small: Image.Image, strategy: Strategy) -> None:
     for q in (10, 50, 90):
         expect = tables.derive_tables(
-            strategy.perception, "lagrangian", tables.quality_to_parameter("lagrangian", q, strategy.perception)  # type: ignore[arg-type]
+            strategy.perception,  # type: ignore[arg-type]
+            "lagrangian",
+            tables.quality_to_parameter("lagrangian", q, strategy.perception),  # type: ignore[arg-type]
         )
         got = jm.dqt_tables(save(small, strategy=strategy, quality=q))
         assert [got[i][1] for i in range(3)] == [list(t) for t in expect]
