@@ -202,18 +202,11 @@ class JpegCodec(Codec):
             self.curve = "jpeg-" + self.subsampling.replace(":", "")
 
     def encode(self, image: Image.Image) -> bytes:
-        buf = io.BytesIO()
-        with _output_room(image):
-            image.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
-        return buf.getvalue()
+        return _libjpeg(image, self.quality, self.subsampling)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
-        d.update(
-            encoder=f"libjpeg-turbo {features.version('libjpeg_turbo')}",
-            subsampling=self.subsampling,
-            optimize=True,
-        )
+        d.update(_libjpeg_facts(self.subsampling))
         return d
 
 
@@ -282,21 +275,29 @@ class SmartJpegCodec(Codec):
             self.curve = "smart-jpeg-" + self.subsampling.replace(":", "")
 
     def encode(self, image: Image.Image) -> bytes:
-        small = self.device_resize(image)
-        buf = io.BytesIO()
-        with _output_room(small):
-            small.save(buf, "JPEG", quality=self.quality, optimize=True, subsampling=self.subsampling)
-        return buf.getvalue()
+        return _libjpeg(self.device_resize(image), self.quality, self.subsampling)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
-        d.update(
-            encoder=f"libjpeg-turbo {features.version('libjpeg_turbo')}",
-            subsampling=self.subsampling,
-            optimize=True,
-            device_resize="the model's own geometric preprocessing (torch)",
-        )
+        d.update(_libjpeg_facts(self.subsampling))
+        d["device_resize"] = "the model's own geometric preprocessing (torch)"
         return d
+
+
+def _libjpeg(image: Image.Image, quality: int, subsampling: str) -> bytes:
+    """Pillow's libjpeg-turbo encoder with optimized Huffman tables."""
+    buf = io.BytesIO()
+    with _output_room(image):
+        image.save(buf, "JPEG", quality=quality, optimize=True, subsampling=subsampling)
+    return buf.getvalue()
+
+
+def _libjpeg_facts(subsampling: str) -> dict[str, Any]:
+    return {
+        "encoder": f"libjpeg-turbo {features.version('libjpeg_turbo')}",
+        "subsampling": subsampling,
+        "optimize": True,
+    }
 
 
 def jpeg_subsampling(data: bytes) -> str:
