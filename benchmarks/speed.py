@@ -51,6 +51,7 @@ from photo import benchmark_photo
 import pillow_grace
 from pillow_grace import Perception, Strategy, codec, colour, registry
 from pillow_grace import tables as grace_tables
+from pillow_grace.bench.report import cpu_model
 
 WEIGHTS = (0.25, 0.45, 0.30)
 BASE = {"quality": 90, "subsampling": 0, "optimize": True}
@@ -104,21 +105,14 @@ def realistic_strategies(name: str | None) -> tuple[list[Strategy], str]:
     coef[:, 0] = (200.0, 40.0, 40.0)
     g_sq = np.stack([s * 4e-6 * np.exp(-r / 4) for s in (1.0, 0.3, 0.3)])
     perception = Perception(np.sqrt(g_sq) * 0.8, g_sq, coef)
-    param = grace_tables.quality_to_parameter("lagrangian", 50)
+    param = grace_tables.quality_to_parameter("lagrangian", 50, perception)
     tables = grace_tables.derive_tables(perception, "lagrangian", param)
     s = Strategy(name="synthetic-q50", task="other", weights=WEIGHTS, tables=tables, perception=perception)
     return [s], "no shipped strategy: tables allocated from a synthetic perception model at quality 50"
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model() or "?"
     try:
         import cv2
 

@@ -23,18 +23,21 @@ JSON_VERSION = 1
 
 
 # -- machine ----------------------------------------------------------------------------
-def machine_info() -> dict[str, Any]:
-    """Where the numbers were measured: CPU, cores, library versions."""
-    cpu = platform.processor() or ""
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or ""
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the numbers were measured: CPU, cores, library versions."""
     info: dict[str, Any] = {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
