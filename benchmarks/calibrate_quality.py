@@ -21,9 +21,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+if __name__ == "__main__":
+    import _path  # noqa: F401  (the checkout on sys.path)
+
 import pillow_grace as pg
+from benchmarks.photo_sets import load_offline
 from pillow_grace import tables
-from pillow_grace.bench.images import check_probe_overlap, fit_to_size, load_images
+from pillow_grace.bench.probes import check_probe_overlap
+from pillow_grace.fit.images import fit_to_capture
 from pillow_grace.zoo import get_model
 
 CAPTURE = (1280, 720)
@@ -36,9 +41,9 @@ def main() -> None:
     torch.set_num_threads(2)
     strategy = pg.load_strategy(args.strategy)
     net = get_model("efficientnet-lite0").module
-    photos = load_images("offline").images
+    photos = load_offline().images
     check_probe_overlap(photos, [strategy])
-    frames = [fit_to_size(p.image, CAPTURE) for p in photos]
+    frames = [fit_to_capture(p.image, CAPTURE) for p in photos]
 
     def logprobs(images: list[Image.Image]) -> torch.Tensor:
         out = []

@@ -18,17 +18,19 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+if __name__ == "__main__":
+    import _path  # noqa: F401  (the checkout on sys.path)
+
+from benchmarks.photo_sets import probe_set_entries
 from pillow_grace.fit import fit_strategy
 from pillow_grace.zoo import available_models, get_model
 
 HERE = Path(__file__).resolve().parent
-OPENCV_DOC = Path("/usr/share/doc/opencv-doc")
 CAPTURE = (1280, 720)
 
 
 def probe_paths() -> list[Path]:
-    lines = (HERE / "probe-set.txt").read_text().splitlines()
-    paths = [OPENCV_DOC / line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    paths = probe_set_entries()
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise SystemExit(f"probe photos missing (apt-get install opencv-doc): {missing[:3]}")

@@ -24,18 +24,17 @@ import io
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from photo import benchmark_photo
+if __name__ == "__main__":
+    import _path  # noqa: F401  (the checkout on sys.path)
 
 import pillow_grace
+from benchmarks.photo import benchmark_photo
 from pillow_grace import Strategy, colour
 
 WEIGHTS = {

@@ -13,13 +13,12 @@ result line says which).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
+from benchmarks.photo_sets import OPENCV_DIR
+
 ROW_HEIGHT = 512
-OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")
 OPENCV_DOC_PHOTOS = ("building.jpg", "aloeL.jpg", "fruits.jpg", "baboon.jpg", "starry_night.jpg",
                      "pca_test1.jpg", "leuvenA.jpg")
 
@@ -33,7 +32,7 @@ def _sources() -> tuple[str, list[Image.Image]]:
         return "scikit-image sample photos", [Image.fromarray(a).convert("RGB") for a in arrays]
     except Exception:  # any failure (not installed, no data files): next source
         pass
-    files = [OPENCV_DOC / n for n in OPENCV_DOC_PHOTOS if (OPENCV_DOC / n).is_file()]
+    files = [OPENCV_DIR / n for n in OPENCV_DOC_PHOTOS if (OPENCV_DIR / n).is_file()]
     if files:
         return "opencv-doc sample photos", [Image.open(f).convert("RGB") for f in files]
     rng = np.random.default_rng(0)

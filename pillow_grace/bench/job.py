@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..registry import load_strategy
@@ -17,20 +18,12 @@ from ..strategy import Strategy
 from . import codecs as codecs_mod
 from .ablations import Ablation, AblationContext, build_variants
 from .analysis import DEFAULT_BOOTSTRAP, Summary, summarize
-from .images import (
-    BenchImage,
-    CaptureSpec,
-    ImageSet,
-    ProbeCheck,
-    check_probe_overlap,
-    labels_for,
-    load_images,
-    locate_probe_images,
-    probe_fingerprints,
-    probe_set_files,
-    read_labels,
-)
+from .capture import CaptureSpec
+from .labels import labels_for, read_labels
+from .photos import BenchImage, ImageSet
+from .probes import ProbeCheck, check_probe_overlap, locate_probe_images, probe_fingerprints
 from .runner import BenchModel, ResultCache, prepare_smart, run_sweep
+from .sources import load_images, probe_candidate_files
 
 DEFAULT_STRATEGY = "efficientnet-lite0"
 DEFAULT_CAPTURE = "1280x720"
@@ -230,16 +223,14 @@ def refit_at_capture(job: BenchJob, prep: Prepared) -> tuple[tuple[str, Strategy
 def find_probe_images(job: BenchJob, strategy: Strategy) -> list[BenchImage]:
     """The strategy's own probe images, proven by fingerprint, for refits.
 
-    Searched in ``job.probe_images`` (a directory) if given, the files of
-    ``benchmarks/probe-set.txt`` (the shipped strategies' probe set) and the
-    evaluation photos."""
-    from pathlib import Path
-
+    Searched in ``job.probe_images`` (a directory) if given, the registered
+    probe-photo places (from a checkout: the shipped strategies' probe set,
+    ``benchmarks/probe-set.txt``) and the evaluation photos."""
     candidates: list[Any] = []
     if job.probe_images:
         root = Path(job.probe_images)
         candidates += sorted(p for p in root.rglob("*") if p.is_file())
-    candidates += probe_set_files()
+    candidates += probe_candidate_files()
     candidates += image_set(job.images).images if isinstance(job.images, str) else list(job.images)
     return locate_probe_images(strategy, candidates)
 

@@ -1,81 +1,23 @@
-"""Outputs of a benchmark: a text table, machine-readable JSON, a rate–accuracy plot
-and markdown sections for docs/results.md.
+"""A benchmark summary as people read it: the text table on stdout and markdown sections.
 
 Everything printed is derived from a :class:`~pillow_grace.bench.analysis.Summary`,
-so the stdout table, the JSON and the results page cannot disagree.
+so the stdout table, the JSON (:mod:`~pillow_grace.bench.export`) and the
+markdown cannot disagree.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import RATE_TARGETS, Comparison, Interval, Summary
 
-JSON_FORMAT = "grace-bench"
-JSON_VERSION = 1
-
-
-# -- machine ----------------------------------------------------------------------------
-def cpu_model() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or ""
-
-
-def machine_info() -> dict[str, Any]:
-    """Where the numbers were measured: CPU, cores, library versions."""
-    info: dict[str, Any] = {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-    }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:  # pragma: no cover - the bench needs torch anyway
-        pass
-    from PIL import __version__ as pil_version
-    from PIL import features
-
-    from .._version import __version__
-
-    info.update(
-        pillow=pil_version,
-        libjpeg_turbo=features.version("libjpeg_turbo"),
-        libwebp=features.version("webp"),
-        pillow_grace=__version__,
-    )
-    try:
-        from importlib.metadata import version
-
-        info["pyjpegli"] = version("pyjpegli")
-    except Exception:
-        info["pyjpegli"] = None
-    return info
+if TYPE_CHECKING:
+    from .job import CrossCell
 
 
 # -- formatting helpers ----------------------------------------------------------------------
-def fmt_pct(x: float | None, digits: int = 1) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{x * 100:.{digits}f}"
-
-
 def fmt_interval(iv: Interval, percent: bool, digits: int = 1) -> str:
     if not math.isfinite(iv.value):
         return "n/a"
@@ -242,165 +184,6 @@ def render_text(summary: Summary) -> str:
     return "\n".join(parts)
 
 
-# -- JSON ---------------------------------------------------------------------------------------
-def summary_json(summary: Summary, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    sw = summary.sweep
-    per_image = {
-        f"{s.curve}/{s.setting}": {"bits": [int(b) for b in s.bits], **sw.scorer.per_image(s.records)}
-        for s in sw.settings
-    }
-    return {
-        "format": JSON_FORMAT,
-        "version": JSON_VERSION,
-        "model": sw.model,
-        "capture": sw.capture,
-        "strategies": sw.strategies,
-        "probe_checks": [c.to_json() for c in sw.probe_checks],
-        "contaminated": any(c.status == "overridden" for c in sw.probe_checks),
-        "images": sw.images,
-        "skipped_images": [{"name": n, "reason": r} for n, r in sw.skipped_images],
-        "notes": sw.notes,
-        "metrics": [
-            {
-                "name": m.name,
-                "label": m.label,
-                "higher_is_better": m.higher_is_better,
-                "percent": m.percent,
-                "bd_axis": m.axis_label,
-            }
-            for m in sw.scorer.metrics
-        ],
-        "primary_metric": summary.primary,
-        "bootstrap": {
-            "resamples": summary.bootstrap,
-            "seed": summary.seed,
-            "interval": "2.5..97.5 percentile",
-        },
-        "points": [p.to_json() for p in summary.points],
-        "bd_rates": [c.to_json() for c in summary.comparisons],
-        "bytes_at_accuracy": summary.rate_at,
-        "headline": headline(summary),
-        "per_image": per_image,
-        "elapsed_s": sw.elapsed_s,
-        **(extra or {}),
-    }
-
-
-def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(obj, indent=1, allow_nan=False, default=_json_default) + "\n", encoding="utf-8"
-    )
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o) if math.isfinite(float(o)) else None
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    raise TypeError(f"cannot serialise {type(o).__name__}")
-
-
-# -- plot -------------------------------------------------------------------------------------
-_STYLE = {
-    "jpeg-420": ("tab:blue", "o"),
-    "jpeg-444": ("tab:cyan", "s"),
-    "webp": ("tab:green", "^"),
-    "jpegli": ("tab:purple", "v"),
-    "smart-jpeg-420": ("tab:gray", "D"),
-}
-
-
-def plot(summary: Summary, path: str | os.PathLike[str], title: str | None = None) -> Path | None:
-    """Rate–accuracy plot (PNG): bpp (log) against every metric, 95% intervals as bars.
-
-    Returns None (and writes nothing) when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    specs = list(summary.sweep.scorer.metrics)
-    fig, axes = plt.subplots(1, len(specs), figsize=(6.2 * len(specs), 4.6), squeeze=False)
-    grace_colours = iter(["tab:red", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "black"])
-    colours: dict[str, tuple[str, str]] = {}
-    for c in summary.curves:
-        colours[c] = _STYLE.get(c) or (next(grace_colours, "black"), "*")
-    for ax, spec in zip(axes[0], specs, strict=True):
-        for c in summary.curves:
-            pts = sorted((p for p in summary.points if p.curve == c), key=lambda p: p.bpp.value)
-            x = [p.bpp.value for p in pts]
-            iv = [p.metrics[spec.name] for p in pts]
-            if spec.axis == "neglog10":
-                y = [v.value for v in iv]
-                lo = [max(v.value - v.low, 0) if math.isfinite(v.low) else 0 for v in iv]
-                hi = [max(v.high - v.value, 0) if math.isfinite(v.high) else 0 for v in iv]
-            else:
-                k = 100.0 if spec.percent else 1.0
-                y = [v.value * k for v in iv]
-                lo = [max((v.value - v.low) * k, 0) if math.isfinite(v.low) else 0 for v in iv]
-                hi = [max((v.high - v.value) * k, 0) if math.isfinite(v.high) else 0 for v in iv]
-            colour, marker = colours[c]
-            lw = 2.2 if c.startswith("grace") else 1.2
-            ax.errorbar(
-                x,
-                y,
-                yerr=[lo, hi],
-                label=c,
-                color=colour,
-                marker=marker,
-                ms=4,
-                lw=lw,
-                capsize=2,
-                elinewidth=0.8,
-            )
-        ax.set_xscale("log")
-        _nice_log_ticks(ax, [p.bpp.value for p in summary.points if p.curve in colours])
-        if spec.axis == "neglog10":
-            ax.set_yscale("log")
-        ax.set_xlabel("bits per pixel of the capture (log)")
-        ax.set_ylabel(spec.label + (" (%)" if spec.percent else ""))
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    sw = summary.sweep
-    fig.suptitle(
-        title
-        or f"{sw.model['name']} @ {sw.capture['label']}, {len(sw.images)} images "
-        f"(bars: 95% bootstrap interval)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _nice_log_ticks(ax: Any, values: Sequence[float]) -> None:
-    """Label 1-2-5 ticks on a log axis (matplotlib's default labels collide on short ranges)."""
-    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
-
-    vals = [v for v in values if v > 0 and math.isfinite(v)]
-    if not vals:
-        return
-    lo, hi = min(vals) / 1.2, max(vals) * 1.2
-    ticks = [m * 10.0**e for e in range(-4, 4) for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
-    if len(ticks) >= 2:
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-
-
 # -- markdown ------------------------------------------------------------------------------------
 def markdown_section(
     summary: Summary, *, title: str, image: str | None = None, command: str | None = None, level: int = 3
@@ -454,3 +237,52 @@ def markdown_section(
         "",
     ]
     return "\n".join(lines)
+
+
+def cross_model_markdown(cells: Sequence[CrossCell]) -> str:
+    strategies = list(dict.fromkeys(c.strategy for c in cells))
+    models = list(dict.fromkeys(c.model for c in cells))
+    lines = [
+        "## Cross-model: strategy fitted for A, inference with B",
+        "",
+        "As in the paper's Tables 2 and 4. Every pair is reported; accuracy is always the *inference* "
+        "model's own metric against its own output on the clean frame, so a cell answers: does a stream "
+        "compressed for A serve B? Cell: BD-rate against JPEG 4:2:0 on B's metric [95% CI], then bits per "
+        "pixel and B's accuracy with A's own tables (the strategy file as shipped). Capture 1280x720; "
+        "A's probe images are excluded.",
+        "",
+    ]
+    header = ["strategy (A) \\ inference (B)", *models]
+    rows = []
+    for s in strategies:
+        row = [s]
+        for m in models:
+            cell = next(c for c in cells if c.strategy == s and c.model == m)
+            row.append(_cross_cell_text(cell))
+        rows.append(row)
+    lines.append(markdown_table(header, rows))
+    return "\n".join(lines) + "\n"
+
+
+def _cross_cell_text(cell: CrossCell) -> str:
+    if cell.summary is None:
+        return cell.note
+    sm = cell.summary
+    own = next((p for p in sm.points if p.curve == "grace" and p.setting == "own tables"), None)
+    parts = []
+    for spec in sm.sweep.scorer.metrics:
+        comp = next((c for c in sm.comparisons if c.metric == spec.name and c.reference == "jpeg-420"), None)
+        if comp is None:
+            continue
+        if comp.result.defined:
+            parts.append(f"{spec.name}: BD {fmt_bd(comp)}")
+        else:
+            parts.append(f"{spec.name}: BD undefined ({comp.result.reason})")
+    if own:
+        vals = ", ".join(
+            f"{m.name} {fmt_interval(own.metrics[m.name], m.percent)}" + ("%" if m.percent else "")
+            for m in sm.sweep.scorer.metrics
+        )
+        parts.append(f"own tables: {own.bpp.value:.3f} bpp, {vals}")
+    parts.append(f"n={len(sm.sweep.images)}")
+    return "; ".join(parts)

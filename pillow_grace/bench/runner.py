@@ -24,9 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..fit.progress import make_progress
+from .capture import CaptureSpec
 from .codecs import RAW_BITS_PER_PIXEL, Codec
-from .images import BenchImage, CaptureSpec, ProbeCheck
 from .metrics import TaskScorer, make_scorer
+from .photos import BenchImage
+from .probes import ProbeCheck
 from .smart import SmartBaselineUnsupported, split_pipeline, to_tensor
 
 
@@ -148,7 +151,7 @@ def run_sweep(
     image_info: list[dict[str, Any]] = []
     label_list: list[int | None] = list(labels) if labels is not None else [None] * n
     t_start = time.perf_counter()
-    bar = _progress(n * s, progress, f"{model.name} @ {cap_label}")
+    bar = make_progress(progress, n * s, f"{model.name} @ {cap_label}", unit="frame", leave=False)
     with torch.inference_mode():
         for i, bench_image in enumerate(images):
             frame, upscaled = capture.apply(bench_image.image, model.input_size)
@@ -257,21 +260,3 @@ def _same_size_groups(queue: list[tuple[int, Image.Image]]) -> list[list[tuple[i
     for item in queue:
         groups.setdefault(item[1].size, []).append(item)
     return list(groups.values())
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, desc=desc, unit="frame", dynamic_ncols=True, leave=False)

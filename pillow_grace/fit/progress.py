@@ -1,4 +1,6 @@
-"""A progress bar: tqdm when it is installed, else a plain one on stderr."""
+"""A progress bar: tqdm when it is installed, else a plain one on stderr.
+
+The one progress bar of the package: the fitter's probe and the benchmark's sweep use it."""
 
 from __future__ import annotations
 
@@ -40,13 +42,13 @@ class _Callback:
 class _Stderr:
     """``desc: 7/15 images, 12.3 s`` redrawn in place (only on a terminal: logs get one final line)."""
 
-    def __init__(self, total: int, desc: str) -> None:
-        self.total, self.desc, self.done = total, desc, 0
+    def __init__(self, total: int, desc: str, items: str = "images") -> None:
+        self.total, self.desc, self.done, self.items = total, desc, 0, items
         self.start = time.monotonic()
         self.tty = sys.stderr.isatty()
 
     def _line(self) -> str:
-        return f"{self.desc}: {self.done}/{self.total} images, {time.monotonic() - self.start:.1f} s"
+        return f"{self.desc}: {self.done}/{self.total} {self.items}, {time.monotonic() - self.start:.1f} s"
 
     def update(self, n: int = 1) -> None:
         self.done += n
@@ -59,8 +61,12 @@ class _Stderr:
         sys.stderr.flush()
 
 
-def make_progress(progress: ProgressArg, total: int, desc: str) -> Progress:
-    """``progress``: False/None (silent), True (tqdm or stderr), or a ``fn(done, total)`` callback."""
+def make_progress(
+    progress: ProgressArg, total: int, desc: str, *, unit: str = "img", leave: bool = True
+) -> Progress:
+    """``progress``: False/None (silent), True (tqdm or stderr), or a ``fn(done, total)`` callback.
+
+    ``unit``: what is counted (tqdm's unit); ``leave``: keep tqdm's bar when done."""
     if not progress:
         return _Null()
     if callable(progress):
@@ -68,5 +74,6 @@ def make_progress(progress: ProgressArg, total: int, desc: str) -> Progress:
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return _Stderr(total, desc)
-    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr)  # type: ignore[no-any-return]
+        return _Stderr(total, desc, "images" if unit == "img" else f"{unit}s")
+    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=leave)
+    return bar  # type: ignore[no-any-return]

@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 from pillow_grace import tables
-from pillow_grace.bench.images import BenchImage, image_fingerprint
+from pillow_grace.bench.photos import BenchImage
+from pillow_grace.fit.images import image_fingerprint
 from pillow_grace.strategy import Perception, Strategy
 
 try:

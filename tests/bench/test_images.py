@@ -9,18 +9,11 @@ import pytest
 from benchkit import bench_images, hand_strategy, synthetic_photo
 from PIL import Image
 
-from pillow_grace.bench.images import (
-    CaptureSpec,
-    ProbeOverlapError,
-    check_probe_overlap,
-    fit_to_size,
-    image_fingerprint,
-    labels_for,
-    load_directory,
-    probe_fingerprints,
-    read_labels,
-    to_photo,
-)
+from pillow_grace.bench.capture import CaptureSpec
+from pillow_grace.bench.labels import labels_for, read_labels
+from pillow_grace.bench.photos import load_directory, to_photo
+from pillow_grace.bench.probes import ProbeOverlapError, check_probe_overlap, probe_fingerprints
+from pillow_grace.fit.images import fit_to_capture, image_fingerprint
 
 
 def test_filter_keeps_photos_and_says_why_it_skips(tmp_path: Path) -> None:
@@ -53,14 +46,13 @@ def test_opaque_alpha_and_palette_are_accepted() -> None:
     assert np.array_equal(np.asarray(rgb), np.asarray(photo))
 
 
-def test_fingerprint_matches_the_fitter_definition() -> None:
+def test_loaded_photos_carry_the_fitters_fingerprint(tmp_path: Path) -> None:
     import hashlib
 
     photo = synthetic_photo(6)
-    assert image_fingerprint(photo) == hashlib.sha256(np.asarray(photo).tobytes()).hexdigest()
-    fit_images = pytest.importorskip("pillow_grace.fit.images")
-    assert image_fingerprint(photo) == fit_images.image_fingerprint(photo)
-    assert fit_to_size(photo, (200, 100)).tobytes() == fit_images.fit_to_capture(photo, (200, 100)).tobytes()
+    photo.save(tmp_path / "p.png")
+    (loaded,) = load_directory(tmp_path, "t").images
+    assert loaded.fingerprint == hashlib.sha256(np.asarray(photo).tobytes()).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -134,7 +126,7 @@ def test_probe_overlap_exclude_allow_and_unverifiable() -> None:
 def test_probe_fingerprints_taken_at_the_probe_resolution_are_recognised() -> None:
     # The fitter fingerprints probes after fitting them to the capture size.
     images = bench_images(3, size=(400, 300))
-    at_capture = image_fingerprint(fit_to_size(images[0].image, (320, 180)))
+    at_capture = image_fingerprint(fit_to_capture(images[0].image, (320, 180)))
     probed = hand_strategy(probe_resolution=(320, 180), provenance={"probe_image_sha256": [at_capture]})
     assert probe_fingerprints(probed) == {at_capture}
     with pytest.raises(ProbeOverlapError, match="photo0"):

@@ -7,10 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pillow_grace.bench.metrics import (
-    ClassificationScorer,
-    DetectionScorer,
-    SegmentationScorer,
+from pillow_grace.bench.measures import (
     average_precision,
     iou_counts,
     kl_divergence,
@@ -18,6 +15,7 @@ from pillow_grace.bench.metrics import (
     miou_from_counts,
     top1_agreement,
 )
+from pillow_grace.bench.metrics import ClassificationScorer, DetectionScorer, SegmentationScorer
 
 
 def test_top1_agreement() -> None:

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from benchkit import bench_images, hand_strategy, tiny_classifier
 
-from pillow_grace.bench import report
+from pillow_grace.bench import export, plot, report
 from pillow_grace.bench.analysis import summarize
+from pillow_grace.bench.capture import CaptureSpec
 from pillow_grace.bench.codecs import JpegCodec, build_codecs
-from pillow_grace.bench.images import CaptureSpec
 from pillow_grace.bench.job import BenchJob, run_ablation, run_job
 from pillow_grace.bench.runner import ResultCache, prepare_smart, run_sweep
 
@@ -85,13 +85,13 @@ def test_sweep_measures_real_files_and_sane_accuracy(tmp_path: Path) -> None:
         assert iv.low <= iv.value + 1e-12 and iv.value <= iv.high + 1e-12
     text = report.render_text(summary)
     assert "jpeg-420" in text and "BD-rate" in text
-    out = report.summary_json(summary)
-    report.write_json(out, tmp_path / "s.json")
+    out = export.summary_json(summary)
+    export.write_json(out, tmp_path / "s.json")
     back = json.loads((tmp_path / "s.json").read_text())
     assert back["format"] == "grace-bench" and len(back["images"]) == 4
     assert {i["name"] for i in back["images"]} == {im.name for im in images}
     assert back["per_image"]["grace/q60"]["bits"] == [int(b) for b in by[("grace", "q60")].bits]
-    png = report.plot(summary, tmp_path / "plot.png")
+    png = plot.plot(summary, tmp_path / "plot.png")
     if png is not None:  # matplotlib is in the bench extra
         assert png.stat().st_size > 1000
     md = report.markdown_section(summary, title="t", image="plot.png")
@@ -117,7 +117,7 @@ def test_cache_reuses_results_and_labels_add_accuracy() -> None:
 
 def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
     from pillow_grace.bench.ablations import ablations_by_name
-    from pillow_grace.bench.images import ProbeOverlapError
+    from pillow_grace.bench.probes import ProbeOverlapError
 
     images = bench_images(4)
     strategy = hand_strategy(provenance={"probe_image_sha256": [images[0].fingerprint]})

@@ -1,4 +1,4 @@
-"""How long a fit takes: ``python -m pillow_grace.fit.timing``.
+"""How long a fit takes: ``python benchmarks/fit_timing.py``.
 
 The target (issue #3) is EfficientNet-Lite0 with 15 probe images at 1280x720
 in at most 60 s on 2 CPU cores. Frames are synthetic but photo-like (smooth
@@ -18,7 +18,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .images import parse_size
+from pillow_grace.fit import fit_strategy, resize_normalize
+from pillow_grace.fit.images import parse_size
 
 
 def synthetic_frames(n: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
@@ -37,15 +38,29 @@ def synthetic_frames(n: int, size: tuple[int, int], seed: int = 0) -> list[np.nd
 
 def standin_model() -> nn.Module:
     """Resize to 224 (the zoo's ResizeNormalize) + a depthwise-separable conv net of MobileNet size."""
-    from .pipelines import resize_normalize
 
     def block(cin: int, cout: int, stride: int) -> list[nn.Module]:
-        return [nn.Conv2d(cin, cin, 3, stride, 1, groups=cin), nn.BatchNorm2d(cin), nn.ReLU6(),
-                nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout), nn.ReLU6()]
+        return [
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin),
+            nn.BatchNorm2d(cin),
+            nn.ReLU6(),
+            nn.Conv2d(cin, cout, 1),
+            nn.BatchNorm2d(cout),
+            nn.ReLU6(),
+        ]
 
     layers: list[nn.Module] = [nn.Conv2d(3, 32, 3, 2, 1), nn.BatchNorm2d(32), nn.ReLU6()]
-    chans = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2),
-             *[(512, 512, 1)] * 5, (512, 1024, 2), (1024, 1024, 1)]
+    chans = [
+        (32, 64, 1),
+        (64, 128, 2),
+        (128, 128, 1),
+        (128, 256, 2),
+        (256, 256, 1),
+        (256, 512, 2),
+        *[(512, 512, 1)] * 5,
+        (512, 1024, 2),
+        (1024, 1024, 1),
+    ]
     for cin, cout, s in chans:
         layers += block(cin, cout, s)
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1024, 1000)]
@@ -55,16 +70,17 @@ def standin_model() -> nn.Module:
 
 def time_fit(model: Any, frames: list[np.ndarray], **options: Any) -> tuple[float, Any]:
     """(seconds, strategy) of one ``fit_strategy`` call."""
-    from .fitter import fit_strategy
-
     start = time.perf_counter()
     strategy = fit_strategy(model, frames, name="timing", **options)
     return time.perf_counter() - start, strategy
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pillow_grace.fit.timing", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/fit_timing.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--model", default="efficientnet-lite0", help="zoo model name or 'standin'")
     parser.add_argument("--images", type=int, default=15)
     parser.add_argument("--size", type=parse_size, default=(1280, 720), help="capture size WxH")
@@ -76,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model == "standin":
         model: Any = standin_model()
     else:
-        from ..zoo import get_model
+        from pillow_grace.zoo import get_model
 
         model = get_model(args.model)
     frames = synthetic_frames(args.images, args.size)
@@ -85,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         cpu = time.process_time()
         seconds, s = time_fit(model, frames, **options)
         cpu = time.process_time() - cpu
-        print(f"run {i + 1}: {args.model}, {args.images} images at {args.size[0]}x{args.size[1]}, "
-              f"{args.threads} threads, {s.provenance['label_samples']} label samples "
-              f"({s.provenance['fisher_estimator']}): {seconds:.1f} s wall, {cpu:.1f} s CPU")
+        print(
+            f"run {i + 1}: {args.model}, {args.images} images at {args.size[0]}x{args.size[1]}, "
+            f"{args.threads} threads, {s.provenance['label_samples']} label samples "
+            f"({s.provenance['fisher_estimator']}): {seconds:.1f} s wall, {cpu:.1f} s CPU"
+        )
     return 0
 
 
