@@ -45,6 +45,12 @@ ARGS = [
 ]
 
 
+def run_bench(setup: dict[str, Path], strategy: str, *extra: str) -> int:
+    """``grace bench`` on the fixture's photo folder with strategy file ``setup[strategy]``."""
+    where = ["--images", str(setup["dir"]), "--out", str(setup["out"])]
+    return cli.main(["bench", "--strategy", str(setup[strategy]), *where, *extra, *ARGS])
+
+
 def test_add_parser_registers_a_handler() -> None:
     parser = argparse.ArgumentParser(prog="grace")
     sub = parser.add_subparsers()
@@ -58,18 +64,7 @@ def test_add_parser_registers_a_handler() -> None:
 def test_bench_command_writes_table_json_plot_and_markdown(
     setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc = cli.main(
-        [
-            "bench",
-            "--strategy",
-            str(setup["clean"]),
-            "--images",
-            str(setup["dir"]),
-            "--out",
-            str(setup["out"]),
-            *ARGS,
-        ]
-    )
+    rc = run_bench(setup, "clean")
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "jpeg-420" in out and "smart-jpeg-420" in out and "own tables" in out
@@ -82,18 +77,7 @@ def test_bench_command_writes_table_json_plot_and_markdown(
 def test_bench_command_refuses_probe_images_by_name(
     setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc = cli.main(
-        [
-            "bench",
-            "--strategy",
-            str(setup["probed"]),
-            "--images",
-            str(setup["dir"]),
-            "--out",
-            str(setup["out"]),
-            *ARGS,
-        ]
-    )
+    rc = run_bench(setup, "probed")
     err = capsys.readouterr().err
     assert rc == 1
     assert "photos:photo1.png" in err and "--allow-probe-overlap" in err
@@ -104,19 +88,7 @@ def test_bench_command_refuses_probe_images_by_name(
 def test_override_is_loud_and_marks_results(
     setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc = cli.main(
-        [
-            "bench",
-            "--strategy",
-            str(setup["probed"]),
-            "--images",
-            str(setup["dir"]),
-            "--out",
-            str(setup["out"]),
-            "--allow-probe-overlap",
-            *ARGS,
-        ]
-    )
+    rc = run_bench(setup, "probed", "--allow-probe-overlap")
     captured = capsys.readouterr()
     assert rc == 0
     assert "WARNING" in captured.err and "CONTAMINATED" in captured.out
