@@ -33,18 +33,16 @@ from pillow_grace.bench.capture import CaptureSpec
 from pillow_grace.bench.export import slug, summary_json, write_json
 from pillow_grace.bench.job import (
     BenchJob,
-    CrossCell,
     find_probe_images,
     image_set,
     load_model,
     model_for_strategy,
     resolve_strategy,
-    run_ablation,
-    run_cross_model,
     run_job,
 )
 from pillow_grace.bench.plot import plot
 from pillow_grace.bench.runner import ResultCache
+from pillow_grace.bench.studies import CrossCell, run_ablation, run_cross_model
 from pillow_grace.registry import strategy_sources
 from pillow_grace.strategy import Strategy
 

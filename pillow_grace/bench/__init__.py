@@ -19,7 +19,9 @@ Modules, one job each:
 * :mod:`~pillow_grace.bench.bdrate`, :mod:`~pillow_grace.bench.analysis`: BD-rate and bootstrap;
 * :mod:`~pillow_grace.bench.report`, :mod:`~pillow_grace.bench.export`,
   :mod:`~pillow_grace.bench.plot`: text and markdown, JSON, the PNG plot;
-* :mod:`~pillow_grace.bench.ablations`, :mod:`~pillow_grace.bench.job`: ablations, one job end to end;
+* :mod:`~pillow_grace.bench.job`: one job end to end;
+* :mod:`~pillow_grace.bench.ablations`, :mod:`~pillow_grace.bench.studies`: ablation variants,
+  and studies of several sweeps (an ablation, the cross-model table);
 * :mod:`~pillow_grace.bench.cli`: the ``grace bench`` command.
 
 Importing this package is cheap; torch is imported by the modules that run models.

@@ -193,9 +193,10 @@ def _run(args: argparse.Namespace) -> int:
         return _run_all(args)
     from . import report
     from .export import slug, summary_json, write_json
-    from .job import DEFAULT_STRATEGY, BenchJob, run_ablation, run_cross_model, run_job
+    from .job import DEFAULT_STRATEGY, BenchJob, run_job
     from .plot import plot
     from .runner import ResultCache
+    from .studies import run_ablation, run_cross_model
 
     families = [f.strip() for f in args.codecs.split(",") if f.strip()]
     bad = [f for f in families if f not in codecs_mod.FAMILIES]

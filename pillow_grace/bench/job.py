@@ -1,22 +1,22 @@
 """One benchmark job, end to end: resolve the strategy, model and images, enforce the
 probe/evaluation separation, build the codec settings, sweep and summarise.
 
-The CLI (``grace bench``) and the results page both go through :func:`run_job`,
-:func:`run_ablation` and :func:`run_cross_model`, so a number on the results
-page is exactly what the equivalent command prints.
+The CLI (``grace bench``) and the results page both go through :func:`run_job`
+(and :mod:`~pillow_grace.bench.studies` for ablations and cross-model runs), so a
+number on the results page is exactly what the equivalent command prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..registry import load_strategy
 from ..strategy import Strategy
 from . import codecs as codecs_mod
-from .ablations import Ablation, AblationContext, build_variants
+from .ablations import AblationContext
 from .analysis import DEFAULT_BOOTSTRAP, Summary, summarize
 from .capture import CaptureSpec
 from .labels import labels_for, read_labels
@@ -180,7 +180,7 @@ def run_job(job: BenchJob, cache: ResultCache | None = None) -> Summary:
             curves.append(refit)
             prep.images, checks = check_probe_overlap(prep.images, [refit[1]], policy="exclude")
             prep.checks += checks
-    summary = _sweep(job, prep, curves, cache)
+    summary = sweep_curves(job, prep, curves, cache)
     _note_ground_truth(summary)
     return summary
 
@@ -249,7 +249,7 @@ def _note_ground_truth(summary: Summary) -> None:
     )
 
 
-def _sweep(
+def sweep_curves(
     job: BenchJob,
     prep: Prepared,
     curves: list[tuple[str, Strategy]],
@@ -357,90 +357,3 @@ def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
             if k in s.provenance
         },
     }
-
-
-# -- ablations ---------------------------------------------------------------------------------
-def run_ablation(
-    job: BenchJob,
-    ablation: Ablation,
-    *,
-    probe_images: Sequence[BenchImage] = (),
-    cache: ResultCache | None = None,
-) -> Summary | str:
-    """Sweep an ablation's reference and variants; a string says why it was skipped."""
-    from .ablations import fitter_available
-
-    base = resolve_strategy(job.strategy)
-    model = resolve_model(job.model, base)
-    ctx = AblationContext(
-        base=base,
-        model=model,
-        probe_images=probe_images,
-        capture_size=job.capture.size if job.capture.kind == "fixed" else None,
-        seed=job.seed,
-    )
-    if ablation.needs_fitter and not ctx.can_fit:
-        why = (
-            "torch/pillow_grace.fit is not available"
-            if not fitter_available()
-            else "no probe images disjoint from the evaluation set"
-        )
-        return f"skipped: needs the fitter ({why})"
-    curves = build_variants(ablation, ctx)
-    strategies = [s for _, s in curves]
-    sub = replace(job, families=("grace",))
-    prep = prepare(sub, strategies)
-    ref_label = curves[0][0]
-    variants = [c for c, _ in curves[1:]]
-    return _sweep(
-        sub,
-        prep,
-        curves,
-        cache,
-        tests=variants,
-        references=[ref_label],
-        rate_matched=variants if ablation.rate_matched else (),
-    )
-
-
-# -- cross-model ---------------------------------------------------------------------------------
-@dataclass
-class CrossCell:
-    strategy: str
-    model: str
-    summary: Summary | None
-    note: str = ""
-
-
-def run_cross_model(
-    strategies: Sequence[str | Strategy],
-    models: Sequence[str],
-    job: BenchJob,
-    cache: ResultCache | None = None,
-    make_job: Callable[[Strategy, str], BenchJob] | None = None,
-) -> list[CrossCell]:
-    """GRACE with the strategy fitted for model A, inference with model B, for every pair.
-
-    Accuracy is always model B's own metric against B's output on the clean
-    frame (whatever A's task): the question is whether a stream compressed
-    for A serves B. Each cell is compared with JPEG 4:2:0 on the same images,
-    and includes A's own tables. ``make_job(strategy, model)`` may supply a
-    per-cell job (e.g. fewer images for a slow model); by default ``job``
-    with the strategy and model replaced."""
-    cells: list[CrossCell] = []
-    for spec in strategies:
-        s = resolve_strategy(spec)
-        for m in models:
-            base = make_job(s, m) if make_job else replace(job, strategy=s, model=m)
-            grid = list(base.grace_qualities)
-            sub = replace(
-                base,
-                families=("grace", "jpeg-420"),
-                probe_policy="exclude",
-                grace_qualities=grid if None in grid or "own" in grid else [*grid, None],
-            )
-            try:
-                cells.append(CrossCell(s.name, m, run_job(sub, cache)))
-            except (ImportError, ValueError) as e:
-                cells.append(CrossCell(s.name, m, None, f"not run: {e}"))
-    return cells

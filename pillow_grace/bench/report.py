@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .analysis import RATE_TARGETS, Comparison, Interval, Summary
 
 if TYPE_CHECKING:
-    from .job import CrossCell
+    from .studies import CrossCell
 
 
 # -- formatting helpers ----------------------------------------------------------------------

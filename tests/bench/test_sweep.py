@@ -17,8 +17,9 @@ from pillow_grace.bench import export, plot, report
 from pillow_grace.bench.analysis import summarize
 from pillow_grace.bench.capture import CaptureSpec
 from pillow_grace.bench.codecs import JpegCodec, build_codecs
-from pillow_grace.bench.job import BenchJob, run_ablation, run_job
+from pillow_grace.bench.job import BenchJob, run_job
 from pillow_grace.bench.runner import ResultCache, prepare_smart, run_sweep
+from pillow_grace.bench.studies import run_ablation
 
 pytestmark = pytest.mark.bench
 
