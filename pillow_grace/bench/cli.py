@@ -50,8 +50,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     what.add_argument(
         "--images",
         default=None,
-        help="directory of photos, or 'offline' (opencv-doc + scikit-image samples), 'opencv', "
-        "'skimage'; comma-separated to combine (default: offline)",
+        help="directory of photos, or a photo set of the repository's benchmarks/ tooling (from a "
+        "source checkout): 'offline' (opencv-doc + scikit-image samples), 'opencv', 'skimage'; "
+        "comma-separated to combine (default: offline)",
     )
     what.add_argument(
         "--capture-size",
