@@ -66,11 +66,14 @@ def load_images(spec: str) -> ImageSet:
         elif Path(part).is_dir() or "/" in part or part.startswith("."):
             out.extend(load_directory(part))
         else:
-            known = ", ".join(photo_sets()) or "none registered"
+            if photo_sets():
+                raise ValueError(
+                    f"--images {part!r}: neither a directory nor a photo set ({', '.join(photo_sets())})"
+                )
             raise ToolingNotFound(
-                f"--images {part!r}: neither a directory nor a known photo set ({known}). Named sets such "
-                f"as 'offline' come with the repository's {TOOLING_PACKAGE}/ tooling, which this "
-                "installation does not have: pass --images DIR, a folder of photos"
+                f"--images {part!r}: not a directory, and named photo sets such as 'offline' come with "
+                f"the repository's {TOOLING_PACKAGE}/ tooling, which this installation does not have: "
+                "pass --images DIR, a folder of photos"
             )
     return out
 

@@ -24,6 +24,11 @@ def test_every_set_is_registered_with_the_library() -> None:
     assert photo_sets.probe_set_files in sources._probe_finders
 
 
+def test_an_unknown_name_lists_the_sets() -> None:
+    with pytest.raises(ValueError, match=r"neither a directory nor a photo set.*offline"):
+        sources.load_images("no-such-set")
+
+
 def test_opencv_set_applies_its_deny_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _photo(1).save(tmp_path / "fruits.jpg", quality=95)
     _photo(2).save(tmp_path / "pic2.png")
