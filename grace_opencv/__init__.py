@@ -13,15 +13,17 @@ OpenCV's conventions are kept: uint8 arrays, BGR (or BGRA, or grey) channel
 order, ``(True, buf)`` with ``buf`` a 1-D uint8 array, ``None`` from
 ``imread``/``imdecode`` when the data cannot be read. Anything that is not a
 JPEG extension (``.png``, ``.webp``, ...) is handed to cv2 unchanged, and so
-is decoding of anything that is not a GRACE file. ``docs/opencv.md``... is
-not a file; the full contract is in ``docs/interop.md`` ("OpenCV drop-in").
+is decoding of anything that is not a GRACE file, so plain files meet cv2's
+rules (no Pillow decompression-bomb limit, cv2's handling of damage). The
+full contract is in ``docs/interop.md`` ("OpenCV drop-in").
 
 This is a thin layer over :mod:`pillow_grace`: the colour matrices come from
 :mod:`pillow_grace.colour` (applied here with ``cv2.transform``, whose 10-bit
 fixed-point kernel computes the same exactly rounded values as the Pillow
 path), and the file itself is written by :func:`pillow_grace.codec.encode_planes`.
 A frame encoded here is byte-identical to the same frame saved with
-``img.save(f, "GRACE", strategy=...)``.
+``img.save(f, "GRACE", strategy=...)``. With BT.601 weights the colour step
+is libjpeg's own, on both sides (see :func:`pillow_grace.colour.is_libjpeg_transform`).
 """
 
 from __future__ import annotations
@@ -37,10 +39,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pillow_grace import codec, colour
+from pillow_grace import codec, colour, metadata
 from pillow_grace.errors import EncodeOptionError, GraceFileError, UnsupportedModeError
-from pillow_grace.plugin import GraceImageFile
-from pillow_grace.registry import available_strategies
+from pillow_grace.metadata import GraceMetadata
+from pillow_grace.plugin import GraceImageFile, register_grace_opener
+
+# The decoder below opens GRACE files through Pillow's registry; say so
+# explicitly rather than relying on the side effect of importing pillow_grace.
+register_grace_opener()
 
 __all__ = ["JPEG_EXTENSIONS", "imdecode", "imencode", "imread", "imwrite"]
 
@@ -98,6 +104,12 @@ def imencode(
         return cv2.imencode(ext, img, _cv_params(params))  # type: ignore[return-value]
     data = _encode_grace(img, _require_strategy(strategy), options_from_params(params))
     return True, data
+
+
+def _require_strategy(strategy: Any) -> Any:
+    return codec.require_strategy(
+        strategy, "imencode('.jpg', img, strategy='<name>') (cv2.imencode writes a plain JPEG)"
+    )
 
 
 def imwrite(
@@ -175,6 +187,10 @@ def _encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.n
     h, w = arr.shape[:2]
     if arr.ndim == 2:
         planes = Image.frombuffer("L", (w, h), arr, "raw", "L", 0, 1)  # zero-copy view
+    elif colour.is_libjpeg_transform(strat.weights):
+        # BT.601: libjpeg converts RGB itself (SIMD), as for the Pillow adapter.
+        planes = _scratch.rgb_image(w, h)
+        planes.frombytes(arr.data, "raw", "BGR")
     else:
         # cv2.transform on uint8 is exact here (see pillow_grace.colour). Both
         # buffers are reused from the previous frame of this size in this
@@ -194,12 +210,18 @@ class _Scratch(threading.local):
 
     def __init__(self) -> None:
         self.encode: tuple[np.ndarray, Image.Image] | None = None
+        self.rgb: Image.Image | None = None
         self.decode: tuple[np.ndarray, Image.Image, np.ndarray] | None = None
 
     def encode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
         if self.encode is None or self.encode[0].shape[:2] != (h, w):
             self.encode = (np.empty((h, w, 3), np.uint8), Image.new("YCbCr", (w, h)))
         return self.encode
+
+    def rgb_image(self, w: int, h: int) -> Image.Image:
+        if self.rgb is None or self.rgb.size != (w, h):
+            self.rgb = Image.new("RGB", (w, h))
+        return self.rgb
 
     def decode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image, np.ndarray]:
         if self.decode is None or self.decode[0].shape[:2] != (h, w):
@@ -233,34 +255,12 @@ def _image_array(img: Any) -> np.ndarray:
             f"cannot write an array of shape {img.shape} as GRACE JPEG; expected HxW (grey), "
             "HxWx1, HxWx3 (BGR) or HxWx4 (BGRA)"
         )
-    h, w = img.shape[:2]
-    if h == 0 or w == 0:
-        raise EncodeOptionError(f"cannot encode an empty image ({w}x{h})")
-    if w > codec.MAX_DIMENSION or h > codec.MAX_DIMENSION:
-        raise EncodeOptionError(
-            f"JPEG holds at most {codec.MAX_DIMENSION}x{codec.MAX_DIMENSION} pixels, got {w}x{h}"
-        )
+    codec.check_size(img.shape[1], img.shape[0])
     if img.ndim == 3 and img.shape[2] == 4:
         if int(img[:, :, 3].min()) != 255:
-            raise UnsupportedModeError(
-                "cannot write a BGRA image with transparent pixels as GRACE JPEG (JPEG has no alpha); "
-                "composite it onto a background first, or drop the alpha with "
-                "cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)"
-            )
+            raise codec.transparency_error("a BGRA image", "cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)")
         return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2BGR)
     return np.ascontiguousarray(img)
-
-
-def _require_strategy(strategy: Any) -> Any:
-    if strategy is None:
-        names = ", ".join(available_strategies()) or "none installed"
-        raise EncodeOptionError(
-            "writing JPEG through grace_opencv needs a strategy: "
-            f"imencode('.jpg', img, strategy='<name>'); available: {names} "
-            "(a path to a strategy .json file or a pillow_grace.Strategy also works). "
-            "Use cv2.imencode for a plain JPEG."
-        )
-    return strategy
 
 
 # -- decoding -----------------------------------------------------------------
@@ -275,21 +275,23 @@ def imdecode(buf: Any, flags: int) -> np.ndarray | None:
     anyway), IMREAD_REDUCED_* (DCT scaling, as cv2) and
     IMREAD_IGNORE_ORIENTATION (otherwise EXIF orientation is applied, as cv2
     does). IMREAD_LOAD_GDAL raises ValueError. Returns None where cv2 would
-    (unreadable data); a GRACE file with a corrupt metadata segment raises
-    :class:`pillow_grace.GraceFileError`."""
+    (unreadable or truncated data, an image too large); a file that carries
+    a GRACE segment, or the remains of one, that cannot be trusted raises
+    :class:`pillow_grace.GraceFileError` instead of being decoded with the
+    wrong colours."""
     data = _buffer_bytes(buf)
-    if data is not None and _maybe_jpeg(data):
-        decoded = _decode_grace(data, flags)
-        if decoded is not None:
-            return decoded
     arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(bytes(buf), dtype=np.uint8)
-    return cv2.imdecode(arr, flags)
+    meta = metadata.inspect(data) if data is not None and _maybe_jpeg(data) else None
+    if meta is None:
+        return cv2.imdecode(arr, flags)
+    return _decode_grace(data, meta, flags, partial=False, plain=lambda: cv2.imdecode(arr, flags))  # type: ignore[arg-type]
 
 
 def imread(filename: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
     """Like ``cv2.imread``: a GRACE file gives exact colours (see :func:`imdecode`
-    for the flags), anything else is read by ``cv2.imread`` itself. Returns
-    None for a missing or unreadable file, as cv2 does."""
+    for the flags; a truncated one gives the part that is there, as cv2 does),
+    anything else is read by ``cv2.imread`` itself. Returns None for a missing
+    or unreadable file, as cv2 does."""
     path = os.fspath(filename)
     try:
         with open(path, "rb") as f:
@@ -297,27 +299,53 @@ def imread(filename: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> n
             data = head + f.read() if _maybe_jpeg(head) else None
     except OSError:
         data = None
-    if data is not None:
-        decoded = _decode_grace(data, flags)
-        if decoded is not None:
-            return decoded
-    return cv2.imread(path, flags)
+    meta = metadata.inspect(data) if data is not None else None
+    if meta is None:
+        return cv2.imread(path, flags)
+    return _decode_grace(data, meta, flags, partial=True, plain=lambda: cv2.imread(path, flags))  # type: ignore[arg-type]
 
 
-def _decode_grace(data: bytes, flags: int) -> np.ndarray | None:
-    """Decode ``data`` if it is a GRACE file; None if it is an ordinary JPEG
-    (or unreadable), so the caller hands it to cv2."""
+def _decode_grace(
+    data: bytes, meta: GraceMetadata, flags: int, *, partial: bool, plain: Any
+) -> np.ndarray | None:
+    """Decode a file :func:`metadata.inspect` found to be GRACE.
+
+    ``partial``: decode what a truncated file holds (``imread``), else None
+    (``imdecode``), as cv2 does. ``plain`` is cv2's own decode of the file,
+    used for BT.601 weights: then libjpeg's YCbCr->RGB is the inverse."""
+    if colour.is_libjpeg_transform(meta.weights):
+        return plain()
+    mode = _ReadMode(flags)
+    try:
+        return _decode_planes(data, mode)
+    except Image.DecompressionBombError:
+        return None  # cv2 refuses oversized images too, with None
+    except _Truncated:
+        if not partial:
+            return None
+    # libjpeg's own reader (cv2's) ends a truncated scan with a fake end of
+    # image and decodes the rest as grey; appending one does the same here.
+    try:
+        return _decode_planes(data + b"\xff\xd9", mode)
+    except _Truncated:
+        return None
+
+
+class _Truncated(Exception):
+    """The scan data is truncated or corrupt (not the headers)."""
+
+
+def _decode_planes(data: bytes, mode: _ReadMode) -> np.ndarray:
     try:
         im = Image.open(io.BytesIO(data), formats=["GRACE"])
     except (OSError, SyntaxError, ValueError) as e:
         if isinstance(e, GraceFileError):
             raise
-        return None
+        raise GraceFileError(f"GRACE file with broken JPEG headers ({e}); refusing to decode it") from None
     if not isinstance(im, GraceImageFile):
         im.close()
-        return None
+        raise GraceFileError("GRACE metadata segment in a file Pillow does not read as GRACE; refusing it")
     with im:
-        mode = _ReadMode(flags)
         w0, h0 = im.size
         orientation = 1 if not mode.orient else int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
         coloured = im.mode == "RGB"
@@ -325,7 +353,10 @@ def _decode_grace(data: bytes, flags: int) -> np.ndarray | None:
         if mode.reduce > 1:
             draft_size = (max(1, w0 // mode.reduce), max(1, h0 // mode.reduce))
         im.draft("YCbCr" if coloured else "L", draft_size)
-        im.load()
+        try:
+            im.load()
+        except OSError as e:
+            raise _Truncated(str(e)) from None
         if coloured:
             planes = _planes_array(im)
             inverse = _inverse_rgb if mode.rgb else _inverse_bgr

@@ -1,6 +1,7 @@
 """pillow-grace: DNN-aware JPEG compression (GRACE) as a Pillow plugin.
 
-Importing this package registers the "GRACE" format with Pillow::
+Importing this package registers the "GRACE" format with Pillow (the same as
+calling :func:`register_grace_opener`, which is idempotent)::
 
     import pillow_grace
     img.save("frame.jpg", "GRACE", strategy="efficientnet-lite0")
@@ -17,7 +18,7 @@ The encode/decode path needs only Pillow and numpy. Fitting strategies
 from __future__ import annotations
 
 from ._version import __version__
-from .codec import EncodeOptions, encode, encode_planes, tables_for
+from .codec import EncodeOptions, check_encode, encode, encode_planes, tables_for
 from .errors import (
     EncodeOptionError,
     GraceError,
@@ -28,7 +29,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .metadata import GraceMetadata
-from .plugin import GraceImageFile, register_grace_plugin
+from .plugin import GraceImageFile, register_grace_opener
 from .registry import (
     available_strategies,
     load_strategy,
@@ -38,7 +39,7 @@ from .registry import (
 )
 from .strategy import Allocation, Perception, Strategy
 
-register_grace_plugin()
+register_grace_opener()
 
 __all__ = [
     "Allocation",
@@ -55,12 +56,13 @@ __all__ = [
     "UnsupportedModeError",
     "__version__",
     "available_strategies",
+    "check_encode",
     "encode",
     "encode_planes",
     "hookimpl",
     "load_strategy",
     "plugin_manager",
-    "register_grace_plugin",
+    "register_grace_opener",
     "reset_plugins",
     "strategy_sources",
     "tables_for",

@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from ._version import __version__
 from .errors import GraceError
 
@@ -397,6 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (CommandError, GraceError, ValueError, OSError, ImportError) as e:
         print(f"grace: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except Image.DecompressionBombError as e:  # not an OSError: Pillow derives it from Exception
+        print(f"grace: error: {e} Raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("grace: interrupted", file=sys.stderr)

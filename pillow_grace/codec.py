@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,18 +20,19 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile
 
-from . import colour, tables
+from . import colour, metadata, tables
 from .errors import EncodeOptionError, UnsupportedModeError
 from .metadata import GraceMetadata
-from .registry import load_strategy
+from .registry import available_strategies, load_strategy
 from .strategy import SUBSAMPLINGS, Strategy
 
 StrategyLike = str | os.PathLike[str] | Strategy
 
 _PIL_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 _INT_SUBSAMPLING = {v: k for k, v in _PIL_SUBSAMPLING.items()}
-#: JPEG stores dimensions in 16 bits.
-MAX_DIMENSION = 65535
+#: libjpeg's JPEG_MAX_DIMENSION: the format's 16-bit fields could say 65535,
+#: but libjpeg refuses anything over 65500 on a side.
+MAX_DIMENSION = 65500
 
 
 #: Options the GRACE writer understands (see docs/usage.md). ``progression``
@@ -150,7 +152,19 @@ def _blob(name: str, value: Any, limit: int | None) -> bytes | None:
         raise EncodeOptionError(f"{name} must be bytes (or str), got {type(value).__name__}")
     if limit is not None and len(value) > limit:
         raise EncodeOptionError(f"{name} is {len(value)} bytes; a JPEG marker holds at most {limit}")
+    _refuse_lookalike(name, value)
     return bytes(value) or None
+
+
+def _refuse_lookalike(name: str, value: bytes) -> None:
+    """The writer never writes a file its own reader refuses: a segment that
+    looks like (the remains of) a GRACE metadata segment makes readers
+    reject the file as damaged."""
+    if metadata.mimics_segment(bytes(value)):
+        raise EncodeOptionError(
+            f"{name} starts like a GRACE metadata segment ('GRACE' identifier or its layout), which "
+            f"readers would take for a damaged GRACE segment; change the {name} data"
+        )
 
 
 def _exif(value: Any) -> bytes:
@@ -162,6 +176,7 @@ def _exif(value: Any) -> bytes:
         raise EncodeOptionError(f"exif must be bytes or PIL.Image.Exif, got {type(value).__name__}")
     if len(value) > _MAX_SEGMENT:
         raise EncodeOptionError(f"exif is {len(value)} bytes; a JPEG marker holds at most {_MAX_SEGMENT}")
+    _refuse_lookalike("exif", value)
     return bytes(value)
 
 
@@ -191,9 +206,37 @@ def encode(
     Options are an :class:`EncodeOptions` or keywords (quality, tradeoff,
     subsampling, optimize, progressive, exif, icc_profile, comment, xmp, dpi).
 
+    A path is written through a temporary file in the same directory that is
+    renamed into place once complete, so an error never leaves a truncated or
+    empty file behind (``Image.save`` truncates an existing file before any
+    plugin runs; see :func:`check_encode`).
+
     Safe to call from several threads at once, also on the same image once
     it is loaded (``image.load()``): nothing is stored on the image, unlike
     ``Image.save``, which keeps its options in ``image.encoderinfo``."""
+    strat, opts = _prepare(image, strategy, options, kwargs)
+    planes = to_planes(image, strat)
+    encode_planes(planes, fp, strat, opts)
+
+
+def check_encode(
+    image: Image.Image, strategy: StrategyLike, options: EncodeOptions | None = None, **kwargs: Any
+) -> None:
+    """Raise the error :func:`encode` would raise for this image, strategy and
+    options, without converting or writing anything.
+
+    ``Image.save(path, "GRACE", ...)`` opens (and so truncates) ``path``
+    before the plugin sees the options: Pillow offers no hook before that.
+    Call this first when overwriting a file that must survive a bad option,
+    or use :func:`encode`, which writes to a temporary file and renames."""
+    strat, opts = _prepare(image, strategy, options, kwargs)
+    check_image(image)
+    tables_for(strat, opts.quality, opts.tradeoff)
+
+
+def _prepare(
+    image: Image.Image, strategy: StrategyLike, options: EncodeOptions | None, kwargs: Mapping[str, Any]
+) -> tuple[Strategy, EncodeOptions]:
     if options is not None and kwargs:
         raise EncodeOptionError("give options as an EncodeOptions or as keywords, not both")
     strat = resolve_strategy(strategy)
@@ -201,71 +244,122 @@ def encode(
     if opts.comment is None and image.info.get("comment"):
         # As Pillow's JPEG writer does: an image read from a file keeps its comment.
         opts = replace(opts, comment=_blob("comment", image.info["comment"], _MAX_SEGMENT))
-    planes = to_planes(image, strat)
-    encode_planes(planes, fp, strat, opts)
+    return strat, opts
+
+
+def require_strategy(strategy: StrategyLike | None, example: str) -> StrategyLike:
+    """Refuse a missing strategy, listing the installed ones; ``example``
+    shows the adapter's own call with ``strategy=``."""
+    if strategy is None:
+        raise EncodeOptionError(
+            f"a GRACE JPEG needs a strategy: {example}; "
+            f"available: {', '.join(available_strategies()) or 'none installed'} "
+            "(a path to a strategy .json file or a pillow_grace.Strategy also works)"
+        )
+    return strategy
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse sizes that libjpeg cannot write (empty, or over MAX_DIMENSION)."""
+    if width <= 0 or height <= 0:
+        raise EncodeOptionError(f"cannot encode an empty image ({width}x{height})")
+    if width > MAX_DIMENSION or height > MAX_DIMENSION:
+        raise EncodeOptionError(
+            f"libjpeg writes at most {MAX_DIMENSION}x{MAX_DIMENSION} pixels, got {width}x{height}; "
+            "resize or tile the image"
+        )
+
+
+def transparency_error(what: str, drop_alpha: str) -> UnsupportedModeError:
+    """The refusal of an image with transparent pixels; ``drop_alpha`` is the
+    adapter's way to drop the alpha when that is what the caller wants."""
+    return UnsupportedModeError(
+        f"cannot write {what} with transparent pixels as GRACE JPEG (JPEG has no alpha); "
+        f"composite it onto a background first, or call {drop_alpha} if dropping the alpha is what you want"
+    )
 
 
 #: Modes with an alpha band: written only when fully opaque.
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    """Whether the image carries alpha: an alpha band, a transparent palette
+    entry, or an RGBA palette (what ``RGBA.quantize()`` makes)."""
+    if image.mode in _ALPHA_MODES:
+        return True
+    if image.mode != "P":
+        return False
+    return "transparency" in image.info or (image.palette is not None and image.palette.mode == "RGBA")
+
+
+def check_image(image: Image.Image) -> None:
+    """Refuse an image whose size or mode cannot be written exactly (the
+    rules of :func:`to_planes`, without converting the pixels)."""
+    check_size(*image.size)
+    mode = image.mode
+    if mode in ("L", "1", "P", "RGB", "RGBX", "YCbCr") or _has_alpha(image):
+        if _has_alpha(image):
+            _opaque_bands(image)
+        return
+    if mode == "CMYK":
+        raise UnsupportedModeError(
+            "cannot write mode CMYK as GRACE JPEG: turning ink amounts into RGB needs colour "
+            "management; convert with PIL.ImageCms.profileToProfile(...) first, or .convert('RGB') "
+            "if Pillow's naive conversion is good enough"
+        )
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        raise UnsupportedModeError(
+            f"cannot write mode {mode} as GRACE JPEG: baseline JPEG holds 8-bit samples, and Pillow's "
+            "convert('L') clips instead of scaling; scale to 8 bits yourself, e.g. for 16-bit data "
+            "Image.fromarray((numpy.asarray(im) >> 8).astype('uint8'))"
+        )
+    raise UnsupportedModeError(f"cannot write mode {mode} as GRACE JPEG; convert it to RGB or L first")
+
+
+def _opaque_bands(image: Image.Image) -> tuple[Image.Image, ...]:
+    """The bands of an image with alpha, alpha last; refused unless opaque."""
+    # P/PA through RGBA so the palette's transparency applies; RGBa and La
+    # (premultiplied) equal RGBA and LA where alpha is 255.
+    with_alpha = image.convert("RGBA") if image.mode in ("P", "PA") else image
+    bands = with_alpha.split()
+    lo, _hi = bands[-1].getextrema()  # type: ignore[misc]
+    if lo != 255:
+        raise transparency_error(f"mode {image.mode}", ".convert('RGB')")
+    return bands
+
+
 def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
-    """Convert an image to what is stored: G-YUV planes (mode YCbCr) or luma (L).
+    """Convert an image to what is handed to libjpeg: G-YUV planes (mode
+    YCbCr), luma (L), or, for BT.601 weights, RGB (libjpeg's own SIMD
+    conversion is then exactly the G-YUV transform, see :mod:`.colour`).
 
     Conversions are exact or refused; never a silently different picture:
 
     * RGB: G-YUV planes. L: stored as is (one component, the Y table).
       1: to L (0/255, exact).
     * P (palette): expanded to RGB.
-    * RGBA, RGBa, LA, La, PA, and P with a transparent colour: written as RGB
-      (or L) only if every pixel is fully opaque, else refused (JPEG has no
-      alpha, and dropping it would change the picture).
+    * RGBA, RGBa, LA, La, PA, and P with a transparent colour or an RGBA
+      palette: written as RGB (or L) only if every pixel is fully opaque,
+      else refused (JPEG has no alpha, and dropping it would change the picture).
     * RGBX: the padding byte is dropped. YCbCr: JPEG's BT.601 inverse to RGB.
     * CMYK, I;16*, I, F, LAB, HSV: refused with the conversion to use.
     """
-    w, h = image.size
-    if w == 0 or h == 0:
-        raise EncodeOptionError(f"cannot encode an empty image ({w}x{h})")
-    if w > MAX_DIMENSION or h > MAX_DIMENSION:
-        raise EncodeOptionError(f"JPEG holds at most {MAX_DIMENSION}x{MAX_DIMENSION} pixels, got {w}x{h}")
+    check_image(image)
     mode = image.mode
     if mode == "L":
         return image.copy()  # a private object: see encode_planes
     if mode == "1":
         return image.convert("L")
-    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in image.info):
-        # P/PA through RGBA so the palette's transparency applies; RGBa and La
-        # (premultiplied) equal RGBA and LA where alpha is 255.
-        with_alpha = image.convert("RGBA") if mode in ("P", "PA") else image
-        bands = with_alpha.split()
-        lo, _hi = bands[-1].getextrema()  # type: ignore[misc]
-        if lo != 255:
-            raise UnsupportedModeError(
-                f"cannot write mode {mode} with transparent pixels as GRACE JPEG (JPEG has no alpha); "
-                "composite it onto a background first (Image.alpha_composite), or call "
-                ".convert('RGB') if dropping the alpha is what you want"
-            )
+    if _has_alpha(image):
+        bands = _opaque_bands(image)
         if len(bands) == 2:
             return bands[0]  # LA, La: the luma band
         image = Image.merge("RGB", bands[:3])
-    elif mode == "P":
-        image = image.convert("RGB")
-    elif mode in ("RGBX", "YCbCr"):
-        image = image.convert("RGB")  # padding drop / BT.601 inverse
-    elif mode == "CMYK":
-        raise UnsupportedModeError(
-            "cannot write mode CMYK as GRACE JPEG: turning ink amounts into RGB needs colour "
-            "management; convert with PIL.ImageCms.profileToProfile(...) first, or .convert('RGB') "
-            "if Pillow's naive conversion is good enough"
-        )
-    elif mode.startswith("I;16") or mode in ("I", "F"):
-        raise UnsupportedModeError(
-            f"cannot write mode {mode} as GRACE JPEG: baseline JPEG holds 8-bit samples, and Pillow's "
-            "convert('L') clips instead of scaling; scale to 8 bits yourself, e.g. for 16-bit data "
-            "Image.fromarray((numpy.asarray(im) >> 8).astype('uint8'))"
-        )
-    elif mode != "RGB":
-        raise UnsupportedModeError(f"cannot write mode {mode} as GRACE JPEG; convert it to RGB or L first")
+    elif mode in ("P", "RGBX", "YCbCr"):
+        image = image.convert("RGB")  # palette expansion / padding drop / BT.601 inverse
+    if colour.is_libjpeg_transform(strategy.weights):
+        return image.copy() if image.mode == mode else image  # a private object: see encode_planes
     return colour.rgb_to_planes(image, strategy.weights)
 
 
@@ -275,17 +369,45 @@ def encode_planes(
     strategy: Strategy,
     options: EncodeOptions | None = None,
 ) -> None:
-    """Write planes that are already in G-YUV (mode YCbCr) or luma (mode L).
+    """Write planes that are already in G-YUV (mode YCbCr) or luma (mode L),
+    or an RGB image for a strategy with BT.601 weights (libjpeg converts it).
 
     Adapters that have a faster colour conversion at hand (OpenCV) call this
-    directly; everything else about the file is decided here.
+    directly; everything else about the file is decided here. A path is
+    written to a temporary file and renamed into place (see :func:`encode`).
 
     ``planes`` must not be saved by another thread at the same time: Pillow
     keeps save options on the Image object (``encoderinfo``) during a save.
     :func:`to_planes` always returns a fresh object, so :func:`encode` is safe."""
     opts = options or EncodeOptions()
-    if planes.mode not in ("YCbCr", "L"):
-        raise ValueError(f"encode_planes needs mode YCbCr or L, got {planes.mode!r}")
+    if planes.mode == "RGB" and not colour.is_libjpeg_transform(strategy.weights):
+        raise ValueError(
+            f"encode_planes takes RGB only for BT.601 weights; convert to G-YUV planes for {strategy.weights}"
+        )
+    if planes.mode not in ("YCbCr", "L", "RGB"):
+        raise ValueError(f"encode_planes needs mode YCbCr, L or RGB, got {planes.mode!r}")
+    check_size(*planes.size)
+    if isinstance(fp, (str, os.PathLike)):
+        _write_atomically(planes, os.fspath(fp), strategy, opts)
+    else:
+        _write(planes, fp, strategy, opts)
+
+
+def _write_atomically(planes: Image.Image, path: str, strategy: Strategy, opts: EncodeOptions) -> None:
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    # os.open with 0o666 honours the umask, as open(path, "wb") would (mkstemp makes 0600 files).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write(planes, f, strategy, opts)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeOptions) -> None:
     qtables = tables_for(strategy, opts.quality, opts.tradeoff)
     meta = GraceMetadata(strategy.name, strategy.content_hash, strategy.weights)
     subsampling = opts.subsampling or strategy.subsampling
@@ -297,7 +419,7 @@ def encode_planes(
         "progressive": opts.progressive,
         "extra": meta.to_segment(),
     }
-    if planes.mode == "YCbCr":
+    if planes.mode != "L":
         params["subsampling"] = _PIL_SUBSAMPLING[subsampling]
     if opts.exif:
         params["exif"] = opts.exif

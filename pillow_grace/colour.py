@@ -75,6 +75,20 @@ _MAX_WORKERS = 4
 _pool: ThreadPoolExecutor | None = None
 
 
+def is_libjpeg_transform(weights: tuple[float, float, float]) -> bool:
+    """Whether G-YUV with these weights is JPEG's own YCbCr (BT.601, full range).
+
+    For these weights the transform *is* libjpeg's (jccolor.c / jdcolor.c:
+    16-bit fixed point, round half up for Y and the same rounding as here
+    for Cb/Cr up to the ``ONE_HALF - 1`` bias), not the 10-bit definition
+    below: the encoder hands RGB to libjpeg and the decoder takes libjpeg's
+    RGB, both through its SIMD code, so a BT.601 strategy costs exactly what
+    a plain JPEG costs. The two definitions differ by at most one level on a
+    few percent of the colours (``benchmarks/interop.py`` counts them), well
+    inside the decode bound of docs/usage.md."""
+    return all(abs(float(w) - b) <= 1e-9 for w, b in zip(weights, BT601, strict=True))
+
+
 def forward_fixed(weights: tuple[float, float, float]) -> np.ndarray:
     """3x4 int64 matrix, in units of 1/1024, mapping RGB to G-YUV planes.
 

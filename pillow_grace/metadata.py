@@ -20,15 +20,16 @@ wrong colours.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from .errors import GraceFileError, StrategyError
-from .strategy import validate_weights
+from .strategy import loads_strict, validate_weights
 
 IDENTIFIER = b"GRACE\x00"
 #: Any APPn payload starting with this is meant to be a GRACE segment.
@@ -38,7 +39,7 @@ APP11 = 0xFFEB
 #: Largest payload accepted when reading; a real one is under 250 bytes.
 MAX_PAYLOAD = 4096
 MAX_NAME = 128
-_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def parse_payload(payload: bytes) -> GraceMetadata | None:
             + ("; upgrade pillow-grace" if major > SEGMENT_VERSION[0] else "")
         )
     try:
-        obj = json.loads(rest[2:].decode("utf-8"), parse_constant=_reject, object_pairs_hook=_pairs)
+        obj = loads_strict(rest[2:].decode("utf-8"))
     except RecursionError:
         raise GraceFileError("GRACE metadata segment is corrupt: JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as e:
@@ -98,7 +99,7 @@ def parse_payload(payload: bytes) -> GraceMetadata | None:
         raise GraceFileError(
             f"GRACE metadata segment is corrupt: 'strategy' must be a name of 1..{MAX_NAME} characters"
         )
-    if not isinstance(digest, str) or not _HASH_RE.match(digest):
+    if not isinstance(digest, str) or not _HASH_RE.fullmatch(digest):
         raise GraceFileError("GRACE metadata segment is corrupt: 'hash' must be 'sha256:' + 64 hex digits")
     try:
         weights = validate_weights(obj.get("weights"), field_name="weights")
@@ -127,11 +128,16 @@ def find(segments: Iterable[tuple[str, bytes]]) -> GraceMetadata | None:
     return found
 
 
-#: Byte strings of a GRACE segment that survive damage to its marker or
-#: identifier: the identifier with major version 1 (checked to be followed by
-#: a minor byte and the JSON), or the JSON keys this library writes.
+#: The first bytes of a GRACE segment as this library writes it: identifier,
+#: major version, minor version (any: index _WILDCARD), the JSON's first key.
+_TEMPLATE = IDENTIFIER + bytes([SEGMENT_VERSION[0], 0]) + b'{"strategy":"'
+_WILDCARD = len(IDENTIFIER) + 1
+#: Disjoint pieces of the template (skipping the wildcard): with at most
+#: _MAX_CHANGED bytes changed, at least two are intact and can be searched for.
+_ANCHORS = ((0, 4), (4, 7), (8, 12), (12, 16), (16, len(_TEMPLATE)))
+_MAX_CHANGED = 3
+#: The identifier with major version 1, for segments of other 1.x writers.
 _ID_V1 = IDENTIFIER + bytes([SEGMENT_VERSION[0]])
-_JSON_MARKS = (b'{"strategy":"', b'"hash":"sha256:', b'"weights":[')
 
 
 def looks_damaged(header: bytes) -> bool:
@@ -141,15 +147,69 @@ def looks_damaged(header: bytes) -> bool:
     byte makes Pillow's parser skip the segment as junk, and a flipped
     identifier byte makes it look foreign. Either way the file would open as
     a plain JPEG with shifted colours; finding the remains lets the reader
-    refuse it instead. A few substring searches: about 45 us for a header
-    with a 30 KB EXIF block (scripts/measure_open_overhead.py)."""
+    refuse it instead.
+
+    Only the segment's own layout counts as remains: the intact identifier
+    and major version followed by a minor byte and ``{``, or the segment's
+    first 21 bytes (identifier, version, ``{"strategy":"``) with at most
+    three bytes changed. JSON alone is not enough: cameras and tools put
+    JSON with keys such as ``"hash"`` or ``"weights"`` in comments and XMP,
+    and a plugin that registers on import must never make such files
+    unopenable. A few substring searches; see scripts/measure_open_overhead.py."""
     i = header.find(_ID_V1)
     while i >= 0:
         if header[i + len(_ID_V1) + 1 : i + len(_ID_V1) + 2] == b"{":
             return True
         i = header.find(_ID_V1, i + 1)
-    # A one-byte search (memchr) first: headers without a quote skip the rest.
-    return b'"' in header and any(mark in header for mark in _JSON_MARKS)
+    n = len(_TEMPLATE)
+    for lo, hi in _ANCHORS:
+        piece = _TEMPLATE[lo:hi]
+        i = header.find(piece)
+        while i >= 0:
+            start = i - lo
+            window = header[start : start + n] if start >= 0 else b""
+            if len(window) == n and _changed(window) <= _MAX_CHANGED:
+                return True
+            i = header.find(piece, i + 1)
+    return False
+
+
+def _changed(window: bytes) -> int:
+    return sum(a != b for k, (a, b) in enumerate(zip(window, _TEMPLATE, strict=True)) if k != _WILDCARD)
+
+
+def mimics_segment(blob: bytes) -> bool:
+    """Whether ``blob``, written into any marker segment, would make a reader
+    take the file for a damaged GRACE file (the writer refuses such blobs, so
+    that it never writes a file its own reader rejects)."""
+    return blob.startswith(_PREFIX) or looks_damaged(blob)
+
+
+def inspect(data: bytes) -> GraceMetadata | None:
+    """Decide whether a complete JPEG in memory is a GRACE file, without
+    decoding it and without Pillow (so no decompression-bomb limit applies).
+
+    Returns the metadata of a GRACE file and None for a file that certainly
+    is not one (no GRACE segment and no remains of one in its headers, or
+    not a JPEG at all). Raises :class:`GraceFileError` for a file that
+    carries a GRACE segment, or remains of one, that cannot be trusted: such
+    a file must never be decoded with another colour transform. When the
+    headers cannot be parsed up to the first scan, the whole buffer is
+    searched for remains."""
+    fp = io.BytesIO(data)
+    try:
+        meta = scan(fp)
+    except SyntaxError:
+        return None  # not a JPEG
+    if meta is not None:
+        return meta
+    reached_scan = data[fp.tell() - 2 : fp.tell()] == b"\xff\xda"
+    if looks_damaged(data[: fp.tell()] if reached_scan else data):
+        raise GraceFileError(
+            "file holds a damaged GRACE metadata segment (corrupt marker or identifier); "
+            "refusing to decode it with the wrong colours"
+        )
+    return None
 
 
 def scan(fp: IO[bytes]) -> GraceMetadata | None:
@@ -202,16 +262,3 @@ def scan(fp: IO[bytes]) -> GraceMetadata | None:
             segments.append((f"APP{code & 15}", payload))
         else:
             fp.seek(length - 2, 1)
-
-
-def _reject(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"key {k!r} appears twice")
-        out[k] = v
-    return out

@@ -1,6 +1,7 @@
 """Pillow adapter: the "GRACE" save format and a GRACE-aware JPEG opener.
 
-``register_grace_plugin()`` (called on ``import pillow_grace``) makes
+``register_grace_opener()`` (called on ``import pillow_grace``, and safe to
+call again) makes
 
 * ``img.save(path, "GRACE", strategy=...)`` write a GRACE JPEG through
   :func:`pillow_grace.codec.encode`, and
@@ -27,8 +28,8 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from . import codec, colour, metadata, registry
-from .errors import EncodeOptionError, GraceFileError
+from . import codec, colour, metadata
+from .errors import GraceFileError
 from .metadata import GraceMetadata
 
 FORMAT = "GRACE"
@@ -73,6 +74,10 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
             "version": f"{meta.version[0]}.{meta.version[1]}",
         }
         self._grace_planes = False
+        if colour.is_libjpeg_transform(meta.weights) and self.layers in (1, 3):
+            # BT.601: libjpeg's own YCbCr->RGB (SIMD) is the inverse transform,
+            # so the file decodes exactly as a plain JPEG, at the same speed.
+            return
         if self.layers == 3 and self.mode == "RGB" and len(self.tile) == 1:
             # Ask libjpeg for the stored planes untouched (jpegmode "RGB": no
             # YCbCr->RGB step); load() applies the inverse G-YUV transform.
@@ -155,25 +160,19 @@ def _accept(prefix: bytes) -> bool:
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     info = dict(im.encoderinfo)
-    strategy = info.pop("strategy", None)
-    if strategy is None:
-        raise EncodeOptionError(
-            'the GRACE format needs a strategy: img.save(path, "GRACE", strategy="<name>"); '
-            f"available: {', '.join(registry.available_strategies()) or 'none installed'} "
-            "(a path to a strategy .json file or a pillow_grace.Strategy also works)"
-        )
+    example = 'img.save(path, "GRACE", strategy="<name>")'
+    strategy = codec.require_strategy(info.pop("strategy", None), example)
     codec.encode(im, fp, strategy, codec.EncodeOptions.from_mapping(info))
 
 
-_registered = False
-
-
-def register_grace_plugin() -> None:
+def register_grace_opener() -> None:
     """Register the GRACE save format and opener with Pillow (idempotent).
 
+    ``import pillow_grace`` calls it, so importing is enough; adapters and
+    applications that want the registration not to hang on an import side
+    effect call it explicitly (as ``pillow_heif.register_heif_opener()``).
     The opener is placed just before Pillow's JPEG opener; see the module
     doc for why that costs ordinary JPEGs nothing."""
-    global _registered
     Image.preinit()  # make sure JPEG is registered, so we can go in front of it
     Image.register_open(FORMAT, _open_factory, _accept)
     Image.register_save(FORMAT, _save)
@@ -181,4 +180,3 @@ def register_grace_plugin() -> None:
     if FORMAT in Image.ID and "JPEG" in Image.ID:
         Image.ID.remove(FORMAT)
         Image.ID.insert(Image.ID.index("JPEG"), FORMAT)
-    _registered = True

@@ -117,7 +117,8 @@ def _from_env() -> Iterator[tuple[str, Location]]:
     for d in _env_dirs():
         if d.is_dir():
             for f in sorted(d.glob("*.json")):
-                if not f.name.startswith("."):
+                # regular files only: a FIFO would block the reader
+                if not f.name.startswith(".") and f.is_file():
                     yield f.stem, f
 
 

@@ -26,6 +26,7 @@ import math
 import numbers
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -70,9 +71,10 @@ SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 ALLOCATIONS = ("lagrangian", "paper")
 CHANNELS = ("Y", "U", "V")
 
-_VERSION_RE = re.compile(r"^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$")
-_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
+_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
+# Used with fullmatch: ``re.match`` with ``$`` would accept a trailing newline.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 # Keys each object of a v1.0 document may hold. A file of a newer 1.x minor
 # version may add keys (minor versions only add optional fields); they are
@@ -370,7 +372,7 @@ class Strategy:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+        if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
             raise _bad(
                 "name", "must be 1-128 ASCII letters, digits, '.', '_' or '-', starting with a "
                 f"letter or digit (it is also the file name), got {_show(self.name)}"
@@ -465,11 +467,22 @@ class Strategy:
         """Read and validate a strategy file. Never executes anything in it."""
         path = Path(path)
         try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_FILE_BYTES + 1)
+            # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+            # writer forever. Only a regular file is read, and only after its
+            # size is known to be under the cap.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as e:
             raise StrategyError(f"cannot read strategy file {str(path)!r}: {e.strerror or e}") from e
-        if len(data) > MAX_FILE_BYTES:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise StrategyError(
+                f"cannot read strategy file {str(path)!r}: not a regular file (a directory, FIFO or "
+                "device); point to the .json file itself"
+            )
+        with os.fdopen(fd, "rb") as f:
+            data = b"" if st.st_size > MAX_FILE_BYTES else f.read(MAX_FILE_BYTES + 1)
+        if st.st_size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
             raise StrategyError(
                 f"strategy file {str(path)!r} is over the {MAX_FILE_BYTES}-byte cap; "
                 "a v1 strategy is about 20 KiB, so this is not a strategy file",
@@ -483,11 +496,14 @@ class Strategy:
         if len(data) > MAX_FILE_BYTES:
             raise StrategyError(f"{source}: strategy JSON is over the {MAX_FILE_BYTES}-byte cap", field="")
         try:
-            obj = json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+            obj = loads_strict(data)
         except RecursionError:
             raise StrategyError(f"{source}: JSON is nested too deeply", field="") from None
-        except StrategyError as e:
-            raise StrategyError(f"{source}: {e}", field=e.field) from None
+        except DuplicateKeyError as e:
+            raise StrategyError(
+                f"{source}: field {e.key!r} appears twice in one object; a strategy file must be unambiguous",
+                field=e.key,
+            ) from None
         except (ValueError, UnicodeDecodeError) as e:
             raise StrategyError(f"{source}: not valid JSON ({e})", field="") from None
         return cls.from_dict(obj, source=source)
@@ -544,7 +560,7 @@ class Strategy:
             allocation = Allocation(a["method"], a["parameter"], a.get("quality"))
         probe = section("probe", top.get("probe"), optional=True)
         stored = top.get("content_hash")
-        if "content_hash" in top and (not isinstance(stored, str) or not _HASH_RE.match(stored)):
+        if "content_hash" in top and (not isinstance(stored, str) or not _HASH_RE.fullmatch(stored)):
             raise _bad("content_hash", f'must be "sha256:" and 64 lowercase hex digits, got {_show(stored)}')
         strategy = cls(
             name=top["name"],
@@ -626,21 +642,39 @@ def _hash_body(body: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canon.encode("ascii")).hexdigest()
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice (``.key``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"key {key!r} appears twice in one object")
+        self.key = key
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """``json.loads`` for untrusted files (strategies, GRACE metadata segments).
+
+    Refuses NaN and Infinity (not JSON, and other parsers reject them) and
+    duplicate keys (parsers disagree on which value wins, so such a document
+    could mean different things to different readers): ValueError, or its
+    subclass :class:`DuplicateKeyError`."""
+    return json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+
+
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed in a strategy file (JSON has no NaN or Infinity)")
+    raise ValueError(f"{name} is not allowed (JSON has no NaN or Infinity)")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
-            raise _bad(k, "appears twice in one object; a strategy file must be unambiguous")
+            raise DuplicateKeyError(k)
         out[k] = v
     return out
 
 
 def _parse_version(value: Any) -> tuple[int, int]:
-    if not isinstance(value, str) or not _VERSION_RE.match(value):
+    if not isinstance(value, str) or not _VERSION_RE.fullmatch(value):
         raise _bad("version", f'must be a string "MAJOR.MINOR", e.g. "1.0", got {_show(value)}')
     major_s, minor_s = value.split(".")
     major, minor = int(major_s), int(minor_s)

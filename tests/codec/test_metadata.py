@@ -74,8 +74,12 @@ def test_find_on_segment_lists() -> None:
         (b"Exif\x00\x00Artist\x00GRACE\x00\x01\x02", False),  # the word, even NUL-terminated
         (b"xx GRACE\x00\x01\x00{...", True),
         (b'xx\x00\x8fGRA\x9fE\x00\x01\x00{"strategy":"s",', True),
-        (b'junk "hash":"sha256:0123456789abcdef', True),
-        (b'junk "weights":[0.2,', True),
+        (b'xx\x8fGRA\x9fE\x00\x01\x00{\xffstrategy":"s",', True),  # three bytes changed
+        (b'xx\x8fGRB\x9fE\x00\x01\x00{\xffstr\x00tegy":"s",', False),  # five: noise
+        # JSON that is not in a GRACE segment's layout: ordinary comments and XMP
+        (b'junk "hash":"sha256:0123456789abcdef', False),
+        (b'junk "weights":[0.2,', False),
+        (b'{"strategy":"s","hash":"sha256:00","weights":[1]}', False),
     ],
 )
 def test_looks_damaged(header: bytes, damaged: bool) -> None:
