@@ -1,7 +1,7 @@
 """The test photo of the speed and interop benchmarks: a 2048x1024 mosaic of
 real photographs at (nearly) native resolution.
 
-A frame of that size is what the speed target in issue #2 is stated for, and
+A frame of that size is what the speed targets of docs/speed.md are stated for, and
 JPEG's cost depends on content (a smooth upscaled image entropy-codes far
 faster than a photo), so the mosaic is built from photos, each resized by at
 most 1.7x: scikit-image's sample photos (astronaut, coffee, motorcycle,

@@ -9,17 +9,8 @@
 
 ``grace fit`` needs torch (``pip install 'pillow-grace[fit]'``); everything
 else needs only Pillow and numpy. ``docs/fitting.md`` describes the options.
-
-Extension hook: a package module that defines
-``add_parser(subparsers: argparse._SubParsersAction) -> None`` can add a
-subcommand. :data:`SUBCOMMAND_HOOKS` lists the modules tried (today
-``pillow_grace.bench.cli``, which adds ``grace bench``). ``add_parser`` must
-create its parser with ``subparsers.add_parser(...)`` and call
-``parser.set_defaults(func=run)`` where ``run(args) -> int`` returns the exit
-status; it should import heavy dependencies inside ``run``, not at module
-import, so that ``grace --help`` stays fast. A hook module that does not exist
-is skipped silently; one that exists but fails to import leaves a stub
-subcommand that reports the import error when used.
+``grace bench`` is added by :mod:`pillow_grace.bench.cli`, which ships with
+the package and imports its heavy dependencies only when run.
 """
 
 from __future__ import annotations
@@ -29,17 +20,16 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from ._version import __version__
+from .bench import cli as bench_cli
 from .errors import GraceError
-
-#: Modules whose ``add_parser(subparsers)`` adds subcommands, imported lazily.
-SUBCOMMAND_HOOKS = ("pillow_grace.bench.cli",)
+from .strategy import ALLOCATIONS, SUBSAMPLINGS, TASKS
 
 #: Exit status for errors the user can fix (bad file, bad option value).
 EXIT_ERROR = 1
@@ -302,16 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the most common size among the probe images)")
     p.add_argument("--quality", type=_quality, help="quality 1..100 of the stored tables (default 75)")
     p.add_argument("--probe-count", type=_positive, default=15, help="probe images drawn from --images (15)")
-    p.add_argument("--allocation", choices=("lagrangian", "paper"), default="lagrangian")
+    p.add_argument("--allocation", choices=ALLOCATIONS, default=ALLOCATIONS[0])
     p.add_argument("--loss", choices=("sampled", "argmax"),
                    help="sampled (Fisher, default) or argmax (paper); detection models use their own loss")
     p.add_argument("--seed", type=int, default=0, help="seed for probe selection and label sampling (0)")
-    p.add_argument("--subsampling", choices=("4:4:4", "4:2:2", "4:2:0"), default="4:4:4")
+    p.add_argument("--subsampling", choices=SUBSAMPLINGS, default=SUBSAMPLINGS[0])
     p.add_argument("--label-samples", type=_positive, default=4,
                    help="sampled labels per image, one backward pass each (4)")
     p.add_argument("--colour-median", choices=("weighted", "plain"), default="weighted")
     p.add_argument("--weights", help="fixed colour weights instead of fitting: bt601 or Wr,Wg,Wb")
-    p.add_argument("--task", choices=("classification", "segmentation", "detection", "other"),
+    p.add_argument("--task", choices=TASKS,
                    help="task of a module:factory model (default classification; zoo models know theirs)")
     p.add_argument("--model-input-size", type=_size, metavar="WxH", help="the network's own input size")
     p.add_argument("--batch-size", type=_positive, help="images per forward pass (default: automatic)")
@@ -331,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--quality", type=_quality, help="quality of the merged tables (default: the inputs')")
-    p.add_argument("--allocation", choices=("lagrangian", "paper"))
+    p.add_argument("--allocation", choices=ALLOCATIONS)
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("list", help="list available strategies and where they come from")
@@ -343,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--strategy", required=True, help="strategy name or path to a .json")
     p.add_argument("--quality", type=_quality, help="re-derive the tables for this quality")
-    p.add_argument("--subsampling", choices=("4:4:4", "4:2:2", "4:2:0"))
+    p.add_argument("--subsampling", choices=SUBSAMPLINGS)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode a GRACE (or any) JPEG to an ordinary image file")
@@ -351,38 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file; the format follows the extension (.png, .bmp, ...)")
     p.set_defaults(func=cmd_decode)
 
-    _add_hooked_subcommands(sub)
+    bench_cli.add_parser(sub)
     return parser
-
-
-def _add_hooked_subcommands(sub: Any) -> None:
-    for module_name in SUBCOMMAND_HOOKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
-                continue  # the hook module does not exist (yet): nothing to add
-            _stub(sub, module_name, e)
-            continue
-        except ImportError as e:
-            _stub(sub, module_name, e)
-            continue
-        add: Callable[[Any], None] | None = getattr(module, "add_parser", None)
-        if add is not None:
-            add(sub)
-
-
-def _stub(sub: Any, module_name: str, error: Exception) -> None:
-    command = module_name.split(".")[-2] if module_name.endswith(".cli") else module_name.split(".")[-1]
-
-    def run(_args: argparse.Namespace) -> int:
-        raise CommandError(f"grace {command} is unavailable: importing {module_name} failed ({error})")
-
-    # No option prefix: every argument (even "--flag") lands in ``rest``, so the
-    # user sees the import error rather than an argparse complaint.
-    p = sub.add_parser(command, help=f"(unavailable: {error})", add_help=False, prefix_chars="\0")
-    p.add_argument("rest", nargs="*")
-    p.set_defaults(func=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -303,7 +303,8 @@ class Perception:
         for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
             object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name)))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """The ``perception`` object of a strategy file, as plain lists."""
         return {
             "grad_abs_mean": [list(r) for r in self.grad_abs_mean],
             "grad_sq_mean": [list(r) for r in self.grad_sq_mean],
@@ -333,7 +334,8 @@ class Allocation:
         if self.quality is not None:
             object.__setattr__(self, "quality", _int("allocation.quality", self.quality, 1, 100))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """The ``allocation`` object of a strategy file."""
         return {"method": self.method, "parameter": self.parameter, "quality": self.quality}
 
 
@@ -425,8 +427,8 @@ class Strategy:
                 "tables": [list(t) for t in self.tables],
                 "subsampling": self.subsampling,
             },
-            "perception": self.perception.to_json() if self.perception else None,
-            "allocation": self.allocation.to_json() if self.allocation else None,
+            "perception": self.perception.to_dict() if self.perception else None,
+            "allocation": self.allocation.to_dict() if self.allocation else None,
             "probe": {
                 "resolution": list(self.probe_resolution) if self.probe_resolution else None,
             },
@@ -592,8 +594,8 @@ class Strategy:
         naming the bad field, returns None if valid.
 
         ``source`` is a decoded JSON object (dict), JSON bytes, or a path
-        (str or PathLike). Used by ``grace validate`` and by tools that vet
-        files before publishing them."""
+        (str or PathLike). For tools that vet files before publishing them
+        (a CI check of a strategy repository, an upload form)."""
         if isinstance(source, Mapping):
             cls.from_dict(dict(source))
         elif isinstance(source, bytes):

@@ -347,7 +347,7 @@ def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
         "task": s.task,
         "weights": list(s.weights),
         "subsampling": s.subsampling,
-        "allocation": s.allocation.to_json() if s.allocation else None,
+        "allocation": s.allocation.to_dict() if s.allocation else None,
         "probe_resolution": list(s.probe_resolution) if s.probe_resolution else None,
         "model_input_size": list(s.model_input_size) if s.model_input_size else None,
         "probe_images": len(fps) if fps is not None else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -128,28 +127,6 @@ def test_errors_are_reported_not_raised(tmp_path: Path, probe_dir: Path,
     with pytest.raises(SystemExit) as exc:
         cli.main(["fit", "--model", "m:f", "--images", ".", "--out", out, "--capture-size", "wide"])
     assert exc.value.code == 2
-
-
-def test_subcommand_hooks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "grace_hook_ok.py").write_text(
-        "def add_parser(sub):\n"
-        "    p = sub.add_parser('hello')\n"
-        "    p.set_defaults(func=lambda args: print('hi') or 0)\n"
-    )
-    (tmp_path / "grace_hook_broken.py").write_text("import grace_dependency_that_is_missing\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    hooks = ("grace_hook_absent_xyz.cli", "grace_hook_ok", "grace_hook_broken")
-    monkeypatch.setattr(cli, "SUBCOMMAND_HOOKS", hooks)
-    parser = cli.build_parser()
-    assert parser.parse_args(["hello"]).func is not None
-    help_text = parser.format_help()
-    assert "grace_hook_broken" in help_text and "unavailable" in help_text and "absent" not in help_text
-    assert cli.main(["hello"]) == 0 and capsys.readouterr().out == "hi\n"
-    assert cli.main(["grace_hook_broken", "--anything"]) == cli.EXIT_ERROR
-    assert "grace_dependency_that_is_missing" in capsys.readouterr().err
-    for name in ("grace_hook_ok", "grace_hook_broken"):
-        sys.modules.pop(name, None)
 
 
 def test_bench_hook_is_wired() -> None:
