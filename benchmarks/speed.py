@@ -1,30 +1,24 @@
-"""Speed of GRACE encode and GRACE-aware decode against plain JPEG (issue #2, item 9).
+"""Speed of GRACE encode and GRACE-aware decode against plain JPEG doing the same work.
 
-    python benchmarks/speed.py [--repeat 40] [--strategy NAME]
+    python benchmarks/speed.py [--repeat 30] [--strategy NAME]
 
-Times, on a 2048x1024 photo (benchmarks/photo.py), min (and median) of N runs:
+Every ratio compares like with like: the same image (a 2048x1024 photo,
+benchmarks/photo.py), the same quantization tables (Pillow's quality-90
+tables), the same subsampling (4:4:4) and the same options (optimised
+Huffman tables), so the only difference is the colour step. Targets
+(docs/speed.md):
 
-* Pillow's own JPEG encode (quality 90, 4:4:4, optimize) and decode: the
-  baseline; cv2.imencode/imdecode at the same settings for the OpenCV path;
-* GRACE through the Pillow adapter (``img.save(f, "GRACE")``, ``Image.open``)
-  and through grace_opencv (``imencode``/``imdecode``), each with
-  - "same tables": Pillow's quality-90 tables and G-YUV weights
-    (0.25, 0.45, 0.30), so the only extra work is the colour step;
-  - "<name> tables": each shipped strategy (its tables and weights; or
-    --strategy; without any, tables allocated by the library from a
-    synthetic perception model at quality 50), whose tables zero many
-    high-frequency coefficients, which makes entropy coding cheaper;
-* the pieces: the colour conversions alone and JPEG coding of ready planes.
+* BT.601 weights: encode and decode <= 1.05x Pillow's JPEG (the colour
+  step is libjpeg's own, so the work is identical);
+* other weights: encode <= 1.25x, GRACE-aware decode <= 1.4x, with Pillow and
+  numpy (and cv2.transform when OpenCV is importable); the same without
+  OpenCV is reported too.
 
-Run it twice: as is, and with glibc's allocator told to keep freed memory
-(``MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=1000000000``):
-a pipeline that frees and reallocates multi-megabyte buffers every frame
-otherwise pays a page fault per 4 KiB page per frame, which on this VM costs
-as much as the colour conversion (docs/speed.md).
-
-The target is GRACE <= 1.10x the baseline. This is a benchmark, not a test:
-timings depend on the machine and on what else runs on it, so the script
-prints the machine and every figure, and docs/speed.md records one run.
+Then GRACE's defaults against Pillow's JPEG defaults, what ``optimize``
+costs and saves, the OpenCV adapter against cv2's own codec, and the
+shipped strategies as a device uses them. Each figure is the minimum (and
+median) of N runs; a benchmark, not a test: the script prints the machine
+and every figure, and docs/speed.md records one run.
 """
 
 from __future__ import annotations
@@ -33,7 +27,6 @@ import argparse
 import io
 import os
 import platform
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -48,7 +41,7 @@ if __name__ == "__main__":
 import pillow_grace
 from benchmarks.machine import cpu_model
 from benchmarks.photo import benchmark_photo
-from pillow_grace import Perception, Strategy, codec, colour, registry
+from pillow_grace import Perception, Strategy, colour, registry
 from pillow_grace import tables as grace_tables
 
 WEIGHTS = (0.25, 0.45, 0.30)
@@ -56,27 +49,28 @@ BASE = {"quality": 90, "subsampling": 0, "optimize": True}
 
 
 def timeit(fns: list[Callable[[], Any]], repeat: int, passes: int = 3) -> list[tuple[float, float, float]]:
-    """(min, median) wall time in ms of each function, and minor page faults per call.
+    """(min, median) wall time in ms of each function, and its minimum CPU time
+    (all threads of the process) in ms, which other jobs on a shared machine
+    disturb less.
 
     Each function runs in a tight loop (after two warm-up calls), as a device
     encoding frame after frame would: buffers are then reused, not faulted in
     anew. The whole list is gone through ``passes`` times, so that a burst of
     load from other processes does not decide one figure alone."""
     times: list[list[float]] = [[] for _ in fns]
-    faults = [0] * len(fns)
+    cpu: list[list[float]] = [[] for _ in fns]
     per_pass = max(1, repeat // passes)
     for _ in range(passes):
         for i, (fn, t) in enumerate(zip(fns, times, strict=True)):
             fn()
             fn()
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             for _ in range(per_pass):
+                c0 = time.process_time()
                 t0 = time.perf_counter()
                 fn()
                 t.append(time.perf_counter() - t0)
-            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    return [(min(t) * 1e3, statistics.median(t) * 1e3, f / len(t))
-            for t, f in zip(times, faults, strict=True)]
+                cpu[i].append(time.process_time() - c0)
+    return [(min(t) * 1e3, statistics.median(t) * 1e3, min(c) * 1e3) for t, c in zip(times, cpu, strict=True)]
 
 
 def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
@@ -122,12 +116,26 @@ def machine() -> str:
             f"numpy {np.__version__}, {cv}, pillow-grace {pillow_grace.__version__}")
 
 
+def without_cv2(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run as on a device without OpenCV (Pillow's matrix conversion)."""
+
+    def run() -> Any:
+        saved = colour._cv2_module
+        colour._cv2_module = None
+        try:
+            return fn()
+        finally:
+            colour._cv2_module = saved
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=40, help="timed runs per figure (min is reported)")
-    parser.add_argument("--strategy", help="strategy name or path for the 'strategy tables' rows")
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per figure (min is reported)")
+    parser.add_argument("--strategy", help="strategy name or path for the 'shipped strategy' rows")
     args = parser.parse_args()
     n = args.repeat
 
@@ -135,39 +143,65 @@ def main() -> None:
     image.load()
     rgb = np.asarray(image)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    same = Strategy(name="q90-tables", task="other", weights=WEIGHTS, tables=pillow_q90_tables())
+    q90 = pillow_q90_tables()
+    bt601 = Strategy(name="q90-bt601", task="other", weights=colour.BT601, tables=q90)
+    custom = Strategy(name="q90-custom", task="other", weights=WEIGHTS, tables=q90)
     real, real_desc = realistic_strategies(args.strategy)
-    variants = [(same, "same tables")] + [(r, f"{r.name} tables") for r in real]
 
-    def pil_jpeg() -> bytes:
-        out = io.BytesIO()
-        image.save(out, "JPEG", **BASE)
-        return out.getvalue()
+    def save(fmt: str, **opts: Any) -> Callable[[], bytes]:
+        def run() -> bytes:
+            out = io.BytesIO()
+            image.save(out, fmt, **opts)
+            return out.getvalue()
 
-    def pil_grace(strategy: Strategy) -> bytes:
-        out = io.BytesIO()
-        image.save(out, "GRACE", strategy=strategy)
-        return out.getvalue()
+        return run
 
     def load(data: bytes) -> Callable[[], Any]:
         return lambda: Image.open(io.BytesIO(data)).load()
 
-    # (group, label, function, index of the baseline row or None, file size)
-    rows: list[tuple[str, str, Callable[[], Any], int | None, int | None]] = []
+    # (group, label, function, index of the baseline row or None, target or None, file size)
+    rows: list[tuple[str, str, Callable[[], Any], int | None, float | None, int | None]] = []
 
-    def row(
-        group: str, label: str, fn: Callable[[], Any], base: int | None, size: int | None = None
-    ) -> int:
-        rows.append((group, label, fn, base, size))
+    def row(group: str, label: str, fn: Callable[[], Any], base: int | None = None,
+            target: float | None = None, size: int | None = None) -> int:
+        rows.append((group, label, fn, base, target, size))
         return len(rows) - 1
 
-    jpeg = pil_jpeg()
-    enc_base = row("encode", "Pillow JPEG q90 4:4:4 optimize (baseline)", pil_jpeg, None, len(jpeg))
-    dec_base = row("decode", "Pillow JPEG decode (baseline)", load(jpeg), None)
-    for strat, tag in variants:
-        data = pil_grace(strat)
-        row("encode", f"GRACE, Pillow path, {tag}", lambda s=strat: pil_grace(s), enc_base, len(data))
-        row("decode", f"GRACE, Pillow path, {tag}", load(data), dec_base)
+    def pair(group: str, label: str, encode: Callable[[], bytes], enc_base: int, dec_base: int,
+             targets: tuple[float | None, float | None] = (None, None),
+             decode: Callable[[bytes], Callable[[], Any]] = load) -> tuple[int, int]:
+        data = encode()
+        e = row(group, f"encode: {label}", encode, enc_base, targets[0], len(data))
+        d = row(group, f"decode: {label}", decode(data), dec_base, targets[1])
+        return e, d
+
+    base_enc = save("JPEG", **BASE)
+    jpeg = base_enc()
+    enc0 = row("same work", "encode: Pillow JPEG, q90 tables, 4:4:4, optimize (baseline)", base_enc,
+               size=len(jpeg))
+    dec0 = row("same work", "decode: Pillow JPEG (baseline)", load(jpeg))
+    same = {"subsampling": "4:4:4", "optimize": True}
+    pair("same work", "GRACE BT.601 weights", save("GRACE", strategy=bt601, **same), enc0, dec0, (1.05, 1.05))
+    pair("same work", f"GRACE weights {WEIGHTS}", save("GRACE", strategy=custom, **same), enc0, dec0,
+         (1.25, 1.4))
+    pair("same work", f"GRACE weights {WEIGHTS}, without OpenCV",
+         without_cv2(save("GRACE", strategy=custom, **same)), enc0, dec0,
+         decode=lambda data: without_cv2(load(data)))
+
+    # defaults against defaults, and what optimize costs
+    pil_default = save("JPEG")
+    d_enc = row("defaults", "encode: Pillow JPEG defaults (q75 tables, 4:2:0, no optimize)", pil_default,
+                size=len(pil_default()))
+    d_dec = row("defaults", "decode: Pillow JPEG defaults", load(pil_default()))
+    for strat in real:
+        pair("defaults", f"GRACE defaults, {strat.name} (own tables and weights, 4:4:4, optimize)",
+             save("GRACE", strategy=strat), d_enc, d_dec)
+    no_opt = save("JPEG", quality=90, subsampling=0, optimize=False)
+    row("optimize", "encode: Pillow JPEG q90 4:4:4, optimize=False", no_opt, enc0, size=len(no_opt()))
+    g_opt = save("GRACE", strategy=custom, **same)
+    g_no = save("GRACE", strategy=custom, subsampling="4:4:4", optimize=False)
+    g_base = row("optimize", f"encode: GRACE weights {WEIGHTS}, optimize=True", g_opt, size=len(g_opt()))
+    row("optimize", f"encode: GRACE weights {WEIGHTS}, optimize=False", g_no, g_base, size=len(g_no()))
 
     try:
         import cv2
@@ -175,112 +209,42 @@ def main() -> None:
         import grace_opencv as gcv
     except ImportError:
         cv2 = None
-    versus: list[tuple[int, int, str]] = []  # OpenCV-path rows against cv2's own codec
     if cv2 is not None:
         cv_params = [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_OPTIMIZE, 1,
                      cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
         _, cvbuf = cv2.imencode(".jpg", bgr, cv_params)
-        cv_enc = row("encode", "cv2.imencode q90 4:4:4 optimize",
-                     lambda: cv2.imencode(".jpg", bgr, cv_params), enc_base, cvbuf.size)
-        cv_dec = row("decode", "cv2.imdecode", lambda: cv2.imdecode(cvbuf, cv2.IMREAD_COLOR), dec_base)
-        for strat, tag in variants:
+        cv_enc = row("OpenCV", "encode: cv2.imencode q90 4:4:4 optimize (baseline)",
+                     lambda: cv2.imencode(".jpg", bgr, cv_params), size=cvbuf.size)
+        cv_dec = row("OpenCV", "decode: cv2.imdecode (baseline)",
+                     lambda: cv2.imdecode(cvbuf, cv2.IMREAD_COLOR))
+        cases = [(bt601, "BT.601 weights, q90 tables"), (custom, f"weights {WEIGHTS}, q90 tables")]
+        for strat, label in cases + [(r, r.name) for r in real]:
             _, buf = gcv.imencode(".jpg", bgr, strategy=strat)
-            enc = row("encode", f"GRACE, OpenCV path, {tag}",
-                      lambda s=strat: gcv.imencode(".jpg", bgr, strategy=s), enc_base, buf.size)
-            versus.append((enc, cv_enc, "cv2.imencode"))
-            dec = row("decode", f"GRACE, OpenCV path, {tag}",
-                      lambda b=buf: gcv.imdecode(b, cv2.IMREAD_COLOR), dec_base)
-            versus.append((dec, cv_dec, "cv2.imdecode"))
-
-    # the pieces
-    planes = colour.rgb_to_planes(image, WEIGHTS)
-    row("pieces", "colour RGB->G-YUV, Pillow (threaded strips)",
-        lambda: colour.rgb_to_planes(image, WEIGHTS), None)
-    row("pieces", "colour G-YUV->RGB, Pillow (threaded strips)",
-        lambda: colour.planes_to_rgb(planes, WEIGHTS), None)
-    row("pieces", "Pillow convert('RGB', matrix), one call",
-        lambda: image.convert("RGB", tuple(colour.forward_matrix(WEIGHTS).reshape(-1))), None)
-
-    fwd_values = tuple(colour.forward_matrix(WEIGHTS).reshape(-1))
-    row("pieces", "Pillow convert('L', one row of the matrix): one band",
-        lambda: image.convert("L", fwd_values[:4]), None)
-    bands = planes.split()
-    row("pieces", "Image.merge('YCbCr', bands) (relabel by merging)",
-        lambda: Image.merge("YCbCr", bands), None)
-    converted_rgb = image.convert("RGB", fwd_values)
-
-    def paste_relabel() -> None:
-        Image.new("YCbCr", image.size).im.paste(converted_rgb.im, (0, 0, *image.size))
-
-    row("pieces", "core paste RGB-labelled -> new YCbCr image (relabel by copying)", paste_relabel, None)
-    small = rgb[:256]
-    fixed = colour.forward_fixed(WEIGHTS)
-    row("pieces", "numpy int64 reference transform, 1/4 of the photo (x4 for the whole)",
-        lambda: colour.reference_transform(small, fixed), None)
-
-    def planes_jpeg() -> None:
-        codec.encode_planes(planes, io.BytesIO(), same)
-
-    row("pieces", "JPEG coding of ready G-YUV planes (same tables)", planes_jpeg, enc_base)
-    grace_data = pil_grace(same)
-
-    def raw_decode() -> None:
-        im = Image.open(io.BytesIO(grace_data))
-        im.draft("YCbCr", None)
-        im.load()
-
-    row("pieces", "JPEG decode to raw planes (draft YCbCr)", raw_decode, dec_base)
-
-    def raw_decode_rgb_labelled() -> None:
-        # what the plugin asks libjpeg for: jpegmode "RGB", i.e. no colour conversion
-        im = Image.open(io.BytesIO(grace_data), formats=["JPEG"])
-        im.tile = [im.tile[0]._replace(args=("RGB", "RGB"))]
-        im.load()
-
-    row("pieces", "JPEG decode to raw planes as the plugin does (jpegmode RGB)", raw_decode_rgb_labelled,
-        dec_base)
-
-    def raw_decode_inverse() -> None:
-        im = Image.open(io.BytesIO(grace_data))
-        im.draft("YCbCr", None)
-        im.load()
-        colour.planes_to_rgb(im, WEIGHTS)
-
-    row("pieces", "decode to raw YCbCr planes + colour.planes_to_rgb (Pillow only)", raw_decode_inverse,
-        dec_base)
-    if cv2 is not None:
-        fwd = colour.forward_matrix(WEIGHTS)[:, [2, 1, 0, 3]]
-        row("pieces", "colour, cv2.transform", lambda: cv2.transform(bgr, fwd), None)
-        conv = cv2.transform(bgr, fwd)
-        row("pieces", "Image.frombuffer('YCbCr') (copy into Pillow)",
-            lambda: Image.frombuffer("YCbCr", image.size, conv, "raw", "YCbCr", 0, 1), None)
-        ycc = Image.open(io.BytesIO(grace_data))
-        ycc.draft("YCbCr", None)
-        ycc.load()
-        row("pieces", "np.asarray(planes) (copy out of Pillow)", lambda: np.asarray(ycc), None)
+            row("OpenCV", f"encode: grace_opencv, {label}",
+                lambda s=strat: gcv.imencode(".jpg", bgr, strategy=s), cv_enc, size=buf.size)
+            row("OpenCV", f"decode: grace_opencv, {label}", lambda b=buf: gcv.imdecode(b, cv2.IMREAD_COLOR),
+                cv_dec)
 
     print(f"machine: {machine()}")
-    print(f"photo: {source}; GRACE weights {WEIGHTS}; {n} runs each")
-    print(f"strategy tables: {real_desc} (each with its own weights)")
+    print(f"photo: {source}; {n} runs each; shipped strategies: {real_desc}")
     tuning = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PILLOW_"))}
     print(f"allocator tuning: {tuning or 'none (defaults)'}")
     extra = f" --strategy {args.strategy}" if args.strategy else ""
-    env = "".join(f"{k}={v} " for k, v in tuning.items())
-    print(f"command: {env}python benchmarks/speed.py --repeat {n}{extra}")
+    print(f"command: python benchmarks/speed.py --repeat {n}{extra}")
     print()
-    results = timeit([fn for _, _, fn, _, _ in rows], n)
-    print("| step | what | min ms | median ms | x Pillow baseline (min) | page faults / call | bytes |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for (group, label, _, base, size), (best, median, faults) in zip(rows, results, strict=True):
-        r = "" if base is None else f"{best / results[base][0]:.2f}"
-        print(f"| {group} | {label} | {best:.2f} | {median:.2f} | {r} | {faults:.0f} | "
-              f"{'' if size is None else size} |")
-    if versus:
-        print()
-        print("| OpenCV path against cv2's own codec | x (min) |")
-        print("|---|---:|")
-        for ours, theirs, name in versus:
-            print(f"| {rows[ours][1]} vs {name} | {results[ours][0] / results[theirs][0]:.2f} |")
+    results = timeit([r[2] for r in rows], n)
+    print("| group | what | min ms | median ms | CPU min ms | x baseline (min) | x baseline (CPU) "
+          "| target | bytes |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|")
+    for (group, label, _, base, target, size), (best, median, cpu) in zip(rows, results, strict=True):
+        ratio = cpu_ratio = goal = ""
+        if base is not None:
+            ratio = f"{best / results[base][0]:.2f}"
+            cpu_ratio = f"{cpu / results[base][2]:.2f}"
+            if target is not None:
+                goal = f"<= {target:.2f}: {'met' if best / results[base][0] <= target else 'MISSED'}"
+        print(f"| {group} | {label} | {best:.2f} | {median:.2f} | {cpu:.2f} | {ratio} | {cpu_ratio} "
+              f"| {goal} | {'' if size is None else size} |")
 
 
 if __name__ == "__main__":

@@ -211,7 +211,6 @@ class _Scratch(threading.local):
     def __init__(self) -> None:
         self.encode: tuple[np.ndarray, Image.Image] | None = None
         self.rgb: Image.Image | None = None
-        self.decode: tuple[np.ndarray, Image.Image, np.ndarray] | None = None
 
     def encode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
         if self.encode is None or self.encode[0].shape[:2] != (h, w):
@@ -222,14 +221,6 @@ class _Scratch(threading.local):
         if self.rgb is None or self.rgb.size != (w, h):
             self.rgb = Image.new("RGB", (w, h))
         return self.rgb
-
-    def decode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image, np.ndarray]:
-        if self.decode is None or self.decode[0].shape[:2] != (h, w):
-            four = np.empty((h, w, 4), np.uint8)
-            # an RGBX image sharing ``four``'s memory (Pillow maps RGBX buffers)
-            shared = Image.frombuffer("RGBX", (w, h), four, "raw", "RGBX", 0, 1)
-            self.decode = (four, shared, np.empty((h, w, 3), np.uint8))
-        return self.decode
 
 
 _scratch = _Scratch()
@@ -358,7 +349,7 @@ def _decode_planes(data: bytes, mode: _ReadMode) -> np.ndarray:
         except OSError as e:
             raise _Truncated(str(e)) from None
         if coloured:
-            planes = _planes_array(im)
+            planes = colour.pixels_array(im)
             inverse = _inverse_rgb if mode.rgb else _inverse_bgr
             out = cv2.transform(planes, inverse(im.grace.weights))
             if mode.want == "grey":
@@ -372,20 +363,6 @@ def _decode_planes(data: bytes, mode: _ReadMode) -> np.ndarray:
         if (out.shape[1], out.shape[0]) != want:  # tiny image: DCT scaling stopped early
             out = cv2.resize(out, want, interpolation=cv2.INTER_AREA)
     return _orient(out, orientation)
-
-
-def _planes_array(im: Image.Image) -> np.ndarray:
-    """The decoded G-YUV planes as an HxWx3 array, through reused buffers.
-
-    The core paste copies the 4-byte YCbCr pixels into an RGBX image that
-    shares a numpy buffer (no mode conversion: same pixel size), and cv2
-    drops the padding byte; ``np.asarray(im)`` would allocate fresh buffers
-    for every frame. The array is reused by the next decode in this thread,
-    so it never leaves this module."""
-    w, h = im.size
-    four, shared, three = _scratch.decode_buffers(w, h)
-    shared.im.paste(im.im, (0, 0, w, h))
-    return cv2.cvtColor(four, cv2.COLOR_RGBA2RGB, dst=three)
 
 
 class _ReadMode:
@@ -430,29 +407,17 @@ def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
 # -- helpers --------------------------------------------------------------------
 @lru_cache(maxsize=64)
 def _forward_bgr(weights: tuple[float, float, float]) -> np.ndarray:
-    return _fixed_point_ok(colour.forward_matrix(weights)[:, [2, 1, 0, 3]])  # columns B, G, R, offset
+    return colour.cv2_matrix(colour.forward_matrix(weights)[:, [2, 1, 0, 3]])  # columns B, G, R, offset
 
 
 @lru_cache(maxsize=64)
 def _inverse_bgr(weights: tuple[float, float, float]) -> np.ndarray:
-    return _fixed_point_ok(colour.inverse_matrix(weights)[[2, 1, 0]])  # rows B, G, R
+    return colour.cv2_matrix(colour.inverse_matrix(weights)[[2, 1, 0]])  # rows B, G, R
 
 
 @lru_cache(maxsize=64)
 def _inverse_rgb(weights: tuple[float, float, float]) -> np.ndarray:
-    return _fixed_point_ok(colour.inverse_matrix(weights))
-
-
-def _fixed_point_ok(m: np.ndarray) -> np.ndarray:
-    """cv2.transform uses its exact 10-bit kernel only for |m[:, :2]| < 32 and
-    |m[:, 2:]| < 8192 (else a float path that rounds differently). Weights
-    >= 0.05, which every strategy and file must have, stay far inside."""
-    if np.abs(m[:, :2]).max() >= 32 or np.abs(m[:, 2:]).max() >= 8192:
-        raise ValueError(
-            "colour weights too extreme for cv2's exact fixed-point transform; each must be >= 0.05"
-        )
-    m.setflags(write=False)
-    return m
+    return colour.cv2_matrix(colour.inverse_matrix(weights))
 
 
 def _is_jpeg(ext: str) -> bool:

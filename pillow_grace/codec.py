@@ -344,11 +344,14 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
       else refused (JPEG has no alpha, and dropping it would change the picture).
     * RGBX: the padding byte is dropped. YCbCr: JPEG's BT.601 inverse to RGB.
     * CMYK, I;16*, I, F, LAB, HSV: refused with the conversion to use.
+
+    The G-YUV planes may be a per-thread image that the next call in this
+    thread overwrites: hand them to :func:`encode_planes` before then.
     """
     check_image(image)
     mode = image.mode
     if mode == "L":
-        return image.copy()  # a private object: see encode_planes
+        return _private(image)
     if mode == "1":
         return image.convert("L")
     if _has_alpha(image):
@@ -359,8 +362,17 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
     elif mode in ("P", "RGBX", "YCbCr"):
         image = image.convert("RGB")  # palette expansion / padding drop / BT.601 inverse
     if colour.is_libjpeg_transform(strategy.weights):
-        return image.copy() if image.mode == mode else image  # a private object: see encode_planes
-    return colour.rgb_to_planes(image, strategy.weights)
+        return _private(image) if image.mode == mode else image
+    return colour.rgb_to_planes(image, strategy.weights, scratch=True)
+
+
+def _private(image: Image.Image) -> Image.Image:
+    """A new Image object sharing ``image``'s pixels (no copy): saving sets
+    ``encoderinfo`` on the object, so concurrent encodes of one image must each
+    save their own object (see :func:`encode_planes`), and copying 8 MB per
+    frame would cost as much as a tenth of the encode."""
+    image.load()
+    return image._new(image.im)
 
 
 def encode_planes(

@@ -40,6 +40,11 @@ extreme allowed ones), see ``docs/interop.md``.
 
 Speed
 -----
+When OpenCV is importable, :func:`rgb_to_planes` and :func:`planes_to_rgb`
+use ``cv2.transform`` (SIMD, exact for these matrices as said above: the
+same bytes as Pillow's conversion, several times faster). Encoding and
+decoding never *need* it: without cv2 the conversion below is used.
+
 Pillow's matrix conversion is plain scalar C (about 3.3 ns a pixel), and it
 releases the GIL, so large images are cut into horizontal strips converted on
 a small thread pool. Each strip is converted and then pasted with the
@@ -53,7 +58,9 @@ planes untouched) without the split/merge round trip (about 3 ms for 2 Mpx).
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -153,21 +160,33 @@ def reference_transform(pixels: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     return np.clip((n + SCALE // 2) >> FRACTION_BITS, 0, 255).astype(np.uint8)
 
 
-def rgb_to_planes(image: Image.Image, weights: tuple[float, float, float]) -> Image.Image:
+def rgb_to_planes(
+    image: Image.Image, weights: tuple[float, float, float], *, scratch: bool = False
+) -> Image.Image:
     """RGB image -> mode "YCbCr" image holding the G-YUV planes (exactly rounded).
 
-    The result is labelled YCbCr so libjpeg stores it without converting."""
+    The result is labelled YCbCr so libjpeg stores it without converting.
+    ``scratch=True`` (the encoder's planes, consumed at once) may return a
+    per-thread image that the next call in this thread overwrites, instead
+    of a new one: no fresh 8 MB to fault in per 2 Mpx frame."""
     if image.mode != "RGB":
         raise ValueError(f"rgb_to_planes needs an RGB image, got mode {image.mode!r}")
-    return _convert(image, forward_matrix(weights), "YCbCr")
+    into = _scratch.image("YCbCr", *image.size) if scratch and _accelerator() is not None else None
+    return _convert(image, forward_matrix(weights), "YCbCr", into=into)
 
 
-def planes_to_rgb(planes: Image.Image, weights: tuple[float, float, float]) -> Image.Image:
+def planes_to_rgb(
+    planes: Image.Image, weights: tuple[float, float, float], *, overwrite: bool = False
+) -> Image.Image:
     """Image whose three bands are G-YUV planes (mode YCbCr, or RGB as the
-    Pillow plugin decodes them) -> RGB image, exactly rounded."""
+    Pillow plugin decodes them) -> RGB image, exactly rounded.
+
+    ``overwrite=True`` lets the result be ``planes`` itself, converted in
+    place, when ``planes`` is labelled RGB (the decoder's freshly decoded
+    planes): one 8 MB image fewer to allocate and fault in per 2 Mpx frame."""
     if planes.mode not in ("YCbCr", "RGB"):
         raise ValueError(f"planes_to_rgb needs a 3-band image (YCbCr or RGB), got mode {planes.mode!r}")
-    return _convert(planes, inverse_matrix(weights), "RGB")
+    return _convert(planes, inverse_matrix(weights), "RGB", into=planes if overwrite else None)
 
 
 def _round_preserving_sum(values: np.ndarray, total: int) -> np.ndarray:
@@ -199,12 +218,113 @@ def _check_exact(fixed: np.ndarray) -> None:
         )
 
 
-def _convert(image: Image.Image, matrix: np.ndarray, out_mode: str) -> Image.Image:
-    """Pillow's C matrix conversion into a new image of mode ``out_mode``.
+def cv2_matrix(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` (from :func:`forward_matrix` / :func:`inverse_matrix`, columns
+    possibly reordered) checked for ``cv2.transform``'s exact path, read-only.
+
+    cv2.transform uses its exact 10-bit kernel on uint8 only for
+    |m[:, :2]| < 32 and |m[:, 2:]| < 8192 (else a float path that rounds
+    differently). Weights >= 0.05, which every strategy and file must have,
+    stay far inside."""
+    if np.abs(matrix[:, :2]).max() >= 32 or np.abs(matrix[:, 2:]).max() >= 8192:
+        raise ValueError(
+            "colour weights too extreme for cv2's exact fixed-point transform; each must be >= 0.05"
+        )
+    out = np.array(matrix, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+_UNSET: Any = object()
+_cv2_module: Any = _UNSET
+
+
+def _accelerator() -> Any:
+    """The cv2 module if it can be imported (once), else None."""
+    global _cv2_module
+    if _cv2_module is _UNSET:
+        try:
+            import cv2
+        except ImportError:
+            cv2 = None
+        _cv2_module = cv2
+    return _cv2_module
+
+
+def _convert(
+    image: Image.Image, matrix: np.ndarray, out_mode: str, into: Image.Image | None = None
+) -> Image.Image:
+    """The exact matrix conversion into a new image of mode ``out_mode``:
+    ``cv2.transform`` when available, else Pillow's C matrix conversion.
 
     ``out_mode`` only relabels the pixels (YCbCr and RGB are both 3 bands of
     4-byte pixels): the core paste copies bytes between equal pixel sizes."""
     image.load()  # before threads touch it: loading is not thread-safe
+    cv2 = _accelerator()
+    if cv2 is not None:
+        w, h = image.size
+        converted = cv2.transform(pixels_array(image), cv2_matrix(matrix), dst=_scratch.array("out", w, h, 3))
+        # into an image of the right mode: the caller's, or a new one left
+        # uninitialised (color None) since every pixel is written next
+        out = into if into is not None and into.mode == out_mode else Image.new(out_mode, (w, h), None)
+        out.frombytes(converted.data, "raw", out_mode)
+        return out
+    return _convert_pillow(image, matrix, out_mode)
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for the last frame size seen. A camera loop reuses
+    them; fresh multi-megabyte buffers per frame cost more in page faults than
+    the colour conversion itself (docs/speed.md)."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.shared: Image.Image | None = None
+        self.images: dict[str, Image.Image] = {}
+        self.shared_base: np.ndarray | None = None
+
+    def array(self, key: str, w: int, h: int, channels: int) -> np.ndarray:
+        a = self.arrays.get(key)
+        if a is None or a.shape != (h, w, channels):
+            a = self.arrays[key] = np.empty((h, w, channels), np.uint8)
+        return a
+
+    def image(self, mode: str, w: int, h: int) -> Image.Image:
+        im = self.images.get(mode)
+        if im is None or im.size != (w, h):
+            im = self.images[mode] = Image.new(mode, (w, h), None)
+        return im
+
+    def rgbx(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
+        four = self.array("four", w, h, 4)
+        if self.shared_base is not four:
+            # an RGBX image sharing ``four``'s memory (Pillow maps RGBX buffers)
+            self.shared = Image.frombuffer("RGBX", (w, h), four, "raw", "RGBX", 0, 1)
+            self.shared_base = four
+        assert self.shared is not None
+        return four, self.shared
+
+
+_scratch = _Scratch()
+
+
+def pixels_array(image: Image.Image) -> np.ndarray:
+    """The pixels of a 3-band image (RGB, YCbCr) as an HxWx3 uint8 array,
+    through per-thread buffers (needs cv2).
+
+    The core paste copies the 4-byte pixels into an RGBX image that shares a
+    numpy buffer (no mode conversion: same pixel size) and cv2 drops the
+    padding byte; ``np.asarray(image)`` would allocate fresh buffers for
+    every frame. The array is reused by the next call in this thread: use it
+    before then."""
+    cv2 = _accelerator()
+    w, h = image.size
+    four, shared = _scratch.rgbx(w, h)
+    shared.im.paste(image.im, (0, 0, w, h))
+    return cv2.cvtColor(four, cv2.COLOR_RGBA2RGB, dst=_scratch.array("three", w, h, 3))
+
+
+def _convert_pillow(image: Image.Image, matrix: np.ndarray, out_mode: str) -> Image.Image:
     values = tuple(float(x) for x in matrix.reshape(-1))
     core = image.im
     w, h = image.size

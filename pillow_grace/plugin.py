@@ -112,7 +112,7 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
             # later access can see planes labelled as RGB.
             if self._grace_planes and not self.tile:
                 self._grace_planes = False
-                self.im = colour.planes_to_rgb(self._new(self.im), self.grace.weights).im
+                self.im = colour.planes_to_rgb(self._new(self.im), self.grace.weights, overwrite=True).im
         return Image.Image.load(self)
 
     def __getstate__(self) -> list[Any]:

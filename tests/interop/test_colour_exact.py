@@ -28,8 +28,19 @@ def colours(n: int = 1 << 18, seed: int = 0) -> np.ndarray:
     return np.concatenate([pts, pts[:pad]]).reshape(-1, 512, 3)
 
 
+@pytest.fixture(params=["cv2", "pillow"])
+def conversion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each implementation rgb_to_planes/planes_to_rgb may use:
+    cv2.transform when OpenCV is importable, Pillow's matrix conversion else."""
+    if request.param == "cv2":
+        pytest.importorskip("cv2")
+    else:
+        monkeypatch.setattr(colour, "_cv2_module", None)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("weights", WEIGHTS)
-def test_pillow_path_equals_integer_reference(weights: tuple[float, float, float]) -> None:
+def test_pillow_path_equals_integer_reference(weights: tuple[float, float, float], conversion: str) -> None:
     rgb = colours()
     planes = colour.rgb_to_planes(Image.fromarray(rgb), weights)
     assert planes.mode == "YCbCr"
@@ -58,7 +69,7 @@ def test_cv2_transform_equals_integer_reference(weights: tuple[float, float, flo
     )
 
 
-def test_large_image_threaded_path_is_exact() -> None:
+def test_large_image_threaded_path_is_exact(conversion: str) -> None:
     # above the strip threshold, so the image is converted in parallel strips
     rgb = np.random.default_rng(3).integers(0, 256, (700, 800, 3), dtype=np.uint8)
     assert rgb.shape[0] * rgb.shape[1] >= colour._PARALLEL_MIN_PIXELS

@@ -262,20 +262,30 @@ def test_bad_arrays_raise(img: object, error: type[Exception], message: str, str
         gcv.imencode(".jpg", img, strategy=strategy)  # type: ignore[arg-type]
 
 
-def test_core_path_never_imports_cv2(tmp_path: Path) -> None:
+def test_core_path_same_bytes_and_pixels_without_cv2(tmp_path: Path) -> None:
+    """The core uses cv2.transform when it can import cv2; a device without
+    OpenCV writes the same bytes and decodes the same pixels."""
     code = (
-        "import io, sys\n"
+        "import hashlib, io, sys\n"
+        "if sys.argv[1] == 'block': sys.modules['cv2'] = None\n"
         "import numpy as np\n"
         "from PIL import Image\n"
         "import pillow_grace\n"
         "s = pillow_grace.Strategy(name='t', task='other', weights=(0.3, 0.5, 0.2),\n"
         "                          tables=((2,) * 64,) * 3)\n"
-        "im = Image.fromarray(np.arange(64 * 48 * 3, dtype=np.uint8).reshape(48, 64, 3))\n"
+        "im = Image.fromarray(np.arange(640 * 480 * 3, dtype=np.uint8).reshape(480, 640, 3))\n"
         "b = io.BytesIO(); im.save(b, 'GRACE', strategy=s)\n"
-        "Image.open(io.BytesIO(b.getvalue())).load()\n"
-        "assert 'cv2' not in sys.modules, 'cv2 imported'\n"
+        "px = Image.open(io.BytesIO(b.getvalue())).tobytes()\n"
+        "print(hashlib.sha256(b.getvalue()).hexdigest(), hashlib.sha256(px).hexdigest(),\n"
+        "      sys.modules.get('cv2') is not None)\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, timeout=60)
+    runs = [
+        subprocess.run([sys.executable, "-c", code, mode], check=True, cwd=tmp_path, timeout=60,
+                       capture_output=True, text=True).stdout.split()
+        for mode in ("block", "allow")
+    ]
+    assert runs[0][2] == "False" and runs[1][2] == "True"
+    assert runs[0][:2] == runs[1][:2]
 
 
 # -- reused per-thread buffers ------------------------------------------------------
