@@ -130,8 +130,12 @@ def exhaustive() -> None:
         fwd, inv = colour.forward_fixed(weights), colour.inverse_fixed(weights)
         planes = np.concatenate([colour.reference_transform(c, fwd) for c in np.array_split(rgb, 16)])
         back = np.concatenate([colour.reference_transform(c, inv) for c in np.array_split(planes, 16)])
-        pil_ok = np.array_equal(np.asarray(colour.rgb_to_planes(Image.fromarray(rgb), weights)), planes)
-        pil_ok &= np.array_equal(np.asarray(colour.planes_to_rgb(Image.fromarray(planes), weights)), back)
+        saved, colour._cv2_module = colour._cv2_module, None  # Pillow's conversion, as without OpenCV
+        try:
+            pil_ok = np.array_equal(np.asarray(colour.rgb_to_planes(Image.fromarray(rgb), weights)), planes)
+            pil_ok &= np.array_equal(np.asarray(colour.planes_to_rgb(Image.fromarray(planes), weights)), back)
+        finally:
+            colour._cv2_module = saved
         cv_ok: object = "n/a"
         if cv2 is not None:
             bgr_fwd = colour.forward_matrix(weights)[:, [2, 1, 0, 3]]
@@ -139,6 +143,43 @@ def exhaustive() -> None:
             cv_ok &= np.array_equal(cv2.transform(planes, colour.inverse_matrix(weights)), back)
         err = np.abs(back.astype(np.int16) - rgb.astype(np.int16))
         print(f"| {name} | {pil_ok} | {cv_ok} | {int(err.max())} / {float(err.mean()):.3f} |")
+
+
+def libjpeg_bt601() -> None:
+    """How far libjpeg's own BT.601 conversion (used for BT.601 strategies,
+    see colour.is_libjpeg_transform) is from the 10-bit definition."""
+    bits = 16  # jccolor.c / jdcolor.c: SCALEBITS
+
+    def fix(x: float) -> int:
+        return int(x * (1 << bits) + 0.5)
+
+    half = 1 << (bits - 1)
+    fwd, inv = colour.forward_fixed(colour.BT601), colour.inverse_fixed(colour.BT601)
+    counts = {"forward": np.zeros(256, np.int64), "inverse": np.zeros(256, np.int64)}
+    g, b = (a.ravel().astype(np.int64) for a in np.meshgrid(np.arange(256), np.arange(256), indexing="ij"))
+    for r in range(256):
+        rr = np.full_like(g, r)
+        px = np.stack([rr, g, b], 1)
+        lib_fwd = np.stack([
+            (fix(0.299) * rr + fix(0.587) * g + fix(0.114) * b + half) >> bits,
+            (-fix(0.16874) * rr - fix(0.33126) * g + fix(0.5) * b + (128 << bits) + half - 1) >> bits,
+            (fix(0.5) * rr - fix(0.41869) * g - fix(0.08131) * b + (128 << bits) + half - 1) >> bits,
+        ], 1)
+        cb, cr = g - 128, b - 128  # px read as planes (Y, Cb, Cr)
+        lib_inv = np.clip(np.stack([
+            rr + ((fix(1.402) * cr + half) >> bits),
+            rr + ((-fix(0.34414) * cb - fix(0.71414) * cr + half) >> bits),
+            rr + ((fix(1.772) * cb + half) >> bits),
+        ], 1), 0, 255)
+        for key, lib, fixed in (("forward", lib_fwd, fwd), ("inverse", lib_inv, inv)):
+            ours = colour.reference_transform(px.astype(np.uint8), fixed).astype(np.int64)
+            counts[key] += np.bincount(np.abs(lib - ours).max(1), minlength=256)
+    print("\n### BT.601: libjpeg's conversion against the 10-bit definition, all 2**24 inputs\n")
+    print("| direction | identical | off by 1 | off by more |")
+    print("|---|---:|---:|---:|")
+    for key, c in counts.items():
+        total = int(c.sum())
+        print(f"| {key} | {100 * c[0] / total:.2f}% | {100 * c[1] / total:.2f}% | {int(c[2:].sum())} |")
 
 
 def main() -> None:
@@ -155,6 +196,7 @@ def main() -> None:
     decode_table(image, original, ((1,) * 64,) * 3, "All-ones tables (nearly lossless), 4:4:4")
     if not args.no_exhaustive:
         exhaustive()
+        libjpeg_bt601()
 
 
 if __name__ == "__main__":

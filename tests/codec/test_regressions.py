@@ -177,3 +177,18 @@ def test_comment_that_looks_like_a_grace_segment_is_refused(strategy: Strategy) 
     out = io.BytesIO()
     tiny_rgb().save(out, "GRACE", strategy=strategy, comment=b'{"weights":[1,2,3]}')
     assert Image.open(out).format == "GRACE"
+
+
+def test_bt601_strategy_does_exactly_a_plain_jpegs_work(photo: Image.Image, make_strategy: Any) -> None:
+    """BT.601 weights: libjpeg converts the colours both ways, so the file is
+    Pillow's JPEG with the same tables plus the metadata segment, and the
+    GRACE-aware decode is the plain decode."""
+    bt601 = make_strategy(weights=(0.299, 0.587, 0.114))
+    grace, plain = io.BytesIO(), io.BytesIO()
+    photo.save(grace, "GRACE", strategy=bt601)
+    photo.save(plain, "JPEG", qtables=[list(t) for t in bt601.tables], subsampling=0, optimize=True)
+    (app11,) = jm.find(grace.getvalue(), 0xFFEB)
+    without = grace.getvalue()[: app11.offset] + grace.getvalue()[app11.offset + 4 + len(app11.payload) :]
+    assert without == plain.getvalue()
+    with Image.open(grace) as g, Image.open(io.BytesIO(grace.getvalue()), formats=["JPEG"]) as p:
+        assert g.format == "GRACE" and g.tobytes() == p.tobytes()
