@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -74,3 +75,40 @@ def test_oversized_frame_header_in_a_grace_file(strategy: Strategy) -> None:
     i = data.find(b"\xff\xc0")
     data[i + 5 : i + 9] = struct.pack(">HH", 65000, 65000)
     assert gcv.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR) is None
+
+
+def test_fuzz_imdecode_never_shows_grace_planes_as_bt601(make_strategy: Any) -> None:
+    """Truncations anywhere and byte flips in APP0/APP11: the result is None,
+    a GraceFileError, or the picture with its true colours; never the planes
+    through BT.601 (which, with these weights, is tens of levels off)."""
+    strategy = make_strategy(weights=(0.05, 0.9, 0.05), tables="ones")
+    bgr = tiny_bgr(16, 16)
+    data = grace_bytes_of(bgr, strategy)
+    misread = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert np.abs(misread.astype(int) - bgr).mean() > 10  # the oracle can tell
+    end = data.find(b"\xff\xdb")  # APP0 and APP11 come before the first DQT
+    rng = np.random.default_rng(11)
+    cases = [data[:cut] for cut in range(1, len(data), 7)]
+    for _ in range(300):
+        damaged = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            damaged[int(rng.integers(2, end))] ^= int(rng.integers(1, 256))
+        cases.append(bytes(damaged))
+    seen: dict[str, int] = {}
+    for case in cases:
+        try:
+            out = gcv.imdecode(np.frombuffer(case, np.uint8), cv2.IMREAD_COLOR)
+        except GraceFileError:
+            kind = "GraceFileError"
+        else:
+            kind = "None" if out is None else "decoded"
+            if out is not None:
+                assert np.abs(out.astype(int) - bgr).mean() < 3, "decoded with the wrong colours"
+        seen[kind] = seen.get(kind, 0) + 1
+    assert seen.get("GraceFileError", 0) > 100 and seen.get("decoded", 0) > 10, seen
+
+
+def grace_bytes_of(bgr: np.ndarray, strategy: Strategy) -> bytes:
+    ok, buf = gcv.imencode(".jpg", bgr, strategy=strategy)
+    assert ok
+    return buf.tobytes()
