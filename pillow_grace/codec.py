@@ -297,10 +297,19 @@ def check_image(image: Image.Image) -> None:
     """Refuse an image whose size or mode cannot be written exactly (the
     rules of :func:`to_planes`, without converting the pixels)."""
     check_size(*image.size)
-    mode = image.mode
-    if mode in ("L", "1", "P", "RGB", "RGBX", "YCbCr") or _has_alpha(image):
-        if _has_alpha(image):
-            _opaque_bands(image)
+    if _has_alpha(image):
+        _opaque_bands(image)
+    else:
+        _check_mode(image.mode)
+
+
+#: Modes written without alpha handling (see to_planes).
+_PLAIN_MODES = ("L", "1", "P", "RGB", "RGBX", "YCbCr")
+
+
+def _check_mode(mode: str) -> None:
+    """Refuse a mode (without alpha) that cannot be written exactly."""
+    if mode in _PLAIN_MODES:
         return
     if mode == "CMYK":
         raise UnsupportedModeError(
@@ -348,8 +357,10 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
     The G-YUV planes may be a per-thread image that the next call in this
     thread overwrites: hand them to :func:`encode_planes` before then.
     """
-    check_image(image)
+    check_size(*image.size)
     mode = image.mode
+    if not _has_alpha(image):
+        _check_mode(mode)
     if mode == "L":
         return _private(image)
     if mode == "1":
