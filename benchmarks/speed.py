@@ -17,7 +17,7 @@ Huffman tables), so the only difference is the colour step. Targets
 Then GRACE's defaults against Pillow's JPEG defaults, what ``optimize``
 costs and saves, the OpenCV adapter against cv2's own codec, and the
 shipped strategies as a device uses them. Each figure is the minimum (and
-median) of N runs; a benchmark, not a test: the script prints the machine
+median) of N runs, round-robin; a benchmark, not a test: the script prints the machine
 and every figure, and docs/speed.md records one run.
 """
 
@@ -48,28 +48,28 @@ WEIGHTS = (0.25, 0.45, 0.30)
 BASE = {"quality": 90, "subsampling": 0, "optimize": True}
 
 
-def timeit(fns: list[Callable[[], Any]], repeat: int, passes: int = 3) -> list[tuple[float, float, float]]:
+def timeit(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, float, float]]:
     """(min, median) wall time in ms of each function, and its minimum CPU time
     (all threads of the process) in ms, which other jobs on a shared machine
     disturb less.
 
-    Each function runs in a tight loop (after two warm-up calls), as a device
-    encoding frame after frame would: buffers are then reused, not faulted in
-    anew. The whole list is gone through ``passes`` times, so that a burst of
-    load from other processes does not decide one figure alone."""
+    The functions run round-robin, one call each per round, after two
+    warm-up calls: a burst of load from other processes then hits every
+    figure alike instead of deciding one of them alone. The per-thread
+    buffers of the library are shared by all rows (same frame size), as in a
+    device's loop."""
+    for fn in fns:
+        fn()
+        fn()
     times: list[list[float]] = [[] for _ in fns]
     cpu: list[list[float]] = [[] for _ in fns]
-    per_pass = max(1, repeat // passes)
-    for _ in range(passes):
-        for i, (fn, t) in enumerate(zip(fns, times, strict=True)):
+    for _ in range(repeat):
+        for fn, t, c in zip(fns, times, cpu, strict=True):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
             fn()
-            fn()
-            for _ in range(per_pass):
-                c0 = time.process_time()
-                t0 = time.perf_counter()
-                fn()
-                t.append(time.perf_counter() - t0)
-                cpu[i].append(time.process_time() - c0)
+            t.append(time.perf_counter() - t0)
+            c.append(time.process_time() - c0)
     return [(min(t) * 1e3, statistics.median(t) * 1e3, min(c) * 1e3) for t, c in zip(times, cpu, strict=True)]
 
 
