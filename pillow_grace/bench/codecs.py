@@ -15,6 +15,11 @@ real encoders:
                  (see :mod:`pillow_grace.bench.smart`), then sends a JPEG 4:2:0
                  of that small image; the server feeds it straight to the
                  network. Best-case baseline for one known model.
+``smart-jpeg-444`` the same with 4:4:4.
+``jpeg-zeroed``  a diagnostic: libjpeg's standard (Annex K) tables at quality Q,
+                 4:4:4, with every bin above the model's resize cutoff
+                 (:func:`invisible_bins`) set to 255. What knowing only the
+                 resize buys, without any gradient.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
+import numpy as np
 from PIL import Image, JpegImagePlugin, features
 
 from ..codec import EncodeOptions, _output_buffer, _worst_case_size
 from ..codec import encode as grace_encode
 from ..strategy import Strategy
-from ..tables import quality_to_parameter
+from ..tables import jpeg_reference_tables, quality_to_parameter
 
 #: Quality sweep of the conventional codecs (issue #4: 30..100).
 BASELINE_QUALITIES = (30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 100)
@@ -72,7 +79,18 @@ def parse_grace_setting(token: GraceSetting) -> tuple[int | None, float | None]:
 #: Bits per pixel of the uncompressed capture (8-bit RGB): the compression-ratio reference.
 RAW_BITS_PER_PIXEL = 24.0
 
-FAMILIES = ("grace", "jpeg-420", "jpeg-444", "webp", "jpegli", "smart-jpeg-420")
+FAMILIES = (
+    "grace",
+    "jpeg-420",
+    "jpeg-444",
+    "webp",
+    "jpegli",
+    "smart-jpeg-420",
+    "smart-jpeg-444",
+    "jpeg-zeroed",
+)
+#: Families that send the image the network consumes (the device runs the model's resize).
+SMART_FAMILIES = ("smart-jpeg-420", "smart-jpeg-444")
 
 
 class Codec(ABC):
@@ -266,12 +284,77 @@ class SmartJpegCodec(Codec):
         return d
 
 
-def _libjpeg(image: Image.Image, quality: int, subsampling: str) -> bytes:
-    """Pillow's libjpeg-turbo encoder with optimized Huffman tables."""
+#: (vertical, horizontal) factors by which a model's resize shrinks a frame of a given (width, height).
+ResizeFactors = Callable[[tuple[int, int]], tuple[Fraction, Fraction]]
+
+
+def invisible_bins(factor_y: float | Fraction, factor_x: float | Fraction | None = None) -> np.ndarray:
+    """The 8x8 DCT bins a model cannot see after shrinking the frame by ``factor_y`` x ``factor_x``.
+
+    Bin (u, v) (u the vertical, v the horizontal frequency index, 0..7) of an
+    8x8 block DCT is a cosine of u/16 cycles/pixel vertically and v/16
+    horizontally. After a downscale by f, the model's Nyquist frequency is
+    1/(2f) cycles/pixel of the frame, so a bin is invisible when u/16 > 1/(2 f_y)
+    or v/16 > 1/(2 f_x), i.e. u * f_y > 8 or v * f_x > 8 (separable basis: one
+    axis above Nyquist is enough). This is the ideal low-pass view of a resize;
+    the bilinear resizes of real pipelines alias rather than cut cleanly.
+
+    f = 4: every bin with u >= 3 or v >= 3 (8 / 4 = 2); f <= 1: none. Returns
+    a boolean array indexed [u, v], True where invisible; ``factor_x``
+    defaults to ``factor_y``. This is the one home of the cutoff rule
+    (the ``jpeg-zeroed`` baseline)."""
+    fy = Fraction(factor_y).limit_denominator(1 << 20)
+    fx = fy if factor_x is None else Fraction(factor_x).limit_denominator(1 << 20)
+    idx = np.arange(8)
+    rows = np.array([u * fy > 8 for u in idx])
+    cols = np.array([v * fx > 8 for v in idx])
+    return rows[:, None] | cols[None, :]
+
+
+def zeroed_tables(quality: int, invisible: np.ndarray) -> np.ndarray:
+    """libjpeg's tables at ``quality`` (2 x 64, natural order: luma, chroma), ``invisible`` bins at 255."""
+    tables = jpeg_reference_tables(quality)[:2].astype(np.int64)
+    tables[:, np.asarray(invisible, dtype=bool).reshape(-1)] = 255
+    return tables
+
+
+@dataclass
+class ZeroedJpegCodec(Codec):
+    """JPEG 4:4:4 with the standard tables at ``quality`` and the bins the model cannot see at 255.
+
+    ``resize_factors`` gives the model's shrink factors for a frame size (see
+    :func:`invisible_bins`). With nothing to zero the file is byte for byte
+    libjpeg's own at this quality, 4:4:4. A diagnostic: it knows the resize and
+    nothing about the model's gradients."""
+
+    quality: int
+    resize_factors: ResizeFactors
+    curve: str = "jpeg-zeroed"
+
+    def tables(self, size: tuple[int, int]) -> np.ndarray:
+        """The two tables (luma, chroma) used for a frame of ``size`` (width, height)."""
+        return zeroed_tables(self.quality, invisible_bins(*self.resize_factors(size)))
+
+    def encode(self, image: Image.Image) -> bytes:
+        return _libjpeg(image, self.quality, "4:4:4", qtables=self.tables(image.size))
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(_libjpeg_facts("4:4:4"))
+        d["tables"] = "Annex K at this quality; bins with u*f_y > 8 or v*f_x > 8 set to 255"
+        return d
+
+
+def _libjpeg(image: Image.Image, quality: int, subsampling: str, qtables: np.ndarray | None = None) -> bytes:
+    """Pillow's libjpeg-turbo encoder with optimized Huffman tables (``qtables``: natural order, unscaled)."""
     buf = io.BytesIO()
+    params: dict[str, Any] = {"quality": quality, "optimize": True, "subsampling": subsampling}
+    if qtables is not None:
+        # quality=-1 with qtables: libjpeg stores the tables unscaled (as the core does).
+        params.update(quality=-1, qtables=[[int(v) for v in t] for t in qtables])
     # Huffman optimisation needs the whole file in Pillow's buffer: the core's sizing rule.
     with _output_buffer(_worst_case_size(image, subsampling)):
-        image.save(buf, "JPEG", quality=quality, optimize=True, subsampling=subsampling)
+        image.save(buf, "JPEG", **params)
     return buf.getvalue()
 
 
@@ -297,13 +380,17 @@ def build_codecs(
     grace_qualities: Sequence[GraceSetting] = GRACE_QUALITIES,
     baseline_qualities: Sequence[int] = BASELINE_QUALITIES,
     device_resize: Callable[[Image.Image], Image.Image] | None = None,
+    resize_factors: ResizeFactors | None = None,
 ) -> tuple[list[Codec], list[str]]:
     """All codec settings of a sweep, and notes on families that were left out (and why).
 
     ``strategies`` are (curve name, strategy) pairs, so ablation variants get
     curves of their own. A quality of None means the strategy's own tables;
     a strategy without a perception model only has those. Settings beyond
-    quality 100 are listed as ``q100xF``."""
+    quality 100 are listed as ``q100xF``. The smart families need
+    ``device_resize`` and ``jpeg-zeroed`` needs ``resize_factors``; without
+    them they are left out (the caller records why: runner.prepare_smart,
+    runner.prepare_zeroed)."""
     codecs: list[Codec] = []
     notes: list[str] = []
     unknown = [f for f in families if f not in FAMILIES]
@@ -335,9 +422,14 @@ def build_codecs(
             codecs.extend(JpegliCodec(q) for q in baseline_qualities)
         else:
             notes.append("jpegli: pyjpegli is not installed (pip install pyjpegli); left out")
-    if "smart-jpeg-420" in families:
-        if device_resize is not None:  # else the caller records why (runner.prepare_smart)
-            codecs.extend(SmartJpegCodec(q, device_resize) for q in baseline_qualities)
+    if device_resize is not None:
+        for family in SMART_FAMILIES:
+            if family in families:
+                sub = family.rsplit("-", 1)[1]
+                subsampling = f"{sub[0]}:{sub[1]}:{sub[2]}"
+                codecs.extend(SmartJpegCodec(q, device_resize, subsampling) for q in baseline_qualities)
+    if "jpeg-zeroed" in families and resize_factors is not None:
+        codecs.extend(ZeroedJpegCodec(q, resize_factors) for q in baseline_qualities)
     return codecs, notes
 
 

@@ -22,7 +22,7 @@ from .capture import CaptureSpec
 from .labels import labels_for, read_labels
 from .photos import BenchImage, ImageSet
 from .probes import ProbeCheck, check_probe_overlap, locate_probe_images, probe_fingerprints
-from .runner import BenchModel, ResultCache, prepare_smart, run_sweep
+from .runner import BenchModel, ResultCache, prepare_smart, prepare_zeroed, run_sweep
 from .sources import load_images, probe_candidate_files
 
 DEFAULT_STRATEGY = "efficientnet-lite0"
@@ -261,10 +261,14 @@ def sweep_curves(
     """Sweep ``curves`` (plus the job's baselines); curves named in ``rate_matched``
     get their points at the sizes of the first curve's points instead of the quality grid."""
     frame, _ = job.capture.apply(prep.images[0].image, prep.model.input_size)
-    smart = None
+    smart = factors = None
     notes = list(prep.notes)
-    if "smart-jpeg-420" in job.families:
-        smart, note = prepare_smart(prep.model, frame)
+    smart_families = [f for f in codecs_mod.SMART_FAMILIES if f in job.families]
+    if smart_families:
+        smart, note = prepare_smart(prep.model, frame, smart_families)
+        notes.append(note)
+    if "jpeg-zeroed" in job.families:
+        factors, note = prepare_zeroed(prep.model, frame)
         notes.append(note)
     codec_list, codec_notes = codecs_mod.build_codecs(
         curves,
@@ -272,6 +276,7 @@ def sweep_curves(
         grace_qualities=job.grace_qualities,
         baseline_qualities=job.baseline_qualities,
         device_resize=smart.device_resize if smart else None,
+        resize_factors=factors,
     )
     notes += codec_notes
     if rate_matched:

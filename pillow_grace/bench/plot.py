@@ -16,6 +16,8 @@ _STYLE = {
     "webp": ("tab:green", "^"),
     "jpegli": ("tab:purple", "v"),
     "smart-jpeg-420": ("tab:gray", "D"),
+    "smart-jpeg-444": ("dimgray", "d"),
+    "jpeg-zeroed": ("darkgoldenrod", "X"),
 }
 
 

@@ -15,9 +15,11 @@ computed once per process.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,7 +28,7 @@ from PIL import Image
 
 from ..fit.progress import make_progress
 from .capture import CaptureSpec
-from .codecs import RAW_BITS_PER_PIXEL, Codec
+from .codecs import RAW_BITS_PER_PIXEL, Codec, ResizeFactors, invisible_bins
 from .metrics import TaskScorer, make_scorer
 from .photos import BenchImage
 from .probes import ProbeCheck
@@ -87,25 +89,64 @@ class ResultCache:
         self.results: dict[tuple[str, str, str, str], tuple[int, float, float, Any]] = {}
 
 
-def prepare_smart(model: BenchModel, frame: Image.Image) -> tuple[Any, str]:
-    """(SmartSplit or None, note) for the smart baseline at this capture."""
+def prepare_smart(
+    model: BenchModel, frame: Image.Image, families: Sequence[str] = ("smart-jpeg-420",)
+) -> tuple[Any, str]:
+    """(SmartSplit or None, note) for the smart baselines ``families`` at this capture."""
+    label = ", ".join(families)
     try:
         split = split_pipeline(model.module)
         out_w, out_h = split.output_size(frame.size)
     except SmartBaselineUnsupported as e:
-        return None, f"smart-jpeg-420: not available for {model.name}: {e}"
+        return None, f"{label}: not available for {model.name}: {e}"
     if out_w * out_h >= frame.size[0] * frame.size[1]:
         return None, (
-            f"smart-jpeg-420: not applicable: the model's input ({out_w}x{out_h}) is not smaller than "
+            f"{label}: not applicable: the model's input ({out_w}x{out_h}) is not smaller than "
             f"the capture ({frame.size[0]}x{frame.size[1]}), so there is nothing for the device to shrink"
         )
     try:
         err = split.verify(model.module, frame)
     except SmartBaselineUnsupported as e:
-        return None, f"smart-jpeg-420: left out: {e}"
+        return None, f"{label}: left out: {e}"
     return split, (
-        f"smart-jpeg-420: the device sends {out_w}x{out_h} made by the model's own crop/pad/resize ops; "
+        f"{label}: the device sends {out_w}x{out_h} made by the model's own crop/pad/resize ops; "
         f"device+server split checked against the full model on a frame: relative error {err:.1e}"
+    )
+
+
+def prepare_zeroed(model: BenchModel, frame: Image.Image) -> tuple[ResizeFactors | None, str]:
+    """(resize factors by frame size, or None, note) for the ``jpeg-zeroed`` baseline at this capture.
+
+    The factors are those of the region the model resizes (after its own crop
+    or pad) when its preprocessing splits (:meth:`SmartSplit.resize_factors`),
+    else of the whole frame against ``model.input_size``. None where the model
+    does not shrink this capture: then nothing is zeroed and the baseline is
+    plain JPEG 4:4:4."""
+    try:
+        factors: ResizeFactors = functools.lru_cache(maxsize=64)(split_pipeline(model.module).resize_factors)
+        how = "the region its crop/pad leaves"
+    except SmartBaselineUnsupported:
+        in_w, in_h = model.input_size
+
+        def factors(size: tuple[int, int]) -> tuple[Fraction, Fraction]:
+            return Fraction(size[1], in_h), Fraction(size[0], in_w)
+
+        how = f"the frame against its input size {in_w}x{in_h}"
+    fy, fx = factors(frame.size)
+    mask = invisible_bins(fy, fx)
+    size = f"{frame.size[0]}x{frame.size[1]}"
+    if not mask.any():
+        return None, (
+            f"jpeg-zeroed: not applicable: {model.name} does not shrink the {size} capture "
+            f"(factors {float(fy):.3g} x {float(fx):.3g}), so nothing is invisible to it and the "
+            "baseline would be plain JPEG 4:4:4"
+        )
+    rows = int((~mask).any(axis=1).sum())
+    cols = int((~mask).any(axis=0).sum())
+    return factors, (
+        f"jpeg-zeroed: {model.name} shrinks {how} by {float(fy):.3g} (vertical) x {float(fx):.3g} "
+        f"(horizontal) at {size}; Annex-K tables with {int(mask.sum())} of 64 bins at 255 "
+        f"(kept: u < {rows}, v < {cols})"
     )
 
 

@@ -22,6 +22,7 @@ baseline is plain JPEG and is not reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -69,6 +70,21 @@ class SmartSplit:
         with torch.inference_mode():
             y = self.device(torch.zeros(1, 3, capture[1], capture[0]))
         return int(y.shape[-1]), int(y.shape[-2])
+
+    def resize_factors(self, capture: tuple[int, int]) -> tuple[Fraction, Fraction]:
+        """(vertical, horizontal) factors by which the model's resize shrinks a ``capture`` (w, h) frame.
+
+        The region the resize sees (the capture after the model's crop or
+        letterbox pad) over the network input, per axis: 1280x720 through
+        EfficientNet's 87.5 % centre crop (630x630) to 224x224 is 2.8125 on both."""
+        steps = list(self.device)  # geometry steps, the resize last (split_pipeline)
+        with torch.inference_mode():
+            region = nn.Sequential(*steps[:-1])(torch.zeros(1, 3, capture[1], capture[0]))
+            out = steps[-1](region)
+        return (
+            Fraction(int(region.shape[-2]), int(out.shape[-2])),
+            Fraction(int(region.shape[-1]), int(out.shape[-1])),
+        )
 
     @torch.inference_mode()
     def verify(self, model: nn.Module, image: Image.Image, rtol: float = 1e-4) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -10,16 +11,22 @@ from benchkit import hand_strategy, synthetic_photo
 from PIL import Image
 
 from pillow_grace.bench.codecs import (
+    BASELINE_QUALITIES,
+    FAMILIES,
+    QUICK_BASELINE_QUALITIES,
     GraceCodec,
     JpegCodec,
+    SmartJpegCodec,
     WebPCodec,
+    ZeroedJpegCodec,
     build_codecs,
+    invisible_bins,
     jpeg_subsampling,
     parse_grace_setting,
     rate_matched_tradeoffs,
 )
 from pillow_grace.strategy import Allocation
-from pillow_grace.tables import quality_to_parameter
+from pillow_grace.tables import jpeg_reference_tables, quality_to_parameter
 
 
 def test_grace_grid_entries() -> None:
@@ -99,3 +106,80 @@ def test_detailed_frame_at_quality_100_444_encodes() -> None:
     data = JpegCodec(100, "4:4:4").encode(noise)
     assert len(data) > 2 * 256 * 256
     assert JpegCodec(100, "4:4:4").decode(data).size == (256, 256)
+
+
+def _shrink(size: tuple[int, int]) -> tuple[Fraction, Fraction]:
+    """A model that resizes any frame to 40x30 (stretching): per-axis factors."""
+    return Fraction(size[1], 30), Fraction(size[0], 40)
+
+
+def test_cutoff_rule_known_answers() -> None:
+    u, v = np.mgrid[0:8, 0:8]
+    # f = 4: Nyquist 1/8 cycle/pixel = bin 2 (2/16); bins 3..7 on either axis are invisible.
+    assert np.array_equal(invisible_bins(4), (u >= 3) | (v >= 3))
+    assert not invisible_bins(1).any() and not invisible_bins(0.5).any()
+    assert np.array_equal(invisible_bins(8), (u >= 2) | (v >= 2))  # bin 1 sits at Nyquist: kept
+    assert invisible_bins(9).sum() == 63 and not invisible_bins(9)[0, 0]  # only DC survives
+    assert not invisible_bins(8 / 7).any() and invisible_bins(Fraction(8, 7) + Fraction(1, 1000))[7, 0]
+    # Per axis: u (rows) follows the vertical factor, v (columns) the horizontal one.
+    assert np.array_equal(invisible_bins(2, 4), (u >= 5) | (v >= 3))
+    # EfficientNet-Lite0 at 1280x720: its 630x630 centre crop goes to 224x224.
+    assert np.array_equal(invisible_bins(Fraction(630, 224)), (u >= 3) | (v >= 3))
+
+
+def test_zeroed_jpeg_writes_the_standard_tables_with_invisible_bins_at_255() -> None:
+    frame = synthetic_photo(2, (160, 120))  # 4 x 4 against the 40x30 model input
+    codec = ZeroedJpegCodec(75, _shrink)
+    data = codec.encode(frame)
+    mask = invisible_bins(4).reshape(-1)
+    ref = jpeg_reference_tables(75)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "JPEG" and im.size == frame.size
+        assert jpeg_subsampling(data) == "4:4:4"
+        q = {k: np.asarray(t) for k, t in im.quantization.items()}  # natural order
+        im.load()
+    assert sorted(q) == [0, 1]
+    for table, base in ((q[0], ref[0]), (q[1], ref[1])):
+        assert np.all(table[mask] == 255)
+        assert np.array_equal(table[~mask], base[~mask])
+    assert np.array_equal(codec.tables(frame.size), np.stack([q[0], q[1]]))
+    # Fewer bytes than JPEG 4:4:4 at the same quality; decodes as an ordinary JPEG.
+    assert len(data) < len(JpegCodec(75, "4:4:4").encode(frame))
+    assert codec.decode(data).size == frame.size and codec.key == "jpeg-zeroed/q75"
+
+
+def test_zeroed_jpeg_without_a_resize_is_plain_jpeg_444() -> None:
+    frame = synthetic_photo(3, (40, 30))  # the model's own input size: f = 1
+    for q in (30, 90, 100):
+        assert ZeroedJpegCodec(q, _shrink).encode(frame) == JpegCodec(q, "4:4:4").encode(frame)
+
+
+def test_smart_jpeg_444_sends_the_small_image_in_444() -> None:
+    frame = synthetic_photo(4, (160, 120))
+    small = SmartJpegCodec(80, lambda im: im.resize((40, 30)), "4:4:4")
+    assert small.curve == "smart-jpeg-444" and small.model_input
+    data = small.encode(frame)
+    assert jpeg_subsampling(data) == "4:4:4" and small.decode(data).size == (40, 30)
+    assert small.describe()["subsampling"] == "4:4:4"
+
+
+def test_new_baselines_sweep_the_same_qualities_as_jpeg_up_to_100() -> None:
+    assert {"smart-jpeg-420", "smart-jpeg-444", "jpeg-zeroed"} <= set(FAMILIES)
+    for grid in (QUICK_BASELINE_QUALITIES, BASELINE_QUALITIES):
+        assert grid[-1] == 100
+        codecs, _ = build_codecs(
+            [],
+            families=("jpeg-444", "smart-jpeg-420", "smart-jpeg-444", "jpeg-zeroed"),
+            baseline_qualities=grid,
+            device_resize=lambda im: im.resize((40, 30)),
+            resize_factors=_shrink,
+        )
+        by_curve: dict[str, list[int | None]] = {}
+        for c in codecs:
+            by_curve.setdefault(c.curve, []).append(c.quality)
+        assert by_curve == {
+            f: list(grid) for f in ("jpeg-444", "smart-jpeg-420", "smart-jpeg-444", "jpeg-zeroed")
+        }
+    # Without the model's geometry the smart and zeroed families are left out (the job says why).
+    codecs, _ = build_codecs([], families=("smart-jpeg-444", "jpeg-zeroed"), baseline_qualities=(50,))
+    assert codecs == []

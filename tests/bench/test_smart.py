@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import numpy as np
 import pytest
 import torch
 from benchkit import TinyModel, synthetic_photo, tiny_classifier
 
-from pillow_grace.bench.runner import prepare_smart
+from pillow_grace.bench.codecs import invisible_bins
+from pillow_grace.bench.runner import prepare_smart, prepare_zeroed
 from pillow_grace.bench.smart import SmartBaselineUnsupported, split_pipeline, to_tensor
 from pillow_grace.zoo._base import FrozenPipeline
 from pillow_grace.zoo.preprocess import CenterCropFraction, PadToSquare, ResizeNormalize
@@ -56,3 +60,26 @@ def test_plain_module_has_no_split() -> None:
     m = TinyModel("plain", "classification", (8, 8), torch.nn.Sequential(torch.nn.Flatten()))
     split, note = prepare_smart(m, synthetic_photo(1))
     assert split is None and "not available" in note
+
+
+def test_resize_factors_follow_the_models_crop_and_pad() -> None:
+    crop = split_pipeline(_pipeline(CenterCropFraction(0.875), ResizeNormalize((32, 32))))
+    assert crop.resize_factors((160, 128)) == (Fraction(112, 32), Fraction(112, 32))  # 0.875 * 128
+    pad = split_pipeline(_pipeline(PadToSquare(), ResizeNormalize((40, 40))))
+    assert pad.resize_factors((160, 120)) == (4, 4)  # letterboxed to 160x160
+    stretch = split_pipeline(_pipeline(ResizeNormalize((40, 20))))
+    assert stretch.resize_factors((160, 120)) == (6, 4)
+
+
+def test_zeroed_baseline_applies_only_where_the_model_shrinks_the_capture() -> None:
+    m = tiny_classifier(size=(48, 48))  # stretches any frame to 48x48
+    factors, note = prepare_zeroed(m, synthetic_photo(1, (192, 96)))
+    assert factors is not None and factors((192, 96)) == (2, 4)
+    assert "jpeg-zeroed" in note and "2 (vertical) x 4 (horizontal)" in note
+    u, v = np.mgrid[0:8, 0:8]
+    assert np.array_equal(invisible_bins(*factors((192, 96))), (u >= 5) | (v >= 3))
+    factors, note = prepare_zeroed(m, synthetic_photo(1, (48, 48)))
+    assert factors is None and "not applicable" in note and "plain JPEG 4:4:4" in note
+    plain = TinyModel("plain", "classification", (40, 30), torch.nn.Sequential(torch.nn.Flatten()))
+    factors, note = prepare_zeroed(plain, synthetic_photo(1, (160, 120)))  # no split: input_size
+    assert factors is not None and factors((160, 120)) == (4, 4) and "input size 40x30" in note

@@ -18,26 +18,29 @@ from pillow_grace.bench.analysis import summarize
 from pillow_grace.bench.capture import CaptureSpec
 from pillow_grace.bench.codecs import JpegCodec, build_codecs
 from pillow_grace.bench.job import BenchJob, run_job
-from pillow_grace.bench.runner import ResultCache, prepare_smart, run_sweep
+from pillow_grace.bench.runner import ResultCache, prepare_smart, prepare_zeroed, run_sweep
 from pillow_grace.bench.studies import run_ablation
 
 pytestmark = pytest.mark.bench
 
 CAPTURE = CaptureSpec.parse("160x120")
 QUALITIES = (30, 60, 90)
+CURVES = ("grace", "jpeg-420", "jpeg-444", "webp", "smart-jpeg-420", "smart-jpeg-444", "jpeg-zeroed")
 
 
 def _sweep(cache: ResultCache | None = None, labels: list[int] | None = None):  # type: ignore[no-untyped-def]
     model = tiny_classifier()
     images = bench_images(4)
     frame, _ = CAPTURE.apply(images[0].image, model.input_size)
-    smart, note = prepare_smart(model, frame)
+    smart, note = prepare_smart(model, frame, ("smart-jpeg-420", "smart-jpeg-444"))
+    factors, zeroed_note = prepare_zeroed(model, frame)
     codecs, notes = build_codecs(
         [("grace", hand_strategy())],
-        families=("grace", "jpeg-420", "jpeg-444", "webp", "smart-jpeg-420"),
+        families=CURVES,
         grace_qualities=(*QUALITIES, None),
         baseline_qualities=QUALITIES,
         device_resize=smart.device_resize,
+        resize_factors=factors,
     )
     sweep = run_sweep(
         model,
@@ -49,7 +52,7 @@ def _sweep(cache: ResultCache | None = None, labels: list[int] | None = None):  
         progress=False,
         batch_size=4,
         cache=cache,
-        notes=[note, *notes],
+        notes=[note, zeroed_note, *notes],
     )
     return sweep, codecs, images
 
@@ -76,19 +79,33 @@ def test_sweep_measures_real_files_and_sane_accuracy(tmp_path: Path) -> None:
         assert np.all((s.records["top1"] >= 0) & (s.records["top1"] <= 1))
         assert np.all(s.records["kl"] >= 0)
 
+    # The new baselines: the small image in 4:4:4 costs more than in 4:2:0; zeroing the bins the
+    # 48x48 input cannot see (160x120 -> 48x48: factors 2.5 x 3.33) saves bytes against JPEG 4:4:4.
+    assert by[("smart-jpeg-444", "q90")].bits.sum() > by[("smart-jpeg-420", "q90")].bits.sum()
+    assert by[("jpeg-zeroed", "q90")].bits.sum() < by[("jpeg-444", "q90")].bits.sum()
+    assert any("jpeg-zeroed: tiny-cls-0 shrinks" in n for n in sweep.notes)
+
     summary = summarize(sweep, bootstrap=50, seed=1)
-    assert summary.curves == ["grace", "jpeg-420", "jpeg-444", "webp", "smart-jpeg-420"]
-    assert {(c.test, c.reference) for c in summary.comparisons} == {
-        ("grace", r) for r in ("jpeg-420", "jpeg-444", "webp", "smart-jpeg-420")
-    }
+    assert summary.curves == list(CURVES)
+    assert {(c.test, c.reference) for c in summary.comparisons} == {("grace", r) for r in CURVES[1:]}
     for p in summary.points:
         iv = p.metrics["top1"]
         assert iv.low <= iv.value + 1e-12 and iv.value <= iv.high + 1e-12
     text = report.render_text(summary)
     assert "jpeg-420" in text and "BD-rate" in text
+    for header_rows in (
+        report.points_rows(summary),
+        report.comparison_rows(summary),
+        report.target_rows(summary),
+    ):
+        assert {"smart-jpeg-444", "jpeg-zeroed"} <= {cell for row in header_rows[1] for cell in row}
     out = export.summary_json(summary)
     export.write_json(out, tmp_path / "s.json")
     back = json.loads((tmp_path / "s.json").read_text())
+    for family in ("smart-jpeg-444", "jpeg-zeroed"):
+        assert any(p["curve"] == family for p in back["points"])
+        assert any(c["reference"] == family for c in back["bd_rates"])
+        assert family in back["bytes_at_accuracy"]
     assert back["format"] == "grace-bench" and len(back["images"]) == 4
     assert {i["name"] for i in back["images"]} == {im.name for im in images}
     assert back["per_image"]["grace/q60"]["bits"] == [int(b) for b in by[("grace", "q60")].bits]
@@ -97,6 +114,7 @@ def test_sweep_measures_real_files_and_sane_accuracy(tmp_path: Path) -> None:
         assert png.stat().st_size > 1000
     md = report.markdown_section(summary, title="t", image="plot.png")
     assert "| GRACE curve | vs |" in md
+    assert "| grace | jpeg-zeroed |" in md and "| grace | smart-jpeg-444 |" in md
 
 
 def test_cache_reuses_results_and_labels_add_accuracy() -> None:
