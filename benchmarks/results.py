@@ -126,6 +126,7 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
     sections: list[str] = []
     compact: dict[str, Any] = {"sweeps": [], "cross_model": [], "ablations": []}
     summary_rows: list[list[str]] = []
+    resize_sentences: list[str] = []
     pairs: list[tuple[Strategy, str]] = []
     missing: list[str] = []
     if not names:
@@ -168,6 +169,7 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
                 )
             )
             compact["sweeps"].append(_compact(summary))
+            resize_sentences += resize_only_findings(summary)
             for c in summary.comparisons:
                 summary_rows.append(
                     [
@@ -228,6 +230,18 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
         ),
         "",
     ]
+    if resize_sentences:
+        body += [
+            "## What the gradients add beyond knowing the resize",
+            "",
+            "`jpeg-zeroed` is JPEG 4:4:4 with libjpeg's standard tables and every frequency the model's "
+            "resize cannot pass set to the coarsest step (255): it knows the resize and nothing else "
+            "about the model. Where GRACE does not beat it, the gain over JPEG comes from the resize alone.",
+            "",
+            *[f"- {sentence}" for sentence in resize_sentences],
+            "",
+        ]
+    compact["gradients_vs_resize"] = resize_sentences
     body += ["## Per strategy and capture", "", *sections]
     if cross_md:
         body += [cross_md]
@@ -241,6 +255,54 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
     )
     write_json(compact, markdown.with_suffix(".json"))
     return compact
+
+
+def resize_only_findings(summary: Summary) -> list[str]:
+    """Plain sentences on each GRACE curve against ``jpeg-zeroed``, made from the BD-rates.
+
+    A GRACE curve that does not beat ``jpeg-zeroed`` (no metric whose whole
+    95% interval favours GRACE) gets the sentence that its gradients add
+    nothing beyond knowing the resize; one that beats it on some metrics and
+    not others says which. Where the model does not shrink the capture, the
+    run's note on why there is no such curve is repeated."""
+    sw = summary.sweep
+    where = f"{sw.model['name']} at {sw.capture['label']}"
+    if "jpeg-zeroed" not in summary.curves:
+        prefix = "jpeg-zeroed: not applicable: "
+        why = next((n[len(prefix) :] for n in sw.notes if n.startswith(prefix)), None)
+        return [f"{where}: no `jpeg-zeroed` curve: {why}."] if why else []
+    out = []
+    by_test: dict[str, list[Any]] = {}
+    for c in summary.comparisons:
+        if c.reference == "jpeg-zeroed":
+            by_test.setdefault(c.test, []).append(c)
+    for test, comps in by_test.items():
+        defined = [c for c in comps if c.result.defined]
+        if not defined:
+            out.append(f"{where}: {test} vs `jpeg-zeroed`: BD-rate undefined on every metric; no verdict.")
+            continue
+        numbers = "; ".join(f"{c.metric} {report.fmt_bd(c)}, {c.verdict}" for c in defined)
+        won = [c.metric for c in defined if c.verdict == "test better"]
+        lost = [c.metric for c in defined if c.verdict == "reference better"]
+        if not won:
+            worse = " needs more bits than" if lost and len(lost) == len(defined) else " does not beat"
+            out.append(
+                f"{where}: {test}{worse} `jpeg-zeroed` ({numbers}): its gradients add nothing beyond "
+                "knowing the resize; JPEG's standard tables with the frequencies the model cannot see "
+                "zeroed do as well."
+            )
+        elif len(won) == len(defined):
+            out.append(
+                f"{where}: {test} beats `jpeg-zeroed` ({numbers}): its gradients add something beyond "
+                "knowing the resize."
+            )
+        else:
+            rest = [c.metric for c in defined if c.metric not in won]
+            out.append(
+                f"{where}: {test} beats `jpeg-zeroed` on {', '.join(won)} but not on {', '.join(rest)} "
+                f"({numbers}): on {', '.join(rest)} its gradients add nothing beyond knowing the resize."
+            )
+    return out
 
 
 def _page_head(
@@ -267,10 +329,13 @@ def _page_head(
         "(classification: top-1 agreement and KL divergence; segmentation: mIoU and pixel agreement; "
         "detection: mAP@0.5 and class-score drift). Top-1 agreement and mAP move in steps of one image "
         'on sets this small; KL and drift are continuous and usually decide where those are "unstable". '
-        "The smart baseline (`smart-jpeg-420`: the device resizes to the network input with the model's own "
-        "resize and sends that small JPEG) wins wherever it applies, because it sends far fewer pixels; "
-        "GRACE keeps the full frame for every other consumer (a person, an archive, a second model, a "
-        "model updated later) and the device needs no copy of the model's preprocessing.",
+        "The smart baselines (`smart-jpeg-420`, `smart-jpeg-444`: the device resizes to the network input "
+        "with the model's own resize and sends that small JPEG) win wherever they apply, because they send "
+        "far fewer pixels; GRACE keeps the full frame for every other consumer (a person, an archive, a "
+        "second model, a model updated later) and the device needs no copy of the model's preprocessing. "
+        "`jpeg-zeroed` (JPEG 4:4:4, standard tables, the frequencies the model's resize cannot pass set to "
+        "255) is a diagnostic: it tells how much of GRACE's gain knowing the resize alone would give. "
+        "Neither is reported where the model does not shrink the capture (they would be plain JPEG).",
     ]
     for m in missing:
         lines.append(f"- {m}")
