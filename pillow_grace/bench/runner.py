@@ -124,7 +124,7 @@ def prepare_zeroed(model: BenchModel, frame: Image.Image) -> tuple[ResizeFactors
     plain JPEG 4:4:4."""
     try:
         factors: ResizeFactors = functools.lru_cache(maxsize=64)(split_pipeline(model.module).resize_factors)
-        how = "the region its crop/pad leaves"
+        how = "the frame (after its own crop or pad, if any)"
     except SmartBaselineUnsupported:
         in_w, in_h = model.input_size
 

@@ -75,8 +75,9 @@ class SmartSplit:
         """(vertical, horizontal) factors by which the model's resize shrinks a ``capture`` (w, h) frame.
 
         The region the resize sees (the capture after the model's crop or
-        letterbox pad) over the network input, per axis: 1280x720 through
-        EfficientNet's 87.5 % centre crop (630x630) to 224x224 is 2.8125 on both."""
+        letterbox pad, if any) over the network input, per axis: a 1280x720
+        frame letterboxed to 1280x1280 and resized to 640x640 is 2 on both;
+        stretched to 224x224, 720/224 vertically and 1280/224 horizontally."""
         steps = list(self.device)  # geometry steps, the resize last (split_pipeline)
         with torch.inference_mode():
             region = nn.Sequential(*steps[:-1])(torch.zeros(1, 3, capture[1], capture[0]))
