@@ -32,7 +32,7 @@ ARGS = [
     "--capture-size",
     "160x120",
     "--codecs",
-    "grace,jpeg-420,smart-jpeg-420",
+    "grace,jpeg-420,smart-jpeg-420,smart-jpeg-444,jpeg-zeroed",
     "--qualities",
     "30,70,own",
     "--baseline-qualities",
@@ -58,6 +58,7 @@ def test_add_parser_registers_a_handler() -> None:
     args = parser.parse_args(["bench", "--capture-size", "model"])
     assert args.func is cli.run
     assert args.strategy is None and args.capture_size == "model"
+    assert args.codecs.split(",")[-3:] == ["smart-jpeg-420", "smart-jpeg-444", "jpeg-zeroed"]
 
 
 @pytest.mark.bench
@@ -72,6 +73,10 @@ def test_bench_command_writes_table_json_plot_and_markdown(
     assert len(data["images"]) == 3 and data["contaminated"] is False
     assert data["probe_checks"][0]["status"] == "unverifiable"
     assert (setup["out"] / "report.md").read_text().startswith("## tiny-cls-0 @ 160x120")
+    md = (setup["out"] / "report.md").read_text()
+    for family in ("smart-jpeg-444", "jpeg-zeroed"):
+        assert f"| grace | {family} |" in md and f"| {family} | q95 |" in md
+        assert {c["reference"] for c in data["bd_rates"]} >= {family}
 
 
 def test_bench_command_refuses_probe_images_by_name(
