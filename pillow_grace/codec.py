@@ -24,7 +24,7 @@ from . import colour, metadata, tables
 from .errors import EncodeOptionError, UnsupportedModeError
 from .metadata import GraceMetadata
 from .registry import available_strategies, load_strategy
-from .strategy import SUBSAMPLINGS, Strategy
+from .strategy import SUBSAMPLINGS, Allocation, Strategy
 
 StrategyLike = str | os.PathLike[str] | Strategy
 
@@ -512,12 +512,13 @@ def tables_for(
     """The strategy's own tables, or tables re-derived for a quality/tradeoff."""
     if quality is None and tradeoff is None:
         return strategy.tables
-    if strategy.perception is None:
+    allocation = strategy.allocation or Allocation("lagrangian", 1.0)
+    method = allocation.method
+    if strategy.perception is None and method != "reference":
         raise EncodeOptionError(
             f"strategy {strategy.name!r} stores no perception model, so its tables cannot be "
             "re-derived for quality/tradeoff; omit those options to use its own tables"
         )
-    method = strategy.allocation.method if strategy.allocation else "lagrangian"
     # Keyed on what was asked for: mapping a quality to a parameter is itself
     # a search (~15 ms), so it is cached along with the tables.
     asked = ("tradeoff", float(tradeoff)) if tradeoff is not None else ("quality", float(quality))  # type: ignore[arg-type]
@@ -525,8 +526,8 @@ def tables_for(
     with _table_lock:
         hit = _table_cache.get(key)
     if hit is None:
-        param = tradeoff if tradeoff is not None else tables.quality_to_parameter(
-            method, quality, strategy.perception  # type: ignore[arg-type]
+        param = tradeoff if tradeoff is not None else tables.parameter_for_quality(
+            allocation, strategy.perception, quality  # type: ignore[arg-type]
         )
         hit = tables.derive_tables(strategy.perception, method, float(param))
         with _table_lock:

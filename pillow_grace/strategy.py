@@ -39,7 +39,7 @@ from ._version import __version__
 from .errors import StrategyError
 
 #: Major and minor version of the strategy file format written by this library.
-FORMAT_VERSION = (1, 0)
+FORMAT_VERSION = (1, 1)
 #: Value of the ``format`` field: tells a strategy from any other JSON file.
 FORMAT_ID = "grace-strategy"
 #: Largest strategy file accepted, in bytes. A v1 file is about 20 KiB.
@@ -68,7 +68,9 @@ MAX_SAFE_INT = 2**53
 
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
-ALLOCATIONS = ("lagrangian", "paper")
+ALLOCATIONS = ("lagrangian", "paper", "reference")
+#: Most anchors a quality calibration may hold (one per quality 1..100).
+MAX_CALIBRATION_POINTS = 100
 CHANNELS = ("Y", "U", "V")
 
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
@@ -89,7 +91,7 @@ _KEYS: dict[str, frozenset[str]] = {
     "colour": frozenset({"space", "weights"}),
     "quantization": frozenset({"tables", "subsampling"}),
     "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean"}),
-    "allocation": frozenset({"method", "parameter", "quality"}),
+    "allocation": frozenset({"method", "parameter", "quality", "calibration"}),
     "probe": frozenset({"resolution"}),
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -317,26 +319,74 @@ class Allocation:
     """How the tables were allocated from the perception model.
 
     ``method`` is ``"lagrangian"`` (per-bin rate + lambda * Fisher-weighted
-    distortion, see :mod:`pillow_grace.tables`) or ``"paper"`` (Algorithm 1 of
-    the paper, loss budget B). ``parameter`` is lambda or B respectively;
-    ``quality`` is the 1..100 quality it was derived from, if any.
+    distortion, see :mod:`pillow_grace.tables`), ``"paper"`` (Algorithm 1 of
+    the paper, loss budget B) or ``"reference"`` (libjpeg's standard tables:
+    the fitter's fallback where the model's gradients did not beat JPEG on
+    held-out probe images; ``parameter`` is then the JPEG quality).
+    ``parameter`` is lambda, B or that quality; ``quality`` is the 1..100
+    quality it was derived from, if any.
+
+    ``calibration`` (format 1.1) holds ``(quality, parameter)`` anchors
+    measured by the fitter: at each anchor quality, the parameter whose tables
+    cost the model, on held-out probe images, the loss that standard JPEG
+    4:4:4 at that quality costs it. Between anchors the encoder interpolates
+    log(parameter) linearly in quality (see
+    :func:`pillow_grace.tables.parameter_for_quality`); without it, the
+    quality is matched on the perception model's *predicted* loss.
     """
 
     method: str
     parameter: float
     quality: int | None = None
+    calibration: tuple[tuple[int, float], ...] | None = None
 
     def __post_init__(self) -> None:
         _choice("allocation.method", self.method, ALLOCATIONS)
         object.__setattr__(
             self, "parameter", _real("allocation.parameter", self.parameter, minimum=0.0, exclusive=True)
         )
+        if self.method == "reference" and not 1 <= self.parameter <= 100:
+            raise _bad("allocation.parameter",
+                       f'is the JPEG quality for method "reference": 1..100, got {self.parameter!r}')
         if self.quality is not None:
             object.__setattr__(self, "quality", _int("allocation.quality", self.quality, 1, 100))
+        if self.calibration is not None:
+            object.__setattr__(self, "calibration", _calibration(self.method, self.calibration))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``allocation`` object of a strategy file."""
-        return {"method": self.method, "parameter": self.parameter, "quality": self.quality}
+        out: dict[str, Any] = {"method": self.method, "parameter": self.parameter, "quality": self.quality}
+        if self.calibration is not None:
+            out["calibration"] = [[q, p] for q, p in self.calibration]
+        return out
+
+
+def _calibration(method: str, x: Any) -> tuple[tuple[int, float], ...]:
+    """Validate quality anchors: 2..100 [quality, parameter] pairs, qualities
+    strictly increasing, parameters monotone the way the method's tables
+    tighten with quality (lambda up, budget down), so that a higher quality
+    never gives larger steps."""
+    path = "allocation.calibration"
+    if method == "reference":
+        raise _bad(path, 'must be absent for method "reference" (the quality is the JPEG quality)')
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence) \
+            or not 2 <= len(x) <= MAX_CALIBRATION_POINTS:
+        raise _bad(path, f"must be a list of 2..{MAX_CALIBRATION_POINTS} [quality, parameter] pairs, "
+                         f"got {_show(x)}")
+    out = []
+    for i, pair in enumerate(x):
+        q, p = _seq(f"{path}[{i}]", pair, 2, "numbers [quality, parameter]")
+        out.append((_int(f"{path}[{i}][0]", q, 1, 100),
+                    _real(f"{path}[{i}][1]", p, minimum=0.0, exclusive=True)))
+    for i in range(1, len(out)):
+        (q0, p0), (q1, p1) = out[i - 1], out[i]
+        if q1 <= q0:
+            raise _bad(f"{path}[{i}][0]", f"qualities must increase strictly; {q1} follows {q0}")
+        if (p1 < p0) if method == "lagrangian" else (p1 > p0):
+            trend = "increase" if method == "lagrangian" else "decrease"
+            raise _bad(f"{path}[{i}][1]",
+                       f"parameters must {trend} with quality for method {method!r}; {p1!r} follows {p0!r}")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -559,7 +609,7 @@ class Strategy:
         allocation = None
         if top.get("allocation") is not None:
             a = section("allocation", top["allocation"], optional=False)
-            allocation = Allocation(a["method"], a["parameter"], a.get("quality"))
+            allocation = Allocation(a["method"], a["parameter"], a.get("quality"), a.get("calibration"))
         probe = section("probe", top.get("probe"), optional=True)
         stored = top.get("content_hash")
         if "content_hash" in top and (not isinstance(stored, str) or not _HASH_RE.fullmatch(stored)):

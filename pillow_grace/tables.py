@@ -111,10 +111,13 @@ def quality_to_parameter(method: str, quality: int, perception: Perception) -> f
     """The trade-off parameter whose tables match standard JPEG's predicted
     loss at ``quality`` (see the comment above): the smallest lambda, or the
     largest budget B, whose predicted loss does not exceed the reference.
+    For ``"reference"`` the parameter is the quality itself.
 
     Monotone: a higher quality never gives a smaller lambda or a larger B."""
     _check_method(method)
     validate_quality(quality)
+    if method == "reference":
+        return float(quality)
     target = predicted_loss(perception, jpeg_reference_tables(int(quality)))
     if method == "lagrangian":
         model = _LagrangianModel(perception)
@@ -167,8 +170,30 @@ class _LagrangianModel:
         return float(0.5 * np.sum(self.fisher[:, 0] * self.dist[np.arange(len(idx)), idx]))
 
 
+def parameter_for_quality(allocation: Allocation, perception: Perception, quality: int) -> float:
+    """The allocation parameter for ``quality``: from the fitter's measured
+    ``calibration`` anchors where the strategy has them, else matched on the
+    predicted loss (:func:`quality_to_parameter`).
+
+    Between anchors, log(parameter) is interpolated linearly in quality.
+    Outside them, the predicted mapping is followed, scaled to meet the
+    nearest anchor, so the curve stays continuous and monotone."""
+    validate_quality(quality)
+    anchors = allocation.calibration
+    if not anchors:
+        return quality_to_parameter(allocation.method, quality, perception)
+    qs = [q for q, _ in anchors]
+    logs = [math.log(p) for _, p in anchors]
+    if qs[0] <= quality <= qs[-1]:
+        return math.exp(float(np.interp(quality, qs, logs)))
+    edge = 0 if quality < qs[0] else -1
+    predicted = quality_to_parameter(allocation.method, quality, perception)
+    at_edge = quality_to_parameter(allocation.method, qs[edge], perception)
+    return math.exp(logs[edge]) * predicted / at_edge
+
+
 def derive_tables(
-    perception: Perception, method: str, parameter: float
+    perception: Perception | None, method: str, parameter: float
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """Three 64-entry tables (Y, U, V), natural order, integers in 1..255."""
     _check_method(method)
@@ -176,6 +201,14 @@ def derive_tables(
         raise EncodeOptionError(
             f"tradeoff must be a finite number > 0 (lambda or budget B), got {parameter!r}"
         )
+    if method == "reference":
+        if not 1 <= parameter <= 100:
+            raise EncodeOptionError(f'tradeoff is the JPEG quality for method "reference": 1..100, '
+                                    f"got {parameter!r}")
+        ref = jpeg_reference_tables(round(parameter)).astype(int)
+        return (tuple(ref[0].tolist()), tuple(ref[1].tolist()), tuple(ref[2].tolist()))
+    if perception is None:
+        raise EncodeOptionError(f"allocation {method!r} needs the strategy's perception statistics")
     g_abs = np.asarray(perception.grad_abs_mean, dtype=np.float64)
     g_sq = np.asarray(perception.grad_sq_mean, dtype=np.float64)
     s_abs = np.asarray(perception.coef_abs_mean, dtype=np.float64)
