@@ -29,7 +29,7 @@ from PIL import Image
 from ._version import __version__
 from .bench import cli as bench_cli
 from .errors import GraceError
-from .strategy import ALLOCATIONS, SUBSAMPLINGS, TASKS
+from .strategy import FIT_ALLOCATIONS, SUBSAMPLINGS, TASKS
 
 #: Exit status for errors the user can fix (bad file, bad option value).
 EXIT_ERROR = 1
@@ -109,9 +109,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.out)
     name = args.name or getattr(model, "name", None) or out.stem
     weights: Any = None
-    if args.weights:
-        named = args.weights.lower() in NAMED_WEIGHTS
-        weights = args.weights if named else _floats(args.weights, "--weights")
+    if args.weights and args.weights.lower() != "auto":
+        named = args.weights.lower() in (*NAMED_WEIGHTS, "theorem2")
+        weights = args.weights.lower() if named else _floats(args.weights, "--weights")
     options: dict[str, Any] = {
         "name": name,
         "loss": args.loss,
@@ -124,6 +124,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "weights": weights,
         "batch_size": args.batch_size,
         "progress": not args.quiet,
+        "validate": not args.no_validate,
         "provenance": {
             "model_spec": args.model,
             "probe_files": [p.name for p in chosen],
@@ -292,15 +293,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the most common size among the probe images)")
     p.add_argument("--quality", type=_quality, help="quality 1..100 of the stored tables (default 75)")
     p.add_argument("--probe-count", type=_positive, default=15, help="probe images drawn from --images (15)")
-    p.add_argument("--allocation", choices=ALLOCATIONS, default=ALLOCATIONS[0])
+    p.add_argument("--allocation", choices=FIT_ALLOCATIONS, default=FIT_ALLOCATIONS[0])
     p.add_argument("--loss", choices=("sampled", "argmax"),
                    help="sampled (Fisher, default) or argmax (paper); detection models use their own loss")
     p.add_argument("--seed", type=int, default=0, help="seed for probe selection and label sampling (0)")
-    p.add_argument("--subsampling", choices=SUBSAMPLINGS, default=SUBSAMPLINGS[0])
+    p.add_argument("--subsampling", choices=("auto", *SUBSAMPLINGS), default="auto",
+                   help="auto (default): 4:4:4 or 4:2:0, whichever the validation finds cheaper")
     p.add_argument("--label-samples", type=_positive, default=4,
                    help="sampled labels per image, one backward pass each (4)")
     p.add_argument("--colour-median", choices=("weighted", "plain"), default="weighted")
-    p.add_argument("--weights", help="fixed colour weights instead of fitting: bt601 or Wr,Wg,Wb")
+    p.add_argument("--weights", help="auto (default: chosen by rate among Theorem 2's, BT.601 and between), "
+                   "theorem2 (the paper's fit), bt601, or fixed Wr,Wg,Wb")
+    p.add_argument("--no-validate", action="store_true",
+                   help="skip the cross-fitted validation (no JPEG fallback, no measured quality "
+                   "calibration)")
     p.add_argument("--task", choices=TASKS,
                    help="task of a module:factory model (default classification; zoo models know theirs)")
     p.add_argument("--model-input-size", type=_size, metavar="WxH", help="the network's own input size")
@@ -321,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--quality", type=_quality, help="quality of the merged tables (default: the inputs')")
-    p.add_argument("--allocation", choices=ALLOCATIONS)
+    p.add_argument("--allocation", choices=FIT_ALLOCATIONS)
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("list", help="list available strategies and where they come from")

@@ -69,6 +69,8 @@ MAX_SAFE_INT = 2**53
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 ALLOCATIONS = ("lagrangian", "paper", "reference")
+#: The allocations a fit can be asked for ("reference" is what a fit falls back to).
+FIT_ALLOCATIONS = ("lagrangian", "paper")
 #: Most anchors a quality calibration may hold (one per quality 1..100).
 MAX_CALIBRATION_POINTS = 100
 CHANNELS = ("Y", "U", "V")

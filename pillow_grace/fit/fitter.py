@@ -28,11 +28,27 @@ import torch
 
 from .. import tables as tables_mod
 from .._version import __version__
-from ..strategy import ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Perception, Strategy
+from ..colour import BT601
+from ..strategy import FIT_ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Allocation, Strategy
 from .colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
 from .images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
-from .probe import LOSS_KINDS, MAX_STORED_VALUES, RGBProbe, geometry, plane_statistics, probe_rgb
-from .progress import ProgressArg
+from .labels import LOSS_KINDS
+from .planes import perception_for
+from .probe import MAX_STORED_VALUES, RGBProbe, geometry, merge_probes, probe_rgb
+from .progress import ProgressArg, make_progress
+from .select import (
+    COLOUR_SEARCH_QUALITIES,
+    Candidate,
+    Judge,
+    Selection,
+    allocation_for,
+    calibration_anchors,
+    colour_candidates,
+    kl_distance,
+    loss_distance,
+    predicted_cost,
+)
+from .select import validate as validate_candidates
 
 #: Quality the strategy's own tables are derived at when neither ``quality``
 #: nor ``tradeoff`` is given.
@@ -43,6 +59,10 @@ DEFAULT_LABEL_SAMPLES = 4
 #: Most probe images a fit accepts: each one's SHA-256 (and, from the CLI, its
 #: file name) goes into the provenance, which strategy.py caps in size.
 MAX_PROBE_IMAGES = (MAX_PROVENANCE_ITEMS - 200) // 2
+#: Folds of the cross-fitted validation (fewer when there are fewer probe images).
+VALIDATION_FOLDS = 3
+#: Probe images the forward-free colour search encodes (a spread-out subset).
+COLOUR_SEARCH_IMAGES = 6
 
 
 def fit_strategy(
@@ -55,7 +75,7 @@ def fit_strategy(
     allocation: str | None = None,
     quality: int | None = None,
     tradeoff: float | None = None,
-    subsampling: str = "4:4:4",
+    subsampling: str = "auto",
     seed: int = 0,
     model_input_size: tuple[int, int] | None = None,
     capture_size: tuple[int, int] | None = None,
@@ -67,6 +87,7 @@ def fit_strategy(
     max_stored_values: int = MAX_STORED_VALUES,
     progress: ProgressArg = False,
     provenance: Mapping[str, Any] | None = None,
+    validate: bool = True,
 ) -> Strategy:
     """Fit a GRACE strategy for ``model`` from unlabelled probe ``images``.
 
@@ -91,18 +112,28 @@ def fit_strategy(
         quality: 1..100, the quality the stored tables are derived at
             (default :data:`DEFAULT_QUALITY`); or give ``tradeoff`` (the raw
             lambda or budget B) instead.
-        subsampling: chroma subsampling the strategy encodes with; the chroma
-            statistics are measured in that block geometry.
+        subsampling: "auto" (default: 4:4:4 or 4:2:0, whichever the
+            validation finds cheaper for the model), or the chroma
+            subsampling to encode with; the chroma statistics are measured
+            in that block geometry.
         seed: makes label sampling and any block subsampling reproducible.
         model_input_size: (width, height) the network itself consumes.
         label_samples: sampled labels per image (each one backward pass).
         colour_median: "weighted" (exact LAD solution, default) or "plain" (paper).
-        weights: fixed (Wr, Wg, Wb) or "bt601" instead of fitting them (ablations).
+        weights: None (default: chosen by rate among Theorem 2's weights,
+            BT.601 and points between, see :mod:`pillow_grace.fit.select`),
+            "theorem2" (the paper's fit, no search), or fixed (Wr, Wg, Wb) /
+            "bt601".
         max_stored_values: cap on stored gradient values (float32) for the
             medians and E|g|; beyond it a seeded random subset of MCUs is used
             (E[g^2] and E|s| always use every block).
         progress: True for a progress bar, or a ``fn(done, total)`` callback.
         provenance: extra facts merged into the recorded provenance.
+        validate: judge candidates by the model on held-out probe images
+            (cross-fitted folds), fall back to standard JPEG tables where
+            none saves bits, and calibrate quality on measured loss (needs
+            2+ probe images; see :mod:`pillow_grace.fit.select`). False:
+            predicted loss only (faster; the paper's procedure).
 
     Returns:
         A validated :class:`~pillow_grace.strategy.Strategy` carrying its
@@ -115,7 +146,7 @@ def fit_strategy(
     )
     allocation = allocation or "lagrangian"
     _check_options(name, task, loss, allocation, quality, tradeoff, subsampling, colour_median, label_samples)
-    colour_fixed = fixed_weights(weights) if weights is not None else None
+    colour_choice = _colour_choice(weights)
 
     arrays = [as_rgb_array(im, index=i) for i, im in enumerate(images)]
     if not arrays:
@@ -135,39 +166,145 @@ def fit_strategy(
             "Pass capture_size=(width, height) to resize-to-cover and centre-crop them"
         )
     fingerprints = [image_fingerprint(a) for a in arrays]
+    subsamplings = ["4:4:4", "4:2:0"] if subsampling == "auto" else [subsampling]
+    # One probe geometry serves every candidate: 4:2:0 also measures the 8x8 (4:4:4) blocks.
+    geometry_for_probe = "4:2:0" if "4:2:0" in subsamplings else subsamplings[0]
+    folds_wanted = min(VALIDATION_FOLDS, len(arrays)) if validate and tradeoff is None else 1
+    if validate and folds_wanted < 2:
+        validate = False
 
     was_training = isinstance(module, torch.nn.Module) and module.training
     if was_training:
         module.eval()
     try:
         with torch.enable_grad():
-            probe = probe_rgb(
-                module,
-                arrays,
-                task=task,
-                loss=loss,
-                label_samples=label_samples,
-                subsampling=subsampling,
-                seed=seed,
-                batch_size=batch_size,
-                max_stored_values=max_stored_values,
-                progress=progress,
-            )
+            folds = [
+                probe_rgb(
+                    module,
+                    arrays[k::folds_wanted],
+                    task=task,
+                    loss=loss,
+                    label_samples=label_samples,
+                    subsampling=geometry_for_probe,
+                    seed=seed + k,
+                    batch_size=batch_size,
+                    max_stored_values=max(1, max_stored_values // folds_wanted),
+                    progress=progress,
+                )
+                for k in range(folds_wanted)
+            ]
+        probe = merge_probes(folds)
+        fitted = colour_choice or _fit_colour(probe, colour_median)
+        candidates, search = _candidates(probe, fitted, colour_choice is None and weights != "theorem2",
+                                         subsamplings, allocation)
+        selection = None
+        if validate:
+            judge = Judge(module, _distance(task, loss))
+            ticks = make_progress(progress, folds_wanted * (len(candidates) + 2), "validating")
+            try:
+                selection = validate_candidates(
+                    judge, folds, candidates, allocation,
+                    lambda p, c: perception_for(p, c.weights, c.subsampling), merge_probes,
+                    lambda: ticks.update(1),
+                )
+            finally:
+                ticks.close()
     finally:
         if was_training:
             module.train(True)
 
-    fit = colour_fixed or _fit_colour(probe, colour_median)
-    stats = plane_statistics(probe, fit.weights)
-    perception = Perception(
-        grad_abs_mean=_rows(stats["grad_abs_mean"]),
-        grad_sq_mean=_rows(stats["grad_sq_mean"]),
-        coef_abs_mean=_rows(stats["coef_abs_mean"]),
-    )
     if tradeoff is None and quality is None:
         quality = DEFAULT_QUALITY
-    tables, alloc = tables_mod.derive_allocation(perception, allocation, quality=quality, parameter=tradeoff)
+    chosen = candidates[0] if selection is None else selection.chosen
+    if chosen is None:  # nothing beat standard JPEG on held-out probe images
+        assert selection is not None and quality is not None
+        final_weights, final_sub, method = BT601, selection.fallback_subsampling, "reference"
+        perception = perception_for(probe, final_weights, final_sub)
+        alloc = Allocation("reference", float(quality), quality)
+    else:
+        final_weights, final_sub, method = chosen.weights, chosen.subsampling, allocation
+        perception = perception_for(probe, final_weights, final_sub)
+        calibration = None
+        if selection is not None:
+            calibration = calibration_anchors(selection.effective_qualities(), method, perception)
+        if tradeoff is not None:
+            alloc = Allocation(method, float(tradeoff), None, calibration)
+        else:
+            assert quality is not None
+            alloc = allocation_for(method, quality, perception, calibration)
+    tables = tables_mod.derive_tables(perception, method, alloc.parameter)
 
+    prov = _provenance(
+        probe=probe, fitted=fitted, loss=loss, allocation=allocation, alloc=alloc, seed=seed,
+        fingerprints=fingerprints, model_name=model_name, search=search, selection=selection,
+        extra=provenance,
+    )
+    prov["elapsed_s"] = round(time.monotonic() - t0, 3)
+    strategy = Strategy(
+        name=name,
+        task=task,
+        weights=final_weights,
+        tables=tables,
+        subsampling=final_sub,
+        perception=perception,
+        allocation=alloc,
+        description=description,
+        model_input_size=model_input_size,
+        probe_resolution=(w, h),
+        provenance=prov,
+    )
+    # Round-trip through the validator: what we return is exactly what a device loads.
+    return Strategy.from_dict(strategy.to_dict(), source=f"fitted strategy {name!r}")
+
+
+def _colour_choice(weights: str | Sequence[float] | None) -> ColourFit | None:
+    """Fixed weights asked for, or None where they are fitted ("theorem2") or searched (None)."""
+    if weights is None or weights == "theorem2":
+        return None
+    return fixed_weights(weights)
+
+
+def _candidates(probe: RGBProbe, fitted: ColourFit, search: bool, subsamplings: Sequence[str],
+                method: str) -> tuple[list[Candidate], dict[str, Any] | None]:
+    """The candidates the validation measures, and the colour search's record.
+
+    With the search, per subsampling: the weights needing the fewest real bytes
+    at matched predicted loss, plus BT.601 (free true colours in every decoder)."""
+    if not search:
+        return [Candidate(f"{_label(fitted)}-{s}", fitted.weights, s) for s in subsamplings], None
+    sample = probe.images[:: max(1, len(probe.images) // COLOUR_SEARCH_IMAGES)][:COLOUR_SEARCH_IMAGES]
+    record: dict[str, Any] = {"images": len(sample), "qualities": list(COLOUR_SEARCH_QUALITIES),
+                              "log_bytes": {}}
+    out: list[Candidate] = []
+    for sub in subsamplings:
+        costs = {}
+        for label, wts in colour_candidates(fitted.weights):
+            perception = perception_for(probe, wts, sub)
+            costs[label] = (predicted_cost(perception, method, wts, sub, sample), wts)
+        record["log_bytes"][sub] = {k: round(v[0], 5) for k, v in costs.items()}
+        best = min(costs, key=lambda k: costs[k][0])
+        out.append(Candidate(f"{best}-{sub}", costs[best][1], sub))
+        if best != "bt601" and "bt601" in costs:
+            out.append(Candidate(f"bt601-{sub}", costs["bt601"][1], sub))
+    return out, record
+
+
+def _label(fit: ColourFit) -> str:
+    if tuple(fit.weights) == tuple(BT601):
+        return "bt601"
+    return "fixed" if fit.method == "fixed" else "theorem2"
+
+
+def _distance(task: str, loss: Any) -> Any:
+    """How the validation measures damage: KL from the clean output for the built-in
+    losses (classification, segmentation), else the model's own loss."""
+    return loss_distance(loss) if callable(loss) else kl_distance
+
+
+def _provenance(*, probe: RGBProbe, fitted: ColourFit, loss: Any, allocation: str, alloc: Allocation,
+                seed: int, fingerprints: list[str], model_name: str | None, search: dict[str, Any] | None,
+                selection: Selection | None, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Everything worth knowing about how the strategy was made (stored with it)."""
     rgb_total = probe.grad_abs_rgb.sum(axis=1)
     prov: dict[str, Any] = {
         "fitter": "pillow_grace.fit.fit_strategy",
@@ -179,42 +316,30 @@ def fit_strategy(
         "loss": probe.loss_kind if not callable(loss) else f"custom:{getattr(loss, '__qualname__', 'loss')}",
         "label_samples": probe.label_samples,
         "fisher_estimator": probe.estimator,
-        "colour_median": fit.method,
-        "weights_raw": list(fit.raw_weights) if fit.raw_weights else None,
-        "colour_ratios": list(fit.ratios) if fit.ratios else None,
-        "weights_clamped": fit.clamped,
+        "colour_median": fitted.method,
+        "theorem2_weights": list(fitted.weights),
+        "weights_raw": list(fitted.raw_weights) if fitted.raw_weights else None,
+        "colour_ratios": list(fitted.ratios) if fitted.ratios else None,
+        "weights_clamped": fitted.clamped,
         "rgb_sensitivity": [float(x) for x in rgb_total / rgb_total.sum()] if rgb_total.sum() > 0 else None,
-        "probe_images": len(arrays),
+        "probe_images": len(fingerprints),
         "probe_image_sha256": fingerprints,
         "probe_blocks": {"luma": probe.luma_blocks, "chroma": probe.chroma_blocks},
         "stored_gradient_fraction": probe.stored_fraction,
         "padding": "edge-replicated to whole MCUs (libjpeg); padding gets zero gradient",
         "allocation": allocation,
         "quality": alloc.quality,
+        "colour_search": search,
+        "selection": selection.record() if selection else "not validated",
         "elapsed_s": 0.0,
     }
     if model_name:
         prov["model"] = model_name  # the zoo name: the benchmark looks the model up by it
-    if fit.note:
-        prov["colour_note"] = fit.note
-    if provenance:
-        prov.update(dict(provenance))
-    prov["elapsed_s"] = round(time.monotonic() - t0, 3)
-    strategy = Strategy(
-        name=name,
-        task=task,
-        weights=fit.weights,
-        tables=tables,  # type: ignore[arg-type]
-        subsampling=subsampling,
-        perception=perception,
-        allocation=alloc,
-        description=description,
-        model_input_size=model_input_size,
-        probe_resolution=(w, h),
-        provenance=prov,
-    )
-    # Round-trip through the validator: what we return is exactly what a device loads.
-    return Strategy.from_dict(strategy.to_dict(), source=f"fitted strategy {name!r}")
+    if fitted.note:
+        prov["colour_note"] = fitted.note
+    if extra:
+        prov.update(dict(extra))
+    return prov
 
 
 def _fit_colour(probe: RGBProbe, kind: str) -> ColourFit:
@@ -272,13 +397,18 @@ def _check_options(name: str, task: str, loss: Any, allocation: str, quality: in
         raise ValueError(f"loss must be one of {', '.join(LOSS_KINDS)} or a callable; got {loss!r}")
     if not isinstance(loss, str) and not callable(loss):
         raise TypeError(f"loss must be a string or a callable, got {type(loss).__name__}")
-    if allocation not in ALLOCATIONS:
-        raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)}; got {allocation!r}")
+    if allocation not in FIT_ALLOCATIONS:
+        raise ValueError(f"allocation must be one of {', '.join(FIT_ALLOCATIONS)} (standard JPEG tables, "
+                         f"\"reference\", are what a fit falls back to); got {allocation!r}")
     if quality is not None and tradeoff is not None:
         raise ValueError("give quality or tradeoff, not both")
     if quality is not None:
         tables_mod.validate_quality(quality)
-    geometry(subsampling)
+    if subsampling != "auto":
+        geometry(subsampling)
+    if allocation == "reference":
+        raise ValueError('allocation "reference" (standard JPEG tables) is the fitter\'s fallback, '
+                         "not a fit; use lagrangian or paper")
     if colour_median not in MEDIANS:
         raise ValueError(f"colour_median must be one of {', '.join(MEDIANS)}; got {colour_median!r}")
     if isinstance(label_samples, bool) or not isinstance(label_samples, int) or label_samples < 1:

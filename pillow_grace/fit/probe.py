@@ -40,19 +40,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import colour
 from .dct import block_dct
+from .labels import LOSS_KINDS, Labels, LossArg
 from .progress import ProgressArg, make_progress
-
-LossArg = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-LOSS_KINDS = ("sampled", "argmax")
 
 #: (MCU width, MCU height) and chroma (horizontal, vertical) subsampling factors.
 GEOMETRY = {"4:4:4": ((8, 8), (1, 1)), "4:2:2": ((16, 8), (2, 1)), "4:2:0": ((16, 16), (2, 2))}
@@ -124,112 +121,6 @@ def _model_device(model: Any) -> torch.device:
     return torch.device("cpu")
 
 
-class _Labels:
-    """Label samples and their weights for one batch (see ``probe_rgb``)."""
-
-    def __init__(self, kind: LossArg, task: str, k: int, gen: torch.Generator) -> None:
-        self.kind, self.task, self.k, self.gen = kind, task, k, gen
-        self.exact = False  # set when the expectation over classes was taken exactly
-
-    def plan(self, out: Any, n: int) -> tuple[list[Callable[[Any], torch.Tensor]], torch.Tensor]:
-        """Loss closures (one backward each) and an (S, n) tensor of sample weights."""
-        if callable(self.kind):
-            if n > 1 and not (isinstance(out, torch.Tensor) and out.dim() >= 1 and out.shape[0] == n):
-                raise ValueError(
-                    "the model's output is not one tensor with the batch first, so a custom loss cannot "
-                    "be applied per image; use batch_size=1"
-                )
-            return [self._custom], torch.ones(1, n, dtype=torch.float64)
-        if self.task == "classification":
-            return self._classification(out)
-        return self._segmentation(out)
-
-    def _custom(self, out: Any) -> torch.Tensor:
-        clean = out.detach() if isinstance(out, torch.Tensor) else _detach(out)
-        fn = self.kind
-        assert callable(fn)
-        if isinstance(out, torch.Tensor) and out.dim() >= 1 and out.shape[0] > 1 and clean.shape[0] > 1:
-            # Sum of per-image losses: each image gets its own loss gradient,
-            # whatever reduction the user's loss applies over the batch.
-            return sum(fn(out[i : i + 1], clean[i : i + 1]) for i in range(out.shape[0]))  # type: ignore[return-value]
-        return fn(out, clean)
-
-    def _classification(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor]:
-        if out.dim() != 2:
-            raise ValueError(
-                f"task='classification' needs N x C logits from the model, got shape {tuple(out.shape)}; "
-                "use task='segmentation' for N x C x H x W output, or pass a custom loss"
-            )
-        logp64 = torch.log_softmax(out.detach().double(), dim=1).cpu()
-        p = logp64.exp()
-        n, c = p.shape
-        top = p.argmax(dim=1)
-        if self.kind == "argmax":
-            return [_nll(top)], torch.ones(1, n, dtype=torch.float64)
-        if c - 1 <= self.k:
-            # Few classes: the expectation over labels is computed exactly.
-            self.exact = True
-            labels = [torch.full((n,), y, dtype=torch.long) for y in range(c)]
-            weights = p.T.clone()
-            return [_nll(y) for y in labels], weights
-        # Stratified on the top class: E_y[f(g_y)] = p_top f(g_top) + (1 - p_top) E_{y != top}[f(g_y)].
-        # The second term is sampled from the renormalised remaining classes, so a
-        # confident model (p_top ~ 1) still contributes the rare labels that carry
-        # most of its Fisher information, instead of drawing the top class K times.
-        rest = p.clone()
-        rest[torch.arange(n), top] = 0.0
-        rest_mass = rest.sum(dim=1)
-        safe = torch.where(rest_mass[:, None] > 0, rest, torch.ones_like(rest))
-        draws = torch.multinomial(safe, self.k, replacement=True, generator=self.gen)  # (n, k)
-        closures = [_nll(top)] + [_nll(draws[:, j]) for j in range(self.k)]
-        weights = torch.cat([(1.0 - rest_mass)[None, :], (rest_mass / self.k)[None, :].expand(self.k, n)])
-        return closures, weights
-
-    def _segmentation(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor]:
-        if out.dim() != 4:
-            raise ValueError(
-                f"task='segmentation' needs N x C x H x W logits from the model, got shape {tuple(out.shape)}"
-            )
-        logits = out.detach().double().cpu()
-        n, c, h, w = logits.shape
-        if self.kind == "argmax":
-            return [_pixel_nll(logits.argmax(dim=1))], torch.ones(1, n, dtype=torch.float64)
-        # Whole label maps, each pixel drawn independently from its own
-        # distribution: the per-pixel terms are independent with zero mean, so
-        # E[g g^T] of the map gradient is the sum of per-pixel Fishers.
-        p = torch.softmax(logits, dim=1).permute(0, 2, 3, 1).reshape(-1, c)
-        draws = torch.multinomial(p, self.k, replacement=True, generator=self.gen)  # (n h w, k)
-        maps = draws.T.reshape(self.k, n, h, w)
-        weights = torch.full((self.k, n), 1.0 / self.k, dtype=torch.float64)
-        return [_pixel_nll(maps[j]) for j in range(self.k)], weights
-
-
-def _detach(out: Any) -> Any:
-    if isinstance(out, torch.Tensor):
-        return out.detach()
-    if isinstance(out, (list, tuple)):
-        return type(out)(_detach(o) for o in out)
-    if isinstance(out, dict):
-        return {k: _detach(v) for k, v in out.items()}
-    return out
-
-
-def _nll(labels: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    def loss(out: torch.Tensor) -> torch.Tensor:
-        # Sum over images of each image's NLL: the gradient w.r.t. image i is its own.
-        return F.cross_entropy(out, labels.to(out.device), reduction="sum")
-
-    return loss
-
-
-def _pixel_nll(labels: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    def loss(out: torch.Tensor) -> torch.Tensor:
-        per_pixel = F.cross_entropy(out, labels.to(out.device), reduction="none")  # (n, h, w)
-        return per_pixel.mean(dim=(1, 2)).sum()
-
-    return loss
-
-
 def probe_rgb(
     model: Callable[[torch.Tensor], Any],
     images: Sequence[np.ndarray],
@@ -289,7 +180,7 @@ def probe_rgb(
     device = _model_device(model)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    labels = _Labels(loss, task, label_samples, gen)
+    labels = Labels(loss, task, label_samples, gen)
 
     m_luma = torch.zeros(3, 3, 64, dtype=torch.float64)
     m_chroma = torch.zeros(3, 3, 64, dtype=torch.float64)
@@ -411,66 +302,55 @@ def _accumulate(coef: torch.Tensor, ws: torch.Tensor, moment: torch.Tensor,
         abs_sum += (flat.abs().sum(dim=2).double() * wv.view(n, 1, 1)).sum(dim=0)
 
 
-def plane_matrices(weights: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(M, A): M maps RGB coefficients to G-YUV ones, A maps RGB gradients to plane gradients.
+def merge_probes(probes: Sequence[RGBProbe]) -> RGBProbe:
+    """One probe from probes of disjoint image sets (same subsampling and loss):
+    means are re-weighted by block counts, stored blocks and images concatenated.
 
-    M is the encoder's forward matrix (what the planes really are) and
-    ``A = N^T`` with N the decoder's inverse matrix: a plane error e reaches the
-    model as the RGB error N e, so dL/de = N^T dL/drgb exactly. With real
-    weights N = M^-1 and A = M^-T; :mod:`pillow_grace.colour` rounds both to
-    1/1024, so they agree to about 1e-3."""
-    m = colour.forward_matrix(weights)[:, :3]
-    return m, colour.inverse_matrix(weights)[:, :3].T
+    The fitter probes its images fold by fold, so that tables fitted without a
+    fold can be judged on it, and merges the folds for the final fit: the
+    result is what one probe of all the images would have measured."""
+    if not probes:
+        raise ValueError("merge_probes needs at least one probe")
+    first = probes[0]
+    if any(p.subsampling != first.subsampling for p in probes):
+        raise ValueError("cannot merge probes made for different subsamplings")
+    luma = np.array([p.luma_blocks for p in probes], dtype=np.float64)
+    chroma = np.array([p.chroma_blocks for p in probes], dtype=np.float64)
 
+    def mean(name: str, w: np.ndarray) -> np.ndarray:
+        return sum(getattr(p, name) * (wi / w.sum()) for p, wi in zip(probes, w, strict=True))
 
-def plane_statistics(probe: RGBProbe, weights: tuple[float, float, float]) -> dict[str, np.ndarray]:
-    """The G-YUV perception (3 x 64 each) for ``weights``, from one RGB probe.
-
-    Returns ``grad_abs_mean``, ``grad_sq_mean`` and ``coef_abs_mean``: Y over
-    full-resolution blocks, U and V over the chroma block geometry."""
-    _, a = plane_matrices(weights)
-    sq = np.empty((3, 64))
-    sq[0] = np.einsum("i,ijk,j->k", a[0], probe.moment_luma, a[0])
-    for c in (1, 2):
-        sq[c] = np.einsum("i,ijk,j->k", a[c], probe.moment_chroma, a[c])
-    sq = np.maximum(sq, 0.0)  # a quadratic form of a PSD matrix; clip float round-off
-    ab = np.empty((3, 64))
-    ab[0] = _weighted_abs_mean(probe.stored_luma, probe.stored_luma_w, a[0])
-    for c in (1, 2):
-        ab[c] = _weighted_abs_mean(probe.stored_chroma, probe.stored_chroma_w, a[c])
-    coef = coefficient_abs_mean(probe.images, weights, probe.subsampling)
-    return {"grad_abs_mean": ab, "grad_sq_mean": sq, "coef_abs_mean": coef}
-
-
-def _weighted_abs_mean(blocks: np.ndarray, w: np.ndarray, row: np.ndarray) -> np.ndarray:
-    t = torch.from_numpy(blocks).double()  # (M, 3, 64)
-    g = torch.einsum("c,mck->mk", torch.from_numpy(row), t).abs()
-    wt = torch.from_numpy(w)
-    return (torch.einsum("m,mk->k", wt, g) / wt.sum()).numpy()
+    return replace(
+        first,
+        images=[im for p in probes for im in p.images],
+        luma_blocks=int(luma.sum()),
+        chroma_blocks=int(chroma.sum()),
+        moment_luma=mean("moment_luma", luma),
+        moment_chroma=mean("moment_chroma", chroma),
+        grad_abs_rgb=mean("grad_abs_rgb", luma),
+        stored_luma=np.concatenate([p.stored_luma for p in probes]),
+        stored_luma_w=np.concatenate([p.stored_luma_w for p in probes]),
+        stored_chroma=np.concatenate([p.stored_chroma for p in probes]),
+        stored_chroma_w=np.concatenate([p.stored_chroma_w for p in probes]),
+        stored_fraction=float(np.average([p.stored_fraction for p in probes], weights=luma)),
+    )
 
 
-def coefficient_abs_mean(images: Sequence[np.ndarray], weights: tuple[float, float, float],
-                         subsampling: str) -> np.ndarray:
-    """(3, 64) E|s| of the level-shifted G-YUV plane coefficients, as libjpeg would code them.
+def as_subsampling(probe: RGBProbe, subsampling: str) -> RGBProbe:
+    """The probe as seen by another chroma geometry it also measured.
 
-    Planes are computed without rounding (the Laplacian scale does not care),
-    edge-padded to whole MCUs, chroma box-averaged when subsampled."""
-    m, _ = plane_matrices(weights)
-    mt = torch.from_numpy(m)
-    (_, _), (fx, fy) = geometry(subsampling)
-    h, w = images[0].shape[:2]
-    hp, wp = _padded(h, w, subsampling)
-    sums = torch.zeros(3, 64, dtype=torch.float64)
-    for im in images:
-        rgb = torch.tensor(im, dtype=torch.float64).permute(2, 0, 1) - 128.0  # (3, h, w); copies
-        planes = torch.einsum("cd,dhw->chw", mt, rgb)
-        planes = F.pad(planes[None], (0, wp - w, 0, hp - h), mode="replicate")[0]
-        sums[0] += block_dct(planes[0]).abs().sum(dim=(0, 1))
-        chroma = _box_sum(planes[1:], fx, fy) / (fx * fy)
-        sums[1:] += block_dct(chroma).abs().sum(dim=(1, 2))
-    luma_blocks = len(images) * (hp // 8) * (wp // 8)
-    chroma_blocks = len(images) * (hp // fy // 8) * (wp // fx // 8)
-    out = sums.numpy()
-    out[0] /= luma_blocks
-    out[1:] /= chroma_blocks
-    return out
+    A probe made for 4:2:0 or 4:2:2 holds the full-resolution (8x8) moments and
+    blocks too, which are exactly what 4:4:4 chroma is coded with, so one probe
+    serves both sides of the 4:4:4-vs-4:2:0 choice."""
+    if subsampling == probe.subsampling:
+        return probe
+    if subsampling != "4:4:4":
+        raise ValueError(f"a probe made for {probe.subsampling} cannot serve {subsampling}; probe for it")
+    return replace(
+        probe,
+        subsampling="4:4:4",
+        chroma_blocks=probe.luma_blocks,
+        moment_chroma=probe.moment_luma,
+        stored_chroma=probe.stored_luma,
+        stored_chroma_w=probe.stored_luma_w,
+    )

@@ -1,0 +1,378 @@
+"""Choosing a strategy by measurement: colour, subsampling, fallback and quality.
+
+The perception model *predicts* what quantization costs the model; what a
+user pays for is the loss the model really suffers on decoded frames, per
+byte really sent. The fitter closes that loop on its own probe images, so
+every choice below rests on real encodes and real forward passes:
+
+1. **Colour by rate** (:func:`colour_search`). Theorem 2's weights minimise
+   gradient energy in U and V, but say nothing about bits. Each candidate
+   (Theorem 2's, BT.601, and points between them) gets its tables at the
+   predicted loss of standard JPEG at a few qualities; the probe images are
+   encoded for real and the candidate needing the fewest bytes at matched
+   predicted loss wins, per subsampling. No forward pass is needed.
+2. **Cross-fitted validation** (:func:`validate`). The probe images are split
+   into folds; tables fitted without a fold are judged on that fold's images
+   by the model itself: bits against the measured loss (the KL divergence
+   from the clean output, or the model's own loss), for each candidate
+   (colour x subsampling) and for standard JPEG 4:4:4 and 4:2:0. No image
+   judges tables that were fitted on it.
+3. **Never worse than JPEG.** A candidate's verdict is its BD-rate against
+   the *better* JPEG curve (the larger of the two BD-rates). The best
+   candidate is kept only where it saves bits; otherwise the strategy falls
+   back to standard JPEG tables (method ``"reference"``) in the better
+   subsampling, with BT.601 colour, and records why.
+4. **Quality calibration** (:func:`calibrate`). Quality Q should cost the
+   model what standard JPEG 4:4:4 at Q costs it. From the measured curves,
+   each anchor quality gets the allocation parameter whose measured loss
+   matches JPEG's; the encoder interpolates between anchors
+   (:func:`pillow_grace.tables.parameter_for_quality`).
+
+Everything measured is recorded in the strategy's provenance (``selection``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import tables as tables_mod
+from ..bench.bdrate import bd_rate
+from ..codec import encode as grace_encode
+from ..colour import BT601
+from ..strategy import Allocation, Perception, Strategy
+from .probe import RGBProbe
+
+#: Qualities at which candidates are compared and calibrated (standard JPEG's
+#: scale; each candidate is matched to JPEG's predicted loss at each one).
+VALIDATION_QUALITIES = (30, 50, 70, 85, 95, 100)
+#: Qualities of the cheaper, forward-free colour search.
+COLOUR_SEARCH_QUALITIES = (40, 70, 90)
+#: Fractions of the way from Theorem 2's weights to BT.601 tried by the colour search.
+COLOUR_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: A candidate must save at least this much (BD-rate against the better JPEG,
+#: on held-out probe images) to be kept instead of the JPEG fallback.
+MIN_SAVING = 0.0
+
+Encoder = Callable[[np.ndarray], bytes]
+Distance = Callable[[Any, Any], float]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to encode: colour weights, subsampling, and a label for reports."""
+
+    label: str
+    weights: tuple[float, float, float]
+    subsampling: str
+
+
+@dataclass
+class Curve:
+    """Measured rate-loss points of one codec setting over the validation images."""
+
+    label: str
+    qualities: list[int] = field(default_factory=list)
+    bits: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    images: int = 0
+
+
+# -- encoding and measuring ---------------------------------------------------------
+def grace_bytes(image: np.ndarray, weights: tuple[float, float, float], tables: Sequence[Sequence[int]],
+                subsampling: str) -> bytes:
+    """A real GRACE file of ``image`` with these weights and tables (what a device sends)."""
+    strategy = Strategy(name="candidate", task="other", weights=weights, tables=tables,  # type: ignore[arg-type]
+                        subsampling=subsampling)
+    buf = io.BytesIO()
+    grace_encode(Image.fromarray(image), buf, strategy)
+    return buf.getvalue()
+
+
+def jpeg_bytes(image: np.ndarray, quality: int, subsampling: str) -> bytes:
+    """Standard JPEG (libjpeg's tables at ``quality``, optimized Huffman): the reference."""
+    buf = io.BytesIO()
+    sub = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}[subsampling]
+    Image.fromarray(image).save(buf, "JPEG", quality=quality, subsampling=sub, optimize=True)
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    """RGB pixels as a GRACE-aware server decodes them."""
+    from ..plugin import register_grace_opener
+
+    register_grace_opener()
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def kl_distance(clean: torch.Tensor, out: torch.Tensor) -> float:
+    """KL(clean || decoded) of class scores (N x C) or per-pixel maps (N x C x H x W), averaged."""
+    lp = torch.log_softmax(clean.double(), dim=1)
+    lq = torch.log_softmax(out.double(), dim=1)
+    return float((lp.exp() * (lp - lq)).sum(dim=1).mean())
+
+
+def loss_distance(loss: Callable[[Any, Any], torch.Tensor]) -> Distance:
+    """The model's own loss between decoded and clean outputs (detection and custom tasks)."""
+
+    def distance(clean: Any, out: Any) -> float:
+        return float(loss(out, clean))
+
+    return distance
+
+
+class Judge:
+    """Runs the model on decoded frames and measures how far each lands from the clean output."""
+
+    def __init__(self, module: Any, distance: Distance) -> None:
+        self.module = module
+        self.distance = distance
+        self._clean: dict[int, Any] = {}
+
+    @torch.no_grad()
+    def _run(self, image: np.ndarray) -> Any:
+        x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div_(255.0)
+        return self.module(x)
+
+    def loss(self, key: int, image: np.ndarray, data: bytes) -> float:
+        if key not in self._clean:
+            self._clean[key] = self._run(image)
+        return self.distance(self._clean[key], self._run(decode(data)))
+
+
+def measure(judge: Judge, images: Sequence[tuple[int, np.ndarray]], curve: Curve,
+            settings: Sequence[tuple[int, Encoder]]) -> None:
+    """Append one point per (quality, encoder) to ``curve``: total bits and mean loss over ``images``."""
+    for quality, enc in settings:
+        bits, losses = 0.0, []
+        for key, im in images:
+            data = enc(im)
+            bits += 8.0 * len(data)
+            losses.append(judge.loss(key, im, data))
+        curve.images = len(images)
+        curve.qualities.append(quality)
+        curve.bits.append(bits)
+        curve.loss.append(float(np.mean(losses)))
+
+
+def merge_curves(label: str, parts: Sequence[Curve]) -> Curve:
+    """Fold curves measured on disjoint image sets into one: bits add, losses
+    average weighted by each part's image count."""
+    total = float(sum(p.images for p in parts))
+    n = len(parts[0].qualities)
+    out = Curve(label, list(parts[0].qualities), [0.0] * n, [0.0] * n, int(total))
+    for p in parts:
+        for i in range(n):
+            out.bits[i] += p.bits[i]
+            out.loss[i] += p.loss[i] * p.images / total
+    return out
+
+
+# -- verdicts --------------------------------------------------------------------------
+def _axis(loss: Sequence[float]) -> list[float]:
+    """Loss onto a "higher is better" axis spanning orders of magnitude, as the bench does."""
+    return [-math.log10(max(v, 1e-12)) for v in loss]
+
+
+def bd_against(ref: Curve, test: Curve) -> float | None:
+    """BD-rate of ``test`` against ``ref`` on the measured loss (None where undefined)."""
+    return bd_rate(ref.bits, _axis(ref.loss), test.bits, _axis(test.loss)).value
+
+
+def verdict(refs: Sequence[Curve], test: Curve) -> float:
+    """BD-rate against the better reference: the largest of the BD-rates (inf if any is undefined)."""
+    values = [bd_against(r, test) for r in refs]
+    return max(math.inf if v is None else v for v in values)
+
+
+# -- colour search (no forward passes) -------------------------------------------------
+def colour_candidates(fitted: tuple[float, float, float]) -> list[tuple[str, tuple[float, float, float]]]:
+    """Theorem 2's weights, BT.601 and the points between them (``COLOUR_STEPS``),
+    without near-duplicates (all of them collapse to one where the fit gave BT.601)."""
+    out: list[tuple[str, tuple[float, float, float]]] = []
+    for t in COLOUR_STEPS:
+        wr = round((1 - t) * fitted[0] + t * BT601[0], 6)
+        wb = round((1 - t) * fitted[2] + t * BT601[2], 6)
+        w = (wr, round(1.0 - wr - wb, 6), wb)
+        if any(max(abs(a - b) for a, b in zip(w, seen, strict=True)) < 1e-3 for _, seen in out):
+            continue
+        label = "theorem2" if t == 0 else "bt601" if t == 1 else f"towards-bt601-{t:g}"
+        out.append((label, w))
+    return out
+
+
+def predicted_cost(perception: Perception, method: str, weights: tuple[float, float, float],
+                   subsampling: str, images: Sequence[np.ndarray]) -> float:
+    """Mean log bytes of ``images`` over ``COLOUR_SEARCH_QUALITIES``, each at the predicted loss of
+    standard JPEG at that quality: lower is cheaper at matched predicted loss."""
+    logs = []
+    for q in COLOUR_SEARCH_QUALITIES:
+        lam = tables_mod.quality_to_parameter(method, q, perception)
+        t = tables_mod.derive_tables(perception, method, lam)
+        logs.append(math.log(sum(len(grace_bytes(im, weights, t, subsampling)) for im in images)))
+    return float(np.mean(logs))
+
+
+# -- calibration -----------------------------------------------------------------------
+def calibrate(candidate: Curve, jpeg444: Curve) -> list[tuple[int, float]]:
+    """(anchor quality, effective quality) pairs: the quality on the predicted scale at which the
+    candidate's measured loss equals standard JPEG 4:4:4's measured loss at the anchor quality.
+
+    Both curves are measured at ``VALIDATION_QUALITIES``; the candidate's loss
+    is made non-increasing in quality and interpolated in log-loss. Where
+    JPEG's loss lies beyond what the candidate reached, the effective quality
+    is extrapolated along the candidate's last segment and kept in 1..100."""
+    q = np.asarray(candidate.qualities, dtype=np.float64)
+    lg = np.log(np.maximum(np.minimum.accumulate(np.asarray(candidate.loss)), 1e-300))
+    out: list[tuple[int, float]] = []
+    for anchor, target in zip(jpeg444.qualities, jpeg444.loss, strict=True):
+        t = math.log(max(target, 1e-300))
+        eff = _inverse_interp(q, lg, t)
+        out.append((int(anchor), float(min(100.0, max(1.0, eff)))))
+    # A higher anchor never maps to a lower effective quality.
+    best = 1.0
+    mono = []
+    for a, e in out:
+        best = max(best, e)
+        mono.append((a, best))
+    return mono
+
+
+def _inverse_interp(x: np.ndarray, y: np.ndarray, target: float) -> float:
+    """x where the non-increasing y(x) crosses ``target`` (linear; extrapolated past the ends)."""
+    if len(x) == 1:
+        return float(x[0])
+    for i in range(len(x) - 1):
+        if y[i] >= target >= y[i + 1] and y[i] != y[i + 1]:
+            return float(x[i] + (x[i + 1] - x[i]) * (y[i] - target) / (y[i] - y[i + 1]))
+    i = 0 if target > y[0] else len(x) - 2
+    if y[i] == y[i + 1]:
+        return float(x[0] if target > y[0] else x[-1])
+    return float(x[i] + (x[i + 1] - x[i]) * (y[i] - target) / (y[i] - y[i + 1]))
+
+
+def calibration_anchors(effective: Sequence[tuple[int, float]], method: str,
+                        perception: Perception) -> tuple[tuple[int, float], ...]:
+    """Turn (quality, effective quality) pairs into (quality, parameter) anchors for ``perception``.
+
+    The parameter at a fractional effective quality is interpolated in log
+    between the whole qualities around it."""
+    out: list[tuple[int, float]] = []
+    for anchor, eff in effective:
+        lo, hi = math.floor(eff), math.ceil(eff)
+        p_lo = tables_mod.quality_to_parameter(method, int(lo), perception)
+        p_hi = tables_mod.quality_to_parameter(method, int(hi), perception)
+        frac = eff - lo
+        out.append((anchor, math.exp((1 - frac) * math.log(p_lo) + frac * math.log(p_hi))))
+    cleaned: list[tuple[int, float]] = []
+    for a, p in out:
+        if cleaned:
+            prev = cleaned[-1][1]
+            p = max(p, prev) if method == "lagrangian" else min(p, prev)
+        cleaned.append((a, p))
+    return tuple(cleaned)
+
+
+def allocation_for(method: str, quality: int, perception: Perception,
+                   calibration: tuple[tuple[int, float], ...] | None) -> Allocation:
+    """The allocation record for the stored tables at ``quality``."""
+    probe_alloc = Allocation(method, 1.0 if method != "reference" else float(quality), quality, calibration)
+    param = tables_mod.parameter_for_quality(probe_alloc, perception, quality)
+    return Allocation(method, param, quality, calibration)
+
+
+# -- the cross-fitted comparison ---------------------------------------------------------
+@dataclass
+class Selection:
+    """What the validation chose, and the evidence."""
+
+    chosen: Candidate | None
+    """The candidate kept, or None: fall back to standard JPEG."""
+    fallback_subsampling: str
+    """The better standard JPEG's subsampling (used when ``chosen`` is None)."""
+    verdicts: dict[str, float]
+    """BD-rate of every candidate against the better JPEG, on held-out probe images."""
+    curves: dict[str, Curve]
+    images: int
+
+    def effective_qualities(self) -> list[tuple[int, float]]:
+        """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`)."""
+        assert self.chosen is not None
+        return calibrate(self.curves[self.chosen.label], self.curves["jpeg-444"])
+
+    def record(self) -> dict[str, Any]:
+        """The provenance entry: every curve and verdict, and what was chosen."""
+        return {
+            "method": "cross-fitted: tables fitted without a fold, judged by the model on that fold",
+            "validation_images": self.images,
+            "qualities": list(VALIDATION_QUALITIES),
+            "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
+            "chosen": self.chosen.label if self.chosen
+            else f"fallback: standard JPEG {self.fallback_subsampling}",
+            "curves": {
+                k: {"bits": [round(b) for b in c.bits], "loss": [float(f"{v:.6g}") for v in c.loss]}
+                for k, c in self.curves.items()
+            },
+        }
+
+
+def _finite(v: float) -> float | None:
+    return None if not math.isfinite(v) else round(v, 5)
+
+
+def validate(
+    judge: Judge,
+    folds: Sequence[RGBProbe],
+    candidates: Sequence[Candidate],
+    method: str,
+    perception_of: Callable[[RGBProbe, Candidate], Perception],
+    merge: Callable[[Sequence[RGBProbe]], RGBProbe],
+    tick: Callable[[], None] = lambda: None,
+) -> Selection:
+    """Measure every candidate and standard JPEG on each fold's images, with the
+    candidate's tables fitted on the other folds; pick the winner or fall back."""
+    parts: dict[str, list[Curve]] = {}
+    start = 0
+    for k, fold in enumerate(folds):
+        held = [(start + i, im) for i, im in enumerate(fold.images)]
+        start += len(fold.images)
+        train = merge([f for j, f in enumerate(folds) if j != k]) if len(folds) > 1 else fold
+        for sub in ("4:4:4", "4:2:0"):
+            c = Curve(f"jpeg-{sub.replace(':', '')}")
+            measure(judge, held, c, [(q, _jpeg_encoder(q, sub)) for q in VALIDATION_QUALITIES])
+            parts.setdefault(c.label, []).append(c)
+            tick()
+        for cand in candidates:
+            perception = perception_of(train, cand)
+            c = Curve(cand.label)
+            settings = []
+            for q in VALIDATION_QUALITIES:
+                lam = tables_mod.quality_to_parameter(method, q, perception)
+                settings.append((q, _grace_encoder(cand, tables_mod.derive_tables(perception, method, lam))))
+            measure(judge, held, c, settings)
+            parts.setdefault(c.label, []).append(c)
+            tick()
+    curves = {label: merge_curves(label, ps) for label, ps in parts.items()}
+    refs = [curves["jpeg-444"], curves["jpeg-420"]]
+    verdicts = {cand.label: verdict(refs, curves[cand.label]) for cand in candidates}
+    bd420 = bd_against(refs[0], refs[1])
+    fallback = "4:2:0" if bd420 is not None and bd420 < 0 else "4:4:4"
+    best = min(candidates, key=lambda c: verdicts[c.label]) if candidates else None
+    chosen = best if best is not None and verdicts[best.label] < -MIN_SAVING else None
+    return Selection(chosen, fallback, verdicts, curves, start)
+
+
+def _jpeg_encoder(quality: int, subsampling: str) -> Encoder:
+    return lambda im: jpeg_bytes(im, quality, subsampling)
+
+
+def _grace_encoder(cand: Candidate, tables: Sequence[Sequence[int]]) -> Encoder:
+    return lambda im: grace_bytes(im, cand.weights, tables, cand.subsampling)
