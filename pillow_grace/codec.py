@@ -433,7 +433,7 @@ def _write_atomically(planes: Image.Image, path: str, strategy: Strategy, opts: 
 def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeOptions) -> None:
     qtables = tables_for(strategy, opts.quality, opts.tradeoff)
     meta = GraceMetadata(strategy.name, strategy.content_hash, strategy.weights)
-    subsampling = opts.subsampling or strategy.subsampling
+    subsampling = opts.subsampling or subsampling_for(strategy, opts.quality, opts.tradeoff)
     params: dict[str, Any] = {
         # quality=-1 with qtables: libjpeg stores the tables unscaled.
         "quality": -1,
@@ -512,6 +512,8 @@ def tables_for(
     """The strategy's own tables, or tables re-derived for a quality/tradeoff."""
     if quality is None and tradeoff is None:
         return strategy.tables
+    if tradeoff is None and tables.reference_applies(strategy.allocation, quality):
+        return tables.derive_tables(None, "reference", float(quality))  # type: ignore[arg-type]
     allocation = strategy.allocation or Allocation("lagrangian", 1.0)
     method = allocation.method
     if strategy.perception is None and method != "reference":
@@ -535,6 +537,13 @@ def tables_for(
                 _table_cache.clear()
             _table_cache[key] = hit
     return hit
+
+
+def subsampling_for(strategy: Strategy, quality: int | None = None, tradeoff: float | None = None) -> str:
+    """The strategy's subsampling, or 4:4:4 where ``quality`` is written as standard JPEG 4:4:4."""
+    if tradeoff is None and tables.reference_applies(strategy.allocation, quality):
+        return "4:4:4"
+    return strategy.subsampling
 
 
 def resolve_strategy(strategy: StrategyLike) -> Strategy:

@@ -93,7 +93,7 @@ _KEYS: dict[str, frozenset[str]] = {
     "colour": frozenset({"space", "weights"}),
     "quantization": frozenset({"tables", "subsampling"}),
     "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean"}),
-    "allocation": frozenset({"method", "parameter", "quality", "calibration"}),
+    "allocation": frozenset({"method", "parameter", "quality", "calibration", "reference_above"}),
     "probe": frozenset({"resolution"}),
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -328,6 +328,13 @@ class Allocation:
     ``parameter`` is lambda, B or that quality; ``quality`` is the 1..100
     quality it was derived from, if any.
 
+    ``reference_above`` (format 1.1): qualities above it are written as
+    standard JPEG 4:4:4 (libjpeg's tables, no chroma subsampling), because
+    the fitter measured that the strategy's own tables could not match
+    standard JPEG 4:4:4's loss there with fewer bytes (typically a 4:2:0
+    strategy near quality 100, where subsampling alone costs more than
+    JPEG 4:4:4's quantization).
+
     ``calibration`` (format 1.1) holds ``(quality, parameter)`` anchors
     measured by the fitter: at each anchor quality, the parameter whose tables
     cost the model, on held-out probe images, the loss that standard JPEG
@@ -341,6 +348,7 @@ class Allocation:
     parameter: float
     quality: int | None = None
     calibration: tuple[tuple[int, float], ...] | None = None
+    reference_above: int | None = None
 
     def __post_init__(self) -> None:
         _choice("allocation.method", self.method, ALLOCATIONS)
@@ -354,12 +362,17 @@ class Allocation:
             object.__setattr__(self, "quality", _int("allocation.quality", self.quality, 1, 100))
         if self.calibration is not None:
             object.__setattr__(self, "calibration", _calibration(self.method, self.calibration))
+        if self.reference_above is not None:
+            object.__setattr__(self, "reference_above",
+                               _int("allocation.reference_above", self.reference_above, 1, 99))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``allocation`` object of a strategy file."""
         out: dict[str, Any] = {"method": self.method, "parameter": self.parameter, "quality": self.quality}
         if self.calibration is not None:
             out["calibration"] = [[q, p] for q, p in self.calibration]
+        if self.reference_above is not None:
+            out["reference_above"] = self.reference_above
         return out
 
 
@@ -611,7 +624,8 @@ class Strategy:
         allocation = None
         if top.get("allocation") is not None:
             a = section("allocation", top["allocation"], optional=False)
-            allocation = Allocation(a["method"], a["parameter"], a.get("quality"), a.get("calibration"))
+            allocation = Allocation(a["method"], a["parameter"], a.get("quality"), a.get("calibration"),
+                                    a.get("reference_above"))
         probe = section("probe", top.get("probe"), optional=True)
         stored = top.get("content_hash")
         if "content_hash" in top and (not isinstance(stored, str) or not _HASH_RE.fullmatch(stored)):

@@ -192,6 +192,13 @@ def parameter_for_quality(allocation: Allocation, perception: Perception, qualit
     return math.exp(logs[edge]) * predicted / at_edge
 
 
+def reference_applies(allocation: Allocation | None, quality: int | None) -> bool:
+    """Whether ``quality`` is above the strategy's ``reference_above``: then the file is
+    standard JPEG 4:4:4 at that quality (see :class:`~pillow_grace.strategy.Allocation`)."""
+    limit = allocation.reference_above if allocation is not None else None
+    return quality is not None and limit is not None and quality > limit
+
+
 def derive_tables(
     perception: Perception | None, method: str, parameter: float
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:

@@ -224,14 +224,15 @@ def fit_strategy(
     else:
         final_weights, final_sub, method = chosen.weights, chosen.subsampling, allocation
         perception = perception_for(probe, final_weights, final_sub)
-        calibration = None
+        calibration, above = None, None
         if selection is not None:
             calibration = calibration_anchors(selection.effective_qualities(), method, perception)
+            above = selection.reference_above()
         if tradeoff is not None:
-            alloc = Allocation(method, float(tradeoff), None, calibration)
+            alloc = Allocation(method, float(tradeoff), None, None, above)
         else:
             assert quality is not None
-            alloc = allocation_for(method, quality, perception, calibration)
+            alloc = allocation_for(method, quality, perception, calibration, above)
     tables = tables_mod.derive_tables(perception, method, alloc.parameter)
 
     prov = _provenance(

@@ -259,6 +259,41 @@ def _inverse_interp(x: np.ndarray, y: np.ndarray, target: float) -> float:
     return float(x[i] + (x[i + 1] - x[i]) * (y[i] - target) / (y[i] - y[i + 1]))
 
 
+def bits_at_loss(curve: Curve, loss: float) -> float:
+    """Bits the curve needs to reach ``loss`` (log-log interpolation; inf if it never gets there)."""
+    lv = np.log(np.maximum(np.minimum.accumulate(np.asarray(curve.loss)), 1e-300))
+    lb = np.log(np.maximum(np.asarray(curve.bits), 1.0))
+    t = math.log(max(loss, 1e-300))
+    if t < lv[-1]:
+        return math.inf
+    if t >= lv[0]:
+        return float(math.exp(lb[0]))
+    i = int(np.searchsorted(-lv, -t))  # first point at or below the target loss
+    if lv[i - 1] == lv[i]:
+        return float(math.exp(lb[i]))
+    frac = (lv[i - 1] - t) / (lv[i - 1] - lv[i])
+    return float(math.exp(lb[i - 1] + frac * (lb[i] - lb[i - 1])))
+
+
+def reference_threshold(candidate: Curve, jpeg444: Curve) -> int | None:
+    """The quality above which standard JPEG 4:4:4 should be written instead of the candidate.
+
+    At each validation quality, the candidate "wins" if it reaches JPEG 4:4:4's
+    measured loss with fewer bits. The run of losing qualities at the top of
+    the scale (often a 4:2:0 candidate near quality 100, whose chroma
+    subsampling alone costs more than JPEG 4:4:4's quantization) is handed to
+    JPEG: the threshold is the last winning quality below that run. None where
+    the candidate wins at the top quality."""
+    wins = [bits_at_loss(candidate, loss) < bits
+            for bits, loss in zip(jpeg444.bits, jpeg444.loss, strict=True)]
+    if wins[-1]:
+        return None
+    k = len(wins) - 1
+    while k > 0 and not wins[k - 1]:
+        k -= 1
+    return max(1, jpeg444.qualities[k - 1]) if k > 0 else 1
+
+
 def calibration_anchors(effective: Sequence[tuple[int, float]], method: str,
                         perception: Perception) -> tuple[tuple[int, float], ...]:
     """Turn (quality, effective quality) pairs into (quality, parameter) anchors for ``perception``.
@@ -282,11 +317,14 @@ def calibration_anchors(effective: Sequence[tuple[int, float]], method: str,
 
 
 def allocation_for(method: str, quality: int, perception: Perception,
-                   calibration: tuple[tuple[int, float], ...] | None) -> Allocation:
+                   calibration: tuple[tuple[int, float], ...] | None,
+                   reference_above: int | None = None) -> Allocation:
     """The allocation record for the stored tables at ``quality``."""
-    probe_alloc = Allocation(method, 1.0 if method != "reference" else float(quality), quality, calibration)
-    param = tables_mod.parameter_for_quality(probe_alloc, perception, quality)
-    return Allocation(method, param, quality, calibration)
+    if calibration is not None and len(calibration) < 2:
+        calibration = None
+    draft = Allocation(method, 1.0, quality, calibration, reference_above)
+    param = tables_mod.parameter_for_quality(draft, perception, quality)
+    return Allocation(method, param, quality, calibration, reference_above)
 
 
 # -- the cross-fitted comparison ---------------------------------------------------------
@@ -304,9 +342,18 @@ class Selection:
     images: int
 
     def effective_qualities(self) -> list[tuple[int, float]]:
-        """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`)."""
+        """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`),
+        up to the quality from which standard JPEG 4:4:4 is written instead."""
         assert self.chosen is not None
-        return calibrate(self.curves[self.chosen.label], self.curves["jpeg-444"])
+        pairs = calibrate(self.curves[self.chosen.label], self.curves["jpeg-444"])
+        limit = self.reference_above()
+        return [(q, e) for q, e in pairs if limit is None or q <= limit]
+
+    def reference_above(self) -> int | None:
+        """See :func:`reference_threshold` (None for the JPEG fallback: it is JPEG throughout)."""
+        if self.chosen is None:
+            return None
+        return reference_threshold(self.curves[self.chosen.label], self.curves["jpeg-444"])
 
     def record(self) -> dict[str, Any]:
         """The provenance entry: every curve and verdict, and what was chosen."""
@@ -317,6 +364,7 @@ class Selection:
             "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
             "chosen": self.chosen.label if self.chosen
             else f"fallback: standard JPEG {self.fallback_subsampling}",
+            "reference_above": self.reference_above(),
             "curves": {
                 k: {"bits": [round(b) for b in c.bits], "loss": [float(f"{v:.6g}") for v in c.loss]}
                 for k, c in self.curves.items()

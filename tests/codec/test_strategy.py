@@ -14,7 +14,7 @@ import pytest
 
 import pillow_grace
 from pillow_grace import Allocation, Perception, Strategy, StrategyError
-from pillow_grace.strategy import MAX_FILE_BYTES, MIN_WEIGHT
+from pillow_grace.strategy import FORMAT_VERSION, MAX_FILE_BYTES, MIN_WEIGHT
 
 
 def doc_of(strategy: Strategy) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_public_attributes(make_strategy: Any) -> None:
                       model_input_size=(320, 320), probe_resolution=(1280, 720))
     assert (s.name, s.task, s.weights) == ("attrs", "detection", (0.2, 0.6, 0.2))
     assert len(s.tables) == 3 and all(len(t) == 64 for t in s.tables)
-    assert s.subsampling == "4:4:4" and s.version == (1, 0)
+    assert s.subsampling == "4:4:4" and s.version == FORMAT_VERSION
     assert s.model_input_size == (320, 320) and s.probe_resolution == (1280, 720)
     assert s.allocation is not None and s.allocation.method == "lagrangian"
     assert s.content_hash.startswith("sha256:") and len(s.content_hash) == 71
@@ -357,8 +357,8 @@ def test_newer_minor_version_is_read_and_its_new_fields_ignored(strategy: Strate
     doc["content_hash"] = "sha256:" + "0" * 64  # computed over fields this reader cannot see
     loaded = Strategy.from_dict(doc)
     assert loaded.weights == strategy.weights and loaded.tables == strategy.tables
-    assert loaded.version == (1, 0)  # what this library holds, and writes back
-    assert json.loads(loaded.to_json())["version"] == "1.0"
+    assert loaded.version == FORMAT_VERSION  # what this library holds, and writes back
+    assert json.loads(loaded.to_json())["version"] == "{}.{}".format(*FORMAT_VERSION)
 
 
 def test_content_hash_mismatch_is_detected(strategy: Strategy) -> None:
