@@ -37,6 +37,8 @@ _REGISTRY: dict[str, str] = {
     "efficientnet-lite0": ".efficientnet",
     "dbnet-ppocrv4-det": ".dbnet",
     "yolov8n-nudenet": ".yolo",
+    "blazeface-short": ".blazeface",
+    "selfie-seg-full": ".selfie_seg",
 }
 
 _TASKS = ("classification", "segmentation", "detection")
@@ -88,7 +90,8 @@ def get_model(name: str, **kwargs: Any) -> ZooModel:
 
     Adapter options: efficientnet-lite0: ``crop``, ``resize_mode``,
     ``antialias``; dbnet-ppocrv4-det: ``input_size`` ((w, h) or None);
-    yolov8n-nudenet: ``resolution``.
+    yolov8n-nudenet: ``resolution``; blazeface-short: none; selfie-seg-full:
+    ``input_size`` (None = the capture's own resolution).
 
     Raises:
         ValueError: unknown name (the message lists the known ones).
