@@ -7,22 +7,12 @@ packages are touched only by the last test, which skips where they are absent.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "grace_packaged_sets_test", ROOT / "benchmarks" / "packaged_sets.py"
-)
-assert _spec is not None and _spec.loader is not None
-ps = importlib.util.module_from_spec(_spec)
-sys.modules["grace_packaged_sets_test"] = ps
-_spec.loader.exec_module(ps)
+from benchmarks import packaged_sets as ps
 
 
 def _photo(w: int, h: int, seed: int = 0) -> Image.Image:
