@@ -597,6 +597,14 @@ def load_set(name: str, verify: bool = True) -> Any:
     res = iter_set(name, verify=verify)
     for msg in res.warnings:
         warnings.warn(msg, stacklevel=2)
+    if res.skipped:
+        reasons = sorted({r for _, r in res.skipped})
+        total = len(res.skipped) + len(res.loaded)
+        print(
+            f"photo set {name!r}: {len(res.skipped)} of {total} files unavailable here "
+            f"({'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''})",
+            file=sys.stderr,
+        )
     out = ImageSet(skipped=list(res.skipped))
     for item in res.loaded:
         out.add(item.name, item.image, name)

@@ -138,6 +138,22 @@ def test_changed_and_missing_files_are_skipped_with_reasons(fake_sources, tmp_pa
         ps.iter_set("nope", ps.load_manifest(path))
 
 
+def test_load_set_says_what_is_missing(fake_sources, tmp_path, monkeypatch, capsys):
+    data = ps.build_manifest()
+    data["sets"]["photos"]["files"].append(
+        {"name": "c.png", "source": "gone", "path": "c.png", "sha256": "0" * 64, "size": [1, 1]}
+    )
+    path = tmp_path / "m.toml"
+    path.write_text(ps.dump_manifest(data), encoding="utf-8")
+    monkeypatch.setattr(ps, "MANIFEST", path)
+    monkeypatch.setattr(ps, "load_manifest", lambda p=path: ps.tomllib.loads(path.read_text()))
+    out = ps.load_set("photos")
+    assert [im.name for im in out.images] == ["photos:a.png", "photos:b.png"]
+    assert out.skipped == [("photos:c.png", out.skipped[0][1])] and "gone-data" in out.skipped[0][1]
+    err = capsys.readouterr().err
+    assert "photo set 'photos': 1 of 3 files unavailable" in err and "apt-get install gone-data" in err
+
+
 def test_video_frames(tmp_path, monkeypatch):
     cv2 = pytest.importorskip("cv2")
     root = tmp_path / "v"
