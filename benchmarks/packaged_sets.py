@@ -24,6 +24,9 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   shop fronts, a licence plate, a street with road signs; for the text
   detector. (opencv-doc's photographed document pages are grey and fail the
   photo filter's colour test.)
+* ``text-screens-docs``: UI screenshots and document pages (opencv-doc) for
+  the text detector; the photo filter is off for this set (flat screenshots,
+  grey pages).
 * ``scenetext-rendered``: a labelled *synthetic* extra: text rendered onto
   the ``native720`` photos (sign-like panels, DejaVu fonts). Not real text
   photos; report it separately.
@@ -232,6 +235,37 @@ _SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)] + [
     "opencv4/html/detect_test2.jpg",  # street with road signs, seen from a bus
 ]
 
+_H = "opencv4/html/"
+#: UI screenshots (IDE, GUI, profiler, calibration views) and document pages, picked by eye.
+_SCREENS_DOCS = [
+    "examples/data/text_motion.jpg",
+    "examples/data/text_defocus.jpg",
+    "examples/data/imageTextN.png",
+    "examples/data/imageTextR.png",
+] + [
+    _H + p
+    for p in (
+        "qtgui.png",
+        "usb_device_connect_03.png",
+        "usb_device_connect_04.png",
+        "toolwindow.jpg",
+        "ant_output.png",
+        "view_did_load.png",
+        "eclipse_cdt_cfg4.png",
+        "eclipse_cdt_cfg5.png",
+        "eclipse_cdt_cfg6.png",
+        "eclipse_cdt_cfg7.png",
+        "eclipse_cdt_cfg8.png",
+        "9_opencv_dependency.png",
+        "screen_finish.jpg",
+        "screen_charuco.jpg",
+        "massif_export_ocv.png",
+        "massif_export_gapi.png",
+        "04_default_filter_view.jpg",
+        "13_raw_view.jpg",
+    )
+]
+
 #: set name -> description and how its entries are made.
 SPEC: dict[str, dict[str, Any]] = {
     "native720": {
@@ -260,6 +294,13 @@ SPEC: dict[str, dict[str, Any]] = {
         "a licence plate, a street with road signs",
         "capture": "native",
         "entries": [{"source": "opencv-doc", "path": p, "text": True} for p in _SCENETEXT],
+    },
+    "text-screens-docs": {
+        "description": "text that is not a street photo: UI screenshots and photographed or scanned "
+        "document pages from opencv-doc (grey pages and flat screenshots: the photo filter is off)",
+        "capture": "native",
+        "photo_filter": False,
+        "entries": [{"source": "opencv-doc", "path": p, "text": True} for p in _SCREENS_DOCS],
     },
     "scenetext-rendered": {
         "description": "SYNTHETIC extra: sign-like text panels rendered on the native720 photos "
@@ -592,9 +633,10 @@ def iter_set(name: str, manifest: dict[str, Any] | None = None, verify: bool = T
 
 def load_set(name: str, verify: bool = True) -> Any:
     """Set ``name`` as the bench's ``ImageSet`` (photo filter applied, skipped files with reasons)."""
-    from pillow_grace.bench.photos import ImageSet
+    from pillow_grace.bench.photos import BenchImage, ImageSet
 
-    res = iter_set(name, verify=verify)
+    manifest = load_manifest()
+    res = iter_set(name, manifest, verify=verify)
     for msg in res.warnings:
         warnings.warn(msg, stacklevel=2)
     if res.skipped:
@@ -606,8 +648,12 @@ def load_set(name: str, verify: bool = True) -> Any:
             file=sys.stderr,
         )
     out = ImageSet(skipped=list(res.skipped))
+    filtered = manifest["sets"][name].get("photo_filter", True)
     for item in res.loaded:
-        out.add(item.name, item.image, name)
+        if filtered:
+            out.add(item.name, item.image, name)
+        else:  # screenshots and grey document pages: RGB as they are
+            out.extend(ImageSet([BenchImage.of(item.name, item.image.convert("RGB"), name)]))
     return out
 
 
@@ -682,6 +728,7 @@ def build_manifest() -> dict[str, Any]:
         sets[set_name] = {
             "description": spec["description"],
             "capture": spec["capture"],
+            "photo_filter": spec.get("photo_filter", True),
             "count": len(files),
             "files": files,
         }
@@ -751,7 +798,11 @@ def dump_manifest(data: dict[str, Any]) -> str:
         lines.append("")
     for name, s in data["sets"].items():
         lines.append(f"[sets.{_toml_key(name)}]")
-        lines += [f"{k} = {_toml_value(s[k])}" for k in ("description", "capture", "count")]
+        lines += [
+            f"{k} = {_toml_value(s[k])}"
+            for k in ("description", "capture", "photo_filter", "count")
+            if k in s
+        ]
         lines.append("")
         for rec in s["files"]:
             lines.append(f"[[sets.{_toml_key(name)}.files]]")

@@ -154,6 +154,31 @@ def test_load_set_says_what_is_missing(fake_sources, tmp_path, monkeypatch, caps
     assert "photo set 'photos': 1 of 3 files unavailable" in err and "apt-get install gone-data" in err
 
 
+def test_a_set_without_the_photo_filter_keeps_grey_pages(fake_sources, tmp_path, monkeypatch):
+    Image.new("L", (400, 300), 200).save(fake_sources / "page.png")
+    spec = {
+        "docs": {
+            "description": "d",
+            "capture": "native",
+            "photo_filter": False,
+            "entries": [{"source": "fake", "path": "page.png"}],
+        },
+        "docs-filtered": {
+            "description": "d",
+            "capture": "native",
+            "entries": [{"source": "fake", "path": "page.png"}],
+        },
+    }
+    monkeypatch.setattr(ps, "SPEC", spec)
+    path = tmp_path / "m.toml"
+    path.write_text(ps.dump_manifest(ps.build_manifest()), encoding="utf-8")
+    monkeypatch.setattr(ps, "load_manifest", lambda p=path: ps.tomllib.loads(path.read_text()))
+    kept = ps.load_set("docs")
+    assert [im.name for im in kept.images] == ["docs:page.png"] and kept.images[0].image.mode == "RGB"
+    dropped = ps.load_set("docs-filtered")
+    assert not dropped.images and "greyscale" in dropped.skipped[0][1]
+
+
 def test_video_frames(tmp_path, monkeypatch):
     cv2 = pytest.importorskip("cv2")
     root = tmp_path / "v"
