@@ -18,8 +18,10 @@ import collections
 import sys
 import time
 
-import _path  # noqa: F401  (the checkout on sys.path)
 import numpy as np
+
+if __name__ == "__main__":
+    import _path  # noqa: F401  (the checkout on sys.path)
 
 
 def main(argv: list[str] | None = None) -> int:

