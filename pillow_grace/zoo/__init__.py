@@ -37,6 +37,9 @@ _REGISTRY: dict[str, str] = {
     "efficientnet-lite0": ".efficientnet",
     "dbnet-ppocrv4-det": ".dbnet",
     "yolov8n-nudenet": ".yolo",
+    "yolov3-tiny-coco": ".yolov3_tiny",
+    "blazeface-short": ".blazeface",
+    "selfie-seg-full": ".selfie_seg",
 }
 
 _TASKS = ("classification", "segmentation", "detection")
@@ -88,7 +91,8 @@ def get_model(name: str, **kwargs: Any) -> ZooModel:
 
     Adapter options: efficientnet-lite0: ``crop``, ``resize_mode``,
     ``antialias``; dbnet-ppocrv4-det: ``input_size`` ((w, h) or None);
-    yolov8n-nudenet: ``resolution``.
+    yolov8n-nudenet: ``resolution``; yolov3-tiny-coco, blazeface-short: none; selfie-seg-full:
+    ``input_size`` (None = the capture's own resolution).
 
     Raises:
         ValueError: unknown name (the message lists the known ones).

