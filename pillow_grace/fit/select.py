@@ -121,10 +121,15 @@ def kl_distance(clean: torch.Tensor, out: torch.Tensor) -> float:
 
 
 def loss_distance(loss: Callable[[Any, Any], torch.Tensor]) -> Distance:
-    """The model's own loss between decoded and clean outputs (detection and custom tasks)."""
+    """The model's own loss between decoded and clean outputs, minus its value on the clean
+    output itself (detection and custom tasks).
+
+    A probing loss need not vanish at the clean output (a BCE against the clean
+    scores as soft labels is their entropy there), so only the excess measures
+    damage: zero for a perfect decode, like the KL of the built-in tasks."""
 
     def distance(clean: Any, out: Any) -> float:
-        return float(loss(out, clean))
+        return max(float(loss(out, clean)) - float(loss(clean, clean)), 0.0)
 
     return distance
 
