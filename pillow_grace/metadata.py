@@ -28,8 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
+from ._fields import validate_weights
+from ._json import loads_strict
 from .errors import GraceFileError, StrategyError
-from .strategy import loads_strict, validate_weights
 
 IDENTIFIER = b"GRACE\x00"
 #: Any APPn payload starting with this is meant to be a GRACE segment.

@@ -15,15 +15,13 @@ Validation lives in one place, :meth:`Strategy.__post_init__` (and the
 ``__post_init__`` of :class:`Perception` and :class:`Allocation`), so a
 strategy built in Python (by the fitter, by a test) obeys exactly the same
 rules as one read from a file. Field names in errors are the JSON paths of
-the file format, whichever way the strategy was made.
+the file format, whichever way the strategy was made. The checks of single
+values and their limits are in :mod:`._fields`; strict JSON reading, the
+canonical JSON of the content hash and the file layout in :mod:`._json`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import numbers
 import os
 import re
 import stat
@@ -32,11 +30,46 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from ._version import __version__
+# The limits are defined beside the checks that enforce them and re-exported
+# here, where callers import them from (``strategy.MIN_WEIGHT``).
+from ._fields import (
+    MAX_CALIBRATION_POINTS,
+    MAX_KEY,
+    MAX_PROVENANCE_DEPTH,
+    MAX_PROVENANCE_ITEMS,
+    MAX_SAFE_INT,
+    MAX_STRING,
+    MAX_VALUE,
+    MIN_WEIGHT,
+    WEIGHT_SUM_TOLERANCE,
+    _bad,
+    _calibration,
+    _choice,
+    _int,
+    _is_int,
+    _matrix,
+    _provenance,
+    _real,
+    _seq,
+    _show,
+    _size,
+    _string,
+    _tables,
+    _thaw,
+    _version,
+    validate_weights,
+)
+from ._json import DuplicateKeyError, hash_body, loads_strict, pretty
 from .errors import StrategyError
+
+__all__ = [
+    "ALLOCATIONS", "CHANNELS", "FIT_ALLOCATIONS", "FORMAT_ID", "FORMAT_VERSION", "MAX_CALIBRATION_POINTS",
+    "MAX_FILE_BYTES", "MAX_KEY", "MAX_PROVENANCE_DEPTH", "MAX_PROVENANCE_ITEMS", "MAX_SAFE_INT", "MAX_STRING",
+    "MAX_VALUE", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE", "Allocation",
+    "DuplicateKeyError", "Perception", "Strategy", "loads_strict", "validate_weights",
+]
 
 #: Major and minor version of the strategy file format written by this library.
 FORMAT_VERSION = (1, 1)
@@ -44,38 +77,14 @@ FORMAT_VERSION = (1, 1)
 FORMAT_ID = "grace-strategy"
 #: Largest strategy file accepted, in bytes. A v1 file is about 20 KiB.
 MAX_FILE_BYTES = 1 << 20
-#: Smallest colour weight accepted. The inverse transform divides by Wg and
-#: the chroma scales by (1 - W), so a tiny weight would amplify decode noise
-#: by 1/W; 0.05 bounds that amplification at 20x.
-MIN_WEIGHT = 0.05
-#: Tolerance on Wr + Wg + Wb == 1.
-WEIGHT_SUM_TOLERANCE = 1e-6
-#: Largest value accepted for perception statistics and the allocation
-#: parameter. Real values are many orders of magnitude smaller; the cap keeps
-#: products such as lambda * E[g^2] * D far from float overflow.
-MAX_VALUE = 1e30
-#: Limits on the free-form provenance object: nesting depth, total number of
-#: values, characters per string and per key. Generous for real use, small
-#: enough that a hostile file cannot make the loader (or every encoded
-#: image's hash computation) slow.
-MAX_PROVENANCE_DEPTH = 8
-MAX_PROVENANCE_ITEMS = 10_000
-MAX_STRING = 4096
-MAX_KEY = 128
-#: Integers in provenance must be exactly representable in a double, so that
-#: every JSON implementation reads the same number.
-MAX_SAFE_INT = 2**53
 
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 ALLOCATIONS = ("lagrangian", "paper", "reference")
 #: The allocations a fit can be asked for ("reference" is what a fit falls back to).
 FIT_ALLOCATIONS = ("lagrangian", "paper")
-#: Most anchors a quality calibration may hold (one per quality 1..100).
-MAX_CALIBRATION_POINTS = 100
 CHANNELS = ("Y", "U", "V")
 
-_VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
 _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # Used with fullmatch: ``re.match`` with ``$`` would accept a trailing newline.
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -103,183 +112,6 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "perception": ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"),
     "allocation": ("method", "parameter"),
 }
-
-
-def _bad(path: str, message: str) -> StrategyError:
-    where = f"field {path!r}" if path else "the document"
-    return StrategyError(f"{where} {message}", field=path)
-
-
-# -- value checks shared by files and Python construction -----------------------
-def _is_int(x: Any) -> bool:
-    return (isinstance(x, numbers.Integral) and not isinstance(x, bool)) or (
-        isinstance(x, float) and x.is_integer()
-    )
-
-
-def _real(path: str, x: Any, *, minimum: float | None = None, exclusive: bool = False,
-          maximum: float = MAX_VALUE) -> float:
-    """A finite real in range. Rejects bools, strings, NaN, Inf and huge ints."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise _bad(path, f"must be a number, got {_show(x)}")
-    try:
-        f = float(x)
-    except OverflowError:
-        raise _bad(path, f"is too large (at most {maximum:g})") from None
-    if not math.isfinite(f):
-        raise _bad(path, f"must be a finite number, got {f!r}")
-    if minimum is not None and (f <= minimum if exclusive else f < minimum):
-        raise _bad(path, f"must be {'>' if exclusive else '>='} {minimum:g}, got {f!r}")
-    if f > maximum:
-        raise _bad(path, f"must be at most {maximum:g}, got {f!r}")
-    return f
-
-
-def _int(path: str, x: Any, lo: int, hi: int) -> int:
-    if not _is_int(x):
-        raise _bad(path, f"must be an integer in {lo}..{hi}, got {_show(x)}")
-    i = int(x)
-    if not lo <= i <= hi:
-        raise _bad(path, f"must be an integer in {lo}..{hi}, got {i}")
-    return i
-
-
-def _seq(path: str, x: Any, length: int, what: str) -> Sequence[Any]:
-    """A list/tuple (or numpy array) of exactly ``length`` items. Strings are
-    sequences too, but never what a field wants."""
-    if not isinstance(x, (list, tuple)) and hasattr(x, "tolist") and getattr(x, "ndim", 0) >= 1:
-        x = x.tolist()  # numpy array
-    if not isinstance(x, (list, tuple)):
-        raise _bad(path, f"must be a list of {length} {what}, got {_show(x)}")
-    if len(x) != length:
-        raise _bad(path, f"must be a list of {length} {what}, got {len(x)} items")
-    return x
-
-
-def _string(path: str, x: Any, max_len: int) -> str:
-    if not isinstance(x, str):
-        raise _bad(path, f"must be a string, got {_show(x)}")
-    if len(x) > max_len:
-        raise _bad(path, f"must be at most {max_len} characters, got {len(x)}")
-    return x
-
-
-def _choice(path: str, x: Any, choices: Sequence[str]) -> str:
-    if not isinstance(x, str) or x not in choices:
-        raise _bad(path, f"must be one of {', '.join(choices)}; got {_show(x)}")
-    return x
-
-
-def _size(path: str, x: Any) -> tuple[int, int] | None:
-    if x is None:
-        return None
-    s = _seq(path, x, 2, "integers [width, height]")
-    return (_int(f"{path}[0]", s[0], 1, 65535), _int(f"{path}[1]", s[1], 1, 65535))
-
-
-def _tables(path: str, x: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    rows = _seq(path, x, 3, "tables (Y, U, V)")
-    out = []
-    for i, t in enumerate(rows):
-        t = _seq(f"{path}[{i}]", t, 64, "integers in natural (row-major) order")
-        out.append(tuple(_int(f"{path}[{i}][{j}]", q, 1, 255) for j, q in enumerate(t)))
-    return (out[0], out[1], out[2])
-
-
-def _matrix(path: str, x: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-    rows = _seq(path, x, 3, "rows (Y, U, V) of 64 numbers")
-    out = []
-    for i, r in enumerate(rows):
-        r = _seq(f"{path}[{i}]", r, 64, "numbers in natural (row-major) order")
-        out.append(tuple(_real(f"{path}[{i}][{j}]", v, minimum=0.0) for j, v in enumerate(r)))
-    return (out[0], out[1], out[2])
-
-
-def validate_weights(weights: Any, *, field_name: str = "colour.weights") -> tuple[float, float, float]:
-    """Check G-YUV weights: three finite numbers >= MIN_WEIGHT summing to 1.
-
-    Used for strategies and for the weights read back from an image's
-    metadata segment, which may be corrupt or hostile. Raises
-    :class:`StrategyError` whose ``field`` is ``field_name``."""
-    w = _seq(field_name, weights, 3, "numbers [Wr, Wg, Wb]")
-    out = []
-    for label, v in zip(("Wr", "Wg", "Wb"), w, strict=True):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise _bad(field_name, f"({label}) must be a number, got {_show(v)}")
-        try:
-            f = float(v)
-        except OverflowError:
-            raise _bad(field_name, f"({label}) is too large; weights lie in [{MIN_WEIGHT}, 1]") from None
-        if not math.isfinite(f):
-            raise _bad(field_name, f"({label}) must be a finite number, got {f!r}")
-        if f < MIN_WEIGHT:
-            raise _bad(
-                field_name,
-                f"({label}) is {f!r}, below the minimum {MIN_WEIGHT}: a smaller weight would "
-                f"amplify decoding noise beyond {1 / MIN_WEIGHT:g}x",
-            )
-        out.append(f)
-    total = math.fsum(out)
-    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
-        raise _bad(field_name, f"must sum to 1 (Wr + Wg + Wb), got {total!r}")
-    return (out[0], out[1], out[2])
-
-
-def _freeze(path: str, x: Any, depth: int, budget: list[int]) -> Any:
-    """Deep-copy a JSON value into an immutable one, enforcing the provenance caps."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _bad("provenance", f"holds more than {MAX_PROVENANCE_ITEMS} values; keep it small")
-    if depth > MAX_PROVENANCE_DEPTH:
-        raise _bad(path, f"is nested more than {MAX_PROVENANCE_DEPTH} levels deep")
-    if x is None or isinstance(x, bool):
-        return x
-    if isinstance(x, str):
-        return _string(path, x, MAX_STRING)
-    if isinstance(x, numbers.Integral):
-        if abs(int(x)) > MAX_SAFE_INT:
-            raise _bad(path, f"is an integer beyond +-2**53, not portable JSON: {_show(x)}")
-        return int(x)
-    if isinstance(x, numbers.Real):
-        return _real(path, x, maximum=math.inf)
-    if isinstance(x, Mapping):
-        out = {}
-        for k, v in x.items():
-            if not isinstance(k, str) or len(k) > MAX_KEY:
-                raise _bad(path, f"keys must be strings of at most {MAX_KEY} characters, got {_show(k)}")
-            out[k] = _freeze(f"{path}.{k}", v, depth + 1, budget)
-        return MappingProxyType(out)
-    if isinstance(x, (list, tuple)):
-        return tuple(_freeze(f"{path}[{i}]", v, depth + 1, budget) for i, v in enumerate(x))
-    raise _bad(path, f"must hold only JSON values (object, array, string, number, bool, null), "
-                     f"got {type(x).__name__}")
-
-
-def _thaw(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {k: _thaw(v) for k, v in x.items()}
-    if isinstance(x, tuple):
-        return [_thaw(v) for v in x]
-    return x
-
-
-def _provenance(x: Any) -> Mapping[str, Any]:
-    if x is None:
-        x = {}
-    if not isinstance(x, Mapping):
-        raise _bad("provenance", f"must be a JSON object, got {_show(x)}")
-    frozen = _freeze("provenance", x, 1, [MAX_PROVENANCE_ITEMS + 1])
-    if "probe_images" in frozen:
-        _int("provenance.probe_images", frozen["probe_images"], 0, MAX_SAFE_INT)
-    for key, limit in (("date", 64), ("library_version", 64)):
-        if key in frozen:
-            _string(f"provenance.{key}", frozen[key], limit)
-    return frozen
-
-
-def _show(x: Any) -> str:
-    text = repr(x) if not isinstance(x, (dict, list, tuple)) else type(x).__name__
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # -- the data model ---------------------------------------------------------------
@@ -374,34 +206,6 @@ class Allocation:
         if self.reference_above is not None:
             out["reference_above"] = self.reference_above
         return out
-
-
-def _calibration(method: str, x: Any) -> tuple[tuple[int, float], ...]:
-    """Validate quality anchors: 2..100 [quality, parameter] pairs, qualities
-    strictly increasing, parameters monotone the way the method's tables
-    tighten with quality (lambda up, budget down), so that a higher quality
-    never gives larger steps."""
-    path = "allocation.calibration"
-    if method == "reference":
-        raise _bad(path, 'must be absent for method "reference" (the quality is the JPEG quality)')
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence) \
-            or not 2 <= len(x) <= MAX_CALIBRATION_POINTS:
-        raise _bad(path, f"must be a list of 2..{MAX_CALIBRATION_POINTS} [quality, parameter] pairs, "
-                         f"got {_show(x)}")
-    out = []
-    for i, pair in enumerate(x):
-        q, p = _seq(f"{path}[{i}]", pair, 2, "numbers [quality, parameter]")
-        out.append((_int(f"{path}[{i}][0]", q, 1, 100),
-                    _real(f"{path}[{i}][1]", p, minimum=0.0, exclusive=True)))
-    for i in range(1, len(out)):
-        (q0, p0), (q1, p1) = out[i - 1], out[i]
-        if q1 <= q0:
-            raise _bad(f"{path}[{i}][0]", f"qualities must increase strictly; {q1} follows {q0}")
-        if (p1 < p0) if method == "lagrangian" else (p1 > p0):
-            trend = "increase" if method == "lagrangian" else "decrease"
-            raise _bad(f"{path}[{i}][1]",
-                       f"parameters must {trend} with quality for method {method!r}; {p1!r} follows {p0!r}")
-    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -510,12 +314,12 @@ class Strategy:
         in Python's shortest round-trip form). Written into each encoded file,
         so a server can tell exactly which strategy (not just which name)
         produced a frame."""
-        return _hash_body(self._body())
+        return hash_body(self._body())
 
     def to_json(self) -> str:
         """The file text: indented JSON with each 64-entry table or perception
         row laid out as an 8x8 block (natural order reads row by row)."""
-        return _pretty(self.to_dict(), 0) + "\n"
+        return pretty(self.to_dict(), 0) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the strategy as JSON, atomically (readers never see half a file)."""
@@ -591,7 +395,7 @@ class Strategy:
             raise _bad("", f"must be a JSON object, got {_show(obj)}")
         if obj.get("format") != FORMAT_ID:
             raise _bad("format", f'must be "{FORMAT_ID}"; this is not a GRACE strategy file')
-        version = _parse_version(obj.get("version"))
+        version = _version(obj.get("version"), FORMAT_VERSION)
         strict = version <= FORMAT_VERSION
 
         def section(path: str, value: Any, *, optional: bool) -> dict[str, Any]:
@@ -683,74 +487,5 @@ class Strategy:
         )
 
 
-def _pretty(x: Any, level: int) -> str:
-    pad, inner = "  " * level, "  " * (level + 1)
-    if isinstance(x, dict):
-        if not x:
-            return "{}"
-        items = [f"{inner}{json.dumps(k)}: {_pretty(v, level + 1)}" for k, v in x.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(x, list):
-        if all(not isinstance(v, (dict, list)) for v in x):
-            cells = [json.dumps(v, allow_nan=False) for v in x]
-            if len(cells) == 64:
-                rows = [", ".join(cells[i : i + 8]) for i in range(0, 64, 8)]
-                return "[\n" + ",\n".join(inner + r for r in rows) + "\n" + pad + "]"
-            return "[" + ", ".join(cells) + "]"
-        return "[\n" + ",\n".join(inner + _pretty(v, level + 1) for v in x) + "\n" + pad + "]"
-    return json.dumps(x, allow_nan=False)
-
-
 def _from_pickle(doc: dict[str, Any]) -> Strategy:
     return Strategy.from_dict(doc, source="<pickle>")
-
-
-def _hash_body(body: Mapping[str, Any]) -> str:
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return "sha256:" + hashlib.sha256(canon.encode("ascii")).hexdigest()
-
-
-class DuplicateKeyError(ValueError):
-    """A JSON object names the same key twice (``.key``)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"key {key!r} appears twice in one object")
-        self.key = key
-
-
-def loads_strict(data: bytes | str) -> Any:
-    """``json.loads`` for untrusted files (strategies, GRACE metadata segments).
-
-    Refuses NaN and Infinity (not JSON, and other parsers reject them) and
-    duplicate keys (parsers disagree on which value wins, so such a document
-    could mean different things to different readers): ValueError, or its
-    subclass :class:`DuplicateKeyError`."""
-    return json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed (JSON has no NaN or Infinity)")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise DuplicateKeyError(k)
-        out[k] = v
-    return out
-
-
-def _parse_version(value: Any) -> tuple[int, int]:
-    if not isinstance(value, str) or not _VERSION_RE.fullmatch(value):
-        raise _bad("version", f'must be a string "MAJOR.MINOR", e.g. "1.0", got {_show(value)}')
-    major_s, minor_s = value.split(".")
-    major, minor = int(major_s), int(minor_s)
-    if major != FORMAT_VERSION[0]:
-        raise _bad(
-            "version",
-            f"is {value}: format {major}.x is not supported by pillow-grace {__version__}, which "
-            f"reads format {FORMAT_VERSION[0]}.x; "
-            + ("upgrade pillow-grace to read it" if major > FORMAT_VERSION[0] else "re-fit the strategy"),
-        )
-    return (major, minor)
