@@ -1,0 +1,116 @@
+"""Decoding a GRACE file into a cv2 image: Pillow's GRACE opener gives the
+planes, ``cv2.transform`` undoes G-YUV with the file's own weights, and the
+imread flags (:class:`._flags.ReadMode`) decide channels, scale and orientation.
+Files that are not GRACE never come here (see :func:`grace_opencv.imdecode`).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from pillow_grace import colour
+from pillow_grace.errors import GraceFileError
+from pillow_grace.metadata import GraceMetadata
+from pillow_grace.plugin import GraceImageFile
+
+from ._flags import ReadMode
+
+_EXIF_ORIENTATION = 0x0112
+
+
+def decode_grace(
+    data: bytes, meta: GraceMetadata, flags: int, *, partial: bool, plain: Any
+) -> np.ndarray | None:
+    """Decode a file :func:`pillow_grace.metadata.inspect` found to be GRACE.
+
+    ``partial``: decode what a truncated file holds (``imread``), else None
+    (``imdecode``), as cv2 does. ``plain`` is cv2's own decode of the file,
+    used for BT.601 weights: then libjpeg's YCbCr->RGB is the inverse."""
+    if colour.is_libjpeg_transform(meta.weights):
+        return plain()
+    mode = ReadMode(flags)
+    try:
+        return _decode_planes(data, mode)
+    except Image.DecompressionBombError:
+        return None  # cv2 refuses oversized images too, with None
+    except _Truncated:
+        if not partial:
+            return None
+    # libjpeg's own reader (cv2's) ends a truncated scan with a fake end of
+    # image and decodes the rest as grey; appending one does the same here.
+    try:
+        return _decode_planes(data + b"\xff\xd9", mode)
+    except _Truncated:
+        return None
+
+
+class _Truncated(Exception):
+    """The scan data is truncated or corrupt (not the headers)."""
+
+
+def _decode_planes(data: bytes, mode: ReadMode) -> np.ndarray:
+    try:
+        im = Image.open(io.BytesIO(data), formats=["GRACE"])
+    except (OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, GraceFileError):
+            raise
+        raise GraceFileError(f"GRACE file with broken JPEG headers ({e}); refusing to decode it") from None
+    if not isinstance(im, GraceImageFile):
+        im.close()
+        raise GraceFileError("GRACE metadata segment in a file Pillow does not read as GRACE; refusing it")
+    with im:
+        w0, h0 = im.size
+        orientation = 1 if not mode.orient else int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+        coloured = im.mode == "RGB"
+        draft_size = None
+        if mode.reduce > 1:
+            draft_size = (max(1, w0 // mode.reduce), max(1, h0 // mode.reduce))
+        im.draft("YCbCr" if coloured else "L", draft_size)
+        try:
+            im.load()
+        except OSError as e:
+            raise _Truncated(str(e)) from None
+        if coloured:
+            planes = colour.pixels_array(im)
+            inverse = _inverse_rgb if mode.rgb else _inverse_bgr
+            out = cv2.transform(planes, inverse(im.grace.weights))
+            if mode.want == "grey":
+                out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY if mode.rgb else cv2.COLOR_BGR2GRAY)
+        else:
+            out = np.array(im)  # writable copy, as cv2 returns
+            if mode.want == "colour":
+                out = cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
+    if mode.reduce > 1:
+        want = (-(-w0 // mode.reduce), -(-h0 // mode.reduce))
+        if (out.shape[1], out.shape[0]) != want:  # tiny image: DCT scaling stopped early
+            out = cv2.resize(out, want, interpolation=cv2.INTER_AREA)
+    return _orient(out, orientation)
+
+
+def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) the way cv2.imread does."""
+    if orientation in (2, 4, 5, 7):  # mirrored ones
+        img = img[:, ::-1] if orientation == 2 else img
+        img = img[::-1] if orientation == 4 else img
+    if orientation == 3:
+        img = img[::-1, ::-1]
+    elif orientation in (5, 6, 7, 8):
+        t = img.swapaxes(0, 1)
+        img = {5: t, 6: t[:, ::-1], 7: t[::-1, ::-1], 8: t[::-1]}[orientation]
+    return np.ascontiguousarray(img)
+
+
+@lru_cache(maxsize=64)
+def _inverse_bgr(weights: tuple[float, float, float]) -> np.ndarray:
+    return colour.cv2_matrix(colour.inverse_matrix(weights)[[2, 1, 0]])  # rows B, G, R
+
+
+@lru_cache(maxsize=64)
+def _inverse_rgb(weights: tuple[float, float, float]) -> np.ndarray:
+    return colour.cv2_matrix(colour.inverse_matrix(weights))

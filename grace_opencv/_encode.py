@@ -1,0 +1,98 @@
+"""Encoding a cv2 image (a BGR, BGRA or grey uint8 array) as GRACE: the
+array checks, the colour conversion with ``cv2.transform``, then
+:func:`pillow_grace.codec.encode_planes`, which decides everything else
+about the file.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from pillow_grace import codec, colour
+from pillow_grace.errors import UnsupportedModeError
+
+
+def encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.ndarray:
+    """The GRACE JPEG of a cv2 image, as the 1-D uint8 array ``cv2.imencode`` returns."""
+    strat = codec.resolve_strategy(strategy)
+    arr = _image_array(img)
+    h, w = arr.shape[:2]
+    if arr.ndim == 2:
+        planes = Image.frombuffer("L", (w, h), arr, "raw", "L", 0, 1)  # zero-copy view
+    elif colour.is_libjpeg_transform(strat.weights):
+        # BT.601: libjpeg converts RGB itself (SIMD), as for the Pillow adapter.
+        planes = _scratch.rgb_image(w, h)
+        planes.frombytes(arr.data, "raw", "BGR")
+    else:
+        # cv2.transform on uint8 is exact here (see pillow_grace.colour). Both
+        # buffers are reused from the previous frame of this size in this
+        # thread: fresh 6-8 MB buffers per frame cost more in page faults
+        # than the colour conversion itself (docs/speed.md).
+        converted, planes = _scratch.encode_buffers(w, h)
+        cv2.transform(arr, _forward_bgr(strat.weights), dst=converted)
+        planes.frombytes(converted.data, "raw", "YCbCr")  # into Pillow's 4-byte layout
+    out = io.BytesIO()
+    codec.encode_planes(planes, out, strat, options)
+    return np.frombuffer(out.getbuffer(), dtype=np.uint8)
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for the last frame size seen (one size per thread,
+    so a camera loop reuses them and memory stays bounded)."""
+
+    def __init__(self) -> None:
+        self.encode: tuple[np.ndarray, Image.Image] | None = None
+        self.rgb: Image.Image | None = None
+
+    def encode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
+        if self.encode is None or self.encode[0].shape[:2] != (h, w):
+            self.encode = (np.empty((h, w, 3), np.uint8), Image.new("YCbCr", (w, h)))
+        return self.encode
+
+    def rgb_image(self, w: int, h: int) -> Image.Image:
+        if self.rgb is None or self.rgb.size != (w, h):
+            self.rgb = Image.new("RGB", (w, h))
+        return self.rgb
+
+
+_scratch = _Scratch()
+
+
+def _image_array(img: Any) -> np.ndarray:
+    """Validate a cv2-style image; returns a C-contiguous HxW or HxWx3 (BGR) uint8 array.
+
+    Non-contiguous arrays (views, slices, negative strides) are copied, as
+    cv2 itself does; BGRA is accepted only when fully opaque (the Pillow
+    adapter's rule for RGBA: JPEG has no alpha)."""
+    if not isinstance(img, np.ndarray):
+        raise TypeError(f"img must be a numpy.ndarray (as for cv2), got {type(img).__name__}")
+    if img.dtype != np.uint8:
+        raise UnsupportedModeError(
+            f"cannot write a {img.dtype} array as GRACE JPEG: baseline JPEG holds 8-bit samples; "
+            "convert first, e.g. cv2.convertScaleAbs(img, alpha=255/65535) for 16-bit data"
+        )
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] in (3, 4))):
+        raise UnsupportedModeError(
+            f"cannot write an array of shape {img.shape} as GRACE JPEG; expected HxW (grey), "
+            "HxWx1, HxWx3 (BGR) or HxWx4 (BGRA)"
+        )
+    codec.check_size(img.shape[1], img.shape[0])
+    if img.ndim == 3 and img.shape[2] == 4:
+        if int(img[:, :, 3].min()) != 255:
+            raise codec.transparency_error("a BGRA image", "cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)")
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(img)
+
+
+@lru_cache(maxsize=64)
+def _forward_bgr(weights: tuple[float, float, float]) -> np.ndarray:
+    return colour.cv2_matrix(colour.forward_matrix(weights)[:, [2, 1, 0, 3]])  # columns B, G, R, offset
