@@ -28,7 +28,8 @@ from PIL import Image
 
 from ..fit.progress import make_progress
 from .capture import CaptureSpec
-from .codecs import RAW_BITS_PER_PIXEL, Codec, ResizeFactors, invisible_bins
+from .codecs import RAW_BITS_PER_PIXEL, Codec
+from .libjpeg import ResizeFactors, invisible_bins
 from .metrics import TaskScorer, make_scorer
 from .photos import BenchImage
 from .probes import ProbeCheck
