@@ -6,7 +6,8 @@ rules; :mod:`.metadata` uses :func:`validate_weights` for the weights read back
 from an image. Each check returns the value normalised (lists to tuples, numpy
 numbers to Python ones) or raises :class:`StrategyError` naming the field by
 its JSON path in the file format. The limits they enforce live here too, and
-are re-exported by :mod:`.strategy`, where callers have always found them.
+are re-exported by :mod:`.strategy`, where callers have always found them;
+so do the keys each object of a file may hold (:func:`_section`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,30 @@ MAX_SAFE_INT = 2**53
 MAX_CALIBRATION_POINTS = 100
 
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
+
+# Keys each object of a v1.0 document may hold. A file of a newer 1.x minor
+# version may add keys (minor versions only add optional fields); they are
+# ignored. In a 1.0 file an unknown key is an error: it is almost always a
+# typo ("wieghts") that would otherwise be silently dropped.
+_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {"format", "version", "name", "task", "model", "colour", "quantization", "perception",
+         "allocation", "probe", "provenance", "content_hash"}
+    ),
+    "model": frozenset({"description", "input_size"}),
+    "colour": frozenset({"space", "weights"}),
+    "quantization": frozenset({"tables", "subsampling"}),
+    "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean"}),
+    "allocation": frozenset({"method", "parameter", "quality", "calibration", "reference_above"}),
+    "probe": frozenset({"resolution"}),
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "": ("format", "version", "name", "task", "colour", "quantization"),
+    "colour": ("weights",),
+    "quantization": ("tables",),
+    "perception": ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"),
+    "allocation": ("method", "parameter"),
+}
 
 
 def _bad(path: str, message: str) -> StrategyError:
@@ -268,3 +293,26 @@ def _version(value: Any, supported: tuple[int, int]) -> tuple[int, int]:
             + ("upgrade pillow-grace to read it" if major > supported[0] else "re-fit the strategy"),
         )
     return (major, minor)
+
+
+def _section(
+    path: str, value: Any, *, optional: bool, strict: bool, version: tuple[int, int]
+) -> dict[str, Any]:
+    """The object at ``path`` ('' for the document) with its required keys;
+    ``strict`` (a file of format ``version`` or older) also refuses unknown keys.
+    ``optional``: absent or null reads as an empty object."""
+    if value is None and optional:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad(path, f"must be a JSON object, got {_show(value)}")
+    for key in _REQUIRED.get(path, ()):
+        if key not in value:
+            raise _bad(f"{path}.{key}" if path else key, "is required")
+    if strict:
+        for key in value:
+            if key not in _KEYS[path]:
+                known = ", ".join(sorted(_KEYS[path]))
+                raise _bad(f"{path}.{key}" if path else key,
+                           f"is not a v{version[0]}.{version[1]} field "
+                           f"(typo?); known fields here: {known}")
+    return value

@@ -52,6 +52,7 @@ from ._fields import (
     _matrix,
     _provenance,
     _real,
+    _section,
     _seq,
     _show,
     _size,
@@ -89,29 +90,6 @@ _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # Used with fullmatch: ``re.match`` with ``$`` would accept a trailing newline.
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
-# Keys each object of a v1.0 document may hold. A file of a newer 1.x minor
-# version may add keys (minor versions only add optional fields); they are
-# ignored. In a 1.0 file an unknown key is an error: it is almost always a
-# typo ("wieghts") that would otherwise be silently dropped.
-_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset(
-        {"format", "version", "name", "task", "model", "colour", "quantization", "perception",
-         "allocation", "probe", "provenance", "content_hash"}
-    ),
-    "model": frozenset({"description", "input_size"}),
-    "colour": frozenset({"space", "weights"}),
-    "quantization": frozenset({"tables", "subsampling"}),
-    "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean"}),
-    "allocation": frozenset({"method", "parameter", "quality", "calibration", "reference_above"}),
-    "probe": frozenset({"resolution"}),
-}
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "": ("format", "version", "name", "task", "colour", "quantization"),
-    "colour": ("weights",),
-    "quantization": ("tables",),
-    "perception": ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"),
-    "allocation": ("method", "parameter"),
-}
 
 
 # -- the data model ---------------------------------------------------------------
@@ -399,21 +377,7 @@ class Strategy:
         strict = version <= FORMAT_VERSION
 
         def section(path: str, value: Any, *, optional: bool) -> dict[str, Any]:
-            if value is None and optional:
-                return {}
-            if not isinstance(value, dict):
-                raise _bad(path, f"must be a JSON object, got {_show(value)}")
-            for key in _REQUIRED.get(path, ()):
-                if key not in value:
-                    raise _bad(f"{path}.{key}" if path else key, "is required")
-            if strict:
-                for key in value:
-                    if key not in _KEYS[path]:
-                        known = ", ".join(sorted(_KEYS[path]))
-                        raise _bad(f"{path}.{key}" if path else key,
-                                   f"is not a v{FORMAT_VERSION[0]}.{FORMAT_VERSION[1]} field "
-                                   f"(typo?); known fields here: {known}")
-            return value
+            return _section(path, value, optional=optional, strict=strict, version=FORMAT_VERSION)
 
         top = section("", obj, optional=False)
         model = section("model", top.get("model"), optional=True)
