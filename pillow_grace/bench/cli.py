@@ -2,9 +2,10 @@
 and resize-on-device.
 
 With no arguments it runs the README's main job: the shipped
-``efficientnet-lite0`` strategy with the zoo's EfficientNet-Lite0 on the
-offline sample photos (minus the strategy's probe images) at a 1280x720
-capture, with a modest quality grid; it prints the size/accuracy table and
+``efficientnet-lite0`` strategy with the zoo's EfficientNet-Lite0 on
+``DEFAULT_MAX_IMAGES`` photos of the native ``native720`` set (photos at or
+above 1280x720 in their own resolution, minus the strategy's probe images),
+evenly spread, at a 1280x720 capture, with a modest quality grid; it prints the size/accuracy table and
 BD-rates and writes JSON, a plot and a markdown report to ./bench-out/.
 
 ``pillow_grace.cli`` calls :func:`add_parser`; ``python -m pillow_grace.bench``
@@ -24,6 +25,11 @@ from . import codecs as codecs_mod
 from .analysis import DEFAULT_BOOTSTRAP
 
 DEFAULT_OUT = "bench-out"
+#: The main job's photos: native photos, never upscaled (benchmarks/packaged-sets.toml).
+DEFAULT_IMAGES = "native720"
+#: The main job runs on this many of them, so that it stays a few minutes on 2 cores;
+#: ``--images native720`` uses them all.
+DEFAULT_MAX_IMAGES = 12
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -32,7 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "bench",
         help="rate-accuracy benchmark of a strategy against JPEG, WebP, jpegli and resize-on-device",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-        epilog="With no arguments: the main job (efficientnet-lite0, offline photos, 1280x720). "
+        epilog="With no arguments: the main job (efficientnet-lite0, 12 native720 photos, 1280x720). "
         "See docs/benchmarking.md.",
     )
     what = p.add_argument_group("what to measure")
@@ -54,7 +60,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "source checkout): 'offline' (opencv-doc + scikit-image samples), 'opencv', 'skimage', and "
         "the packaged sets of benchmarks/packaged-sets.toml ('native720', 'vtest-frames', "
         "'scenetext', ...: python benchmarks/packaged_sets.py list); comma-separated to combine "
-        "(default: offline)",
+        f"(default: {DEFAULT_IMAGES}, at most {DEFAULT_MAX_IMAGES} of them)",
     )
     what.add_argument(
         "--capture-size",
@@ -211,7 +217,9 @@ def _run(args: argparse.Namespace) -> int:
     bq = _ints(args.baseline_qualities, "--baseline-qualities") or (
         codecs_mod.BASELINE_QUALITIES if args.full_grid else codecs_mod.QUICK_BASELINE_QUALITIES
     )
-    images = args.images or "offline"
+    images = args.images or DEFAULT_IMAGES
+    if args.images is None and args.max_images is None:
+        args.max_images = DEFAULT_MAX_IMAGES
     if args.allow_probe_overlap:
         policy = "allow"
     elif args.exclude_probe_images or args.images is None:
@@ -302,7 +310,7 @@ def _run_all(args: argparse.Namespace) -> int:
 
     results = repo_tooling("results", "grace bench --all (the repository's results page)")
     plan = results.ResultsPlan(
-        images=args.images or "offline",
+        images=args.images or DEFAULT_IMAGES,
         bootstrap=args.bootstrap,
         seed=args.seed,
         threads=args.threads,

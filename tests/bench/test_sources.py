@@ -50,9 +50,9 @@ def test_a_set_name_without_the_tooling_says_to_pass_a_folder(no_tooling: None) 
 def test_grace_bench_without_the_tooling_fails_with_that_message(
     no_tooling: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["bench", "--quiet"]) == 1  # the default photos are the 'offline' set
+    assert cli.main(["bench", "--quiet"]) == 1  # the default photos are the 'native720' set
     err = capsys.readouterr().err
-    assert "grace bench: error:" in err and "'offline'" in err and "--images DIR" in err
+    assert "grace bench: error:" in err and "'native720'" in err and "--images DIR" in err
     assert cli.main(["bench", "--all", "--quiet"]) == 1
     assert "source checkout" in capsys.readouterr().err
 
