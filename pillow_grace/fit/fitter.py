@@ -133,7 +133,8 @@ def fit_strategy(
             (cross-fitted folds), fall back to standard JPEG tables where
             none saves bits, and calibrate quality on measured loss (needs
             2+ probe images; see :mod:`pillow_grace.fit.select`). False:
-            predicted loss only (faster; the paper's procedure).
+            predicted loss only (faster; the paper's procedure). A fit
+            given ``tradeoff`` (a raw parameter) is not validated.
 
     Returns:
         A validated :class:`~pillow_grace.strategy.Strategy` carrying its
@@ -199,7 +200,7 @@ def fit_strategy(
                                          subsamplings, allocation)
         selection = None
         if validate:
-            judge = Judge(module, _distance(task, loss))
+            judge = Judge(module, loss_distance(loss) if callable(loss) else kl_distance)
             ticks = make_progress(progress, folds_wanted * (len(candidates) + 2), "validating")
             try:
                 selection = validate_candidates(
@@ -294,12 +295,6 @@ def _label(fit: ColourFit) -> str:
     if tuple(fit.weights) == tuple(BT601):
         return "bt601"
     return "fixed" if fit.method == "fixed" else "theorem2"
-
-
-def _distance(task: str, loss: Any) -> Any:
-    """How the validation measures damage: KL from the clean output for the built-in
-    losses (classification, segmentation), else the model's own loss."""
-    return loss_distance(loss) if callable(loss) else kl_distance
 
 
 def _provenance(*, probe: RGBProbe, fitted: ColourFit, loss: Any, allocation: str, alloc: Allocation,
