@@ -289,7 +289,8 @@ def reference_threshold(candidate: Curve, jpeg444: Curve) -> int | None:
     subsampling alone costs more than JPEG 4:4:4's quantization) is handed to
     JPEG: the threshold is the last winning quality below that run. None where
     the candidate wins at the top quality."""
-    wins = [bits_at_loss(candidate, loss) < bits
+    # A tie (to float round-off of the log-log interpolation) is no win: JPEG is then as good.
+    wins = [bits_at_loss(candidate, loss) < bits * (1.0 - 1e-9)
             for bits, loss in zip(jpeg444.bits, jpeg444.loss, strict=True)]
     if wins[-1]:
         return None
