@@ -60,6 +60,13 @@ COLOUR_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: A candidate must save at least this much (BD-rate against the better JPEG,
 #: on held-out probe images) to be kept instead of the JPEG fallback.
 MIN_SAVING = 0.0
+#: The validation can only judge where the model's measured loss clearly falls
+#: with JPEG quality on the probe images: by at least this factor from the
+#: lowest to the highest validation quality, with a rank correlation of
+#: quality and loss of at most ``MAX_RANK_CORRELATION``. A detector that finds
+#: nothing in the probe images, say, gives a flat, noisy curve.
+MIN_LOSS_RANGE = 3.0
+MAX_RANK_CORRELATION = -0.7
 
 Encoder = Callable[[np.ndarray], bytes]
 Distance = Callable[[Any, Any], float]
@@ -346,6 +353,8 @@ class Selection:
     """BD-rate of every candidate against the better JPEG, on held-out probe images."""
     curves: dict[str, Curve]
     images: int
+    inconclusive: str | None = None
+    """Why the measurements cannot decide (then nothing is chosen by them)."""
 
     def effective_qualities(self) -> list[tuple[int, float]]:
         """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`),
@@ -357,7 +366,7 @@ class Selection:
 
     def reference_above(self) -> int | None:
         """See :func:`reference_threshold` (None for the JPEG fallback: it is JPEG throughout)."""
-        if self.chosen is None:
+        if self.chosen is None or self.inconclusive:
             return None
         return reference_threshold(self.curves[self.chosen.label], self.curves["jpeg-444"])
 
@@ -368,7 +377,8 @@ class Selection:
             "validation_images": self.images,
             "qualities": list(VALIDATION_QUALITIES),
             "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
-            "chosen": self.chosen.label if self.chosen
+            "chosen": f"inconclusive: {self.inconclusive}" if self.inconclusive
+            else self.chosen.label if self.chosen
             else f"fallback: standard JPEG {self.fallback_subsampling}",
             "reference_above": self.reference_above(),
             "curves": {
@@ -416,12 +426,31 @@ def validate(
             tick()
     curves = {label: merge_curves(label, ps) for label, ps in parts.items()}
     refs = [curves["jpeg-444"], curves["jpeg-420"]]
+    why = uninformative(curves["jpeg-444"])
+    if why:
+        verdicts = {cand.label: math.nan for cand in candidates}
+        return Selection(candidates[0] if candidates else None, "4:4:4", verdicts, curves, start, why)
     verdicts = {cand.label: verdict(refs, curves[cand.label]) for cand in candidates}
     bd420 = bd_against(refs[0], refs[1])
     fallback = "4:2:0" if bd420 is not None and bd420 < 0 else "4:4:4"
     best = min(candidates, key=lambda c: verdicts[c.label]) if candidates else None
     chosen = best if best is not None and verdicts[best.label] < -MIN_SAVING else None
     return Selection(chosen, fallback, verdicts, curves, start)
+
+
+def uninformative(jpeg444: Curve) -> str | None:
+    """Why a measured JPEG curve cannot judge candidates (None when it can): see ``MIN_LOSS_RANGE``."""
+    loss = np.asarray(jpeg444.loss, dtype=np.float64)
+    if len(loss) < 3:
+        return "fewer than 3 measured qualities"
+    spread = loss[0] / max(loss[-1], 1e-300)
+    ranks = np.argsort(np.argsort(loss))
+    rho = float(np.corrcoef(np.arange(len(loss)), ranks)[0, 1]) if np.ptp(ranks) else 0.0
+    if spread < MIN_LOSS_RANGE or rho > MAX_RANK_CORRELATION:
+        return (f"the model's measured loss on the probe images barely depends on JPEG quality "
+                f"(x{spread:.2g} from q{jpeg444.qualities[0]} to q{jpeg444.qualities[-1]}, rank correlation "
+                f"{rho:+.2f}); the choice falls back to the predicted-loss fit")
+    return None
 
 
 def _jpeg_encoder(quality: int, subsampling: str) -> Encoder:
