@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import FrozenPipeline, SigmoidToTwoClassLogits, segmentation_loss
+from ._base import sigmoid_segmentation_model
 from ._onnx import dist_version, package_file, sha256_file
 from ._tflite import TFLiteModule
 from .preprocess import ResizeNormalize, _check_image_batch
@@ -93,20 +93,14 @@ def load(input_size: tuple[int, int] | None = None) -> dict[str, object]:
         net = tfl
         declared = (w, h)
         size_text = f"bilinear resize to {w}x{h}"
-    return {
-        "name": NAME,
-        "task": "segmentation",
-        "input_size": declared,
-        "module": FrozenPipeline(preprocess, net, SigmoidToTwoClassLogits()),
-        "description": (
-            f"MediaPipe selfie segmentation, landscape model (mediapipe {dist_version(_DIST)}): "
-            "2-class per-pixel logits [0, z], class 1 = person. "
-            f"Input: {size_text}, RGB in [0, 1]."
-        ),
-        "loss": segmentation_loss,
-        "source": (
-            f"PyPI {_DIST}=={dist_version(_DIST)} ({_TFLITE_PATH}, sha256 {sha256_file(path)[:16]}), "
-            "rebuilt as torch ops by pillow_grace.zoo._tflite"
-        ),
-        "labels": ("background", "person"),
-    }
+    description = (
+        f"MediaPipe selfie segmentation, landscape model (mediapipe {dist_version(_DIST)}): "
+        "2-class per-pixel logits [0, z], class 1 = person. "
+        f"Input: {size_text}, RGB in [0, 1]."
+    )
+    source = (
+        f"PyPI {_DIST}=={dist_version(_DIST)} ({_TFLITE_PATH}, sha256 {sha256_file(path)[:16]}), "
+        "rebuilt as torch ops by pillow_grace.zoo._tflite"
+    )
+    labels = ("background", "person")
+    return sigmoid_segmentation_model(NAME, declared, preprocess, net, description, source, labels=labels)
