@@ -61,6 +61,8 @@ from typing import Any
 
 import tomllib
 
+from pillow_grace.zoo._onnx import sha256_file
+
 MANIFEST = Path(__file__).resolve().with_name("packaged-sets.toml")
 TILE = (1280, 720)
 
@@ -160,21 +162,14 @@ _NATIVE: list[dict[str, Any]] = [
     {"source": "mvtb-data", "path": "images/eiffel-1.png"},
     {"source": "mvtb-data", "path": "images/eiffel-2.png"},
     {"source": "mvtb-data", "path": "images/lab-scene.png"},
-    {
-        "source": "mvtb-data",
-        "path": "images/mosaic/aerial-08.png",
-        "note": "aerial mosaic frame; overlaps aerialphoto",
-    },
-    {
-        "source": "mvtb-data",
-        "path": "images/mosaic/aerial-09.png",
-        "note": "aerial mosaic frame; overlaps aerialphoto",
-    },
-    {
-        "source": "mvtb-data",
-        "path": "images/mosaic/aerial-10.png",
-        "note": "aerial mosaic frame; overlaps aerialphoto",
-    },
+    *(
+        {
+            "source": "mvtb-data",
+            "path": f"images/mosaic/aerial-{n:02d}.png",
+            "note": "aerial mosaic frame; overlaps aerialphoto",
+        }
+        for n in (8, 9, 10)
+    ),
     {"source": "mvtb-data", "path": "images/mosaic/aerialphoto.png"},
     {"source": "mvtb-data", "path": "images/parks.png"},
     {"source": "mvtb-data", "path": "images/road.png"},
@@ -361,14 +356,6 @@ def source_root(source: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise SourceMissing(f"{src['package']} is not installed; {install_hint(source)}")
     return Path(next(iter(spec.submodule_search_locations)))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- deriving images ---------------------------------------------------------------------------

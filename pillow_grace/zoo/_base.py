@@ -72,3 +72,29 @@ def segmentation_loss(output: torch.Tensor, clean_output: torch.Tensor) -> torch
         raise ValueError(f"output {tuple(output.shape)} and clean_output {tuple(clean_output.shape)} differ")
     target = clean_output.detach().argmax(dim=1)
     return F.cross_entropy(output, target)
+
+
+def sigmoid_segmentation_model(
+    name: str,
+    input_size: tuple[int, int],
+    preprocess: nn.Module,
+    net: nn.Module,
+    description: str,
+    source: str,
+    **extra: object,
+) -> dict[str, object]:
+    """``ZooModel`` keyword arguments for a segmenter whose net ends in 1-channel logits.
+
+    The head maps them to 2-class logits [0, z] (:class:`SigmoidToTwoClassLogits`),
+    the loss is :func:`segmentation_loss`; ``extra`` (e.g. ``labels``) is passed through.
+    """
+    return {
+        "name": name,
+        "task": "segmentation",
+        "input_size": input_size,
+        "module": FrozenPipeline(preprocess, net, SigmoidToTwoClassLogits()),
+        "description": description,
+        "loss": segmentation_loss,
+        "source": source,
+        **extra,
+    }

@@ -27,17 +27,14 @@ faces are found.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 from torch import nn
 
-from ._base import FrozenPipeline
 from ._onnx import dist_version, package_file, sha256_file
 from ._tflite import TFLiteModule
 from .preprocess import PadToSquare, ResizeNormalize
-from .yolo import decode_detections, detection_loss
+from .yolo import detection_model
 
 NAME = "blazeface-short"
 RESOLUTION = 128
@@ -83,21 +80,20 @@ def load() -> dict[str, object]:
         PadToSquare(centre=True),
         ResizeNormalize((RESOLUTION, RESOLUTION), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), mode="bilinear"),
     )
-    return {
-        "name": NAME,
-        "task": "detection",
-        "input_size": (RESOLUTION, RESOLUTION),
-        "module": FrozenPipeline(preprocess, net, BlazeFaceHead()),
-        "description": (
+    return detection_model(
+        NAME,
+        RESOLUTION,
+        preprocess,
+        net,
+        head=BlazeFaceHead(),
+        description=(
             f"BlazeFace short-range face detector (mediapipe {dist_version(_DIST)}, 1 class 'face'). "
             "Input: centred zero-pad to square, bilinear resize to 128x128 (no antialias), RGB in [-1, 1]. "
             "Output N x 5 x 896: cx, cy, w, h (input pixels) + face probability."
         ),
-        "loss": functools.partial(detection_loss, input_size=RESOLUTION),
-        "source": (
+        source=(
             f"PyPI {_DIST}=={dist_version(_DIST)} ({_TFLITE_PATH}, sha256 {sha256_file(path)[:16]}), "
             "rebuilt as torch ops by pillow_grace.zoo._tflite"
         ),
-        "labels": ("face",),
-        "decode": decode_detections,
-    }
+        labels=("face",),
+    )

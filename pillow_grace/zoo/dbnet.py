@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import FrozenPipeline, SigmoidToTwoClassLogits, segmentation_loss
+from ._base import sigmoid_segmentation_model
 from ._onnx import (
     constants_to_initializers,
     dist_version,
@@ -104,17 +104,10 @@ def load(input_size: tuple[int, int] | None = DEFAULT_INPUT_SIZE) -> dict[str, o
         declared = DEFAULT_INPUT_SIZE
         size_text = "rapidocr rule per frame (1312x736 for 1280x720)"
     net, source = load_onnx_as_torch()
-    return {
-        "name": NAME,
-        "task": "segmentation",
-        "input_size": declared,
-        "module": FrozenPipeline(preprocess, net, SigmoidToTwoClassLogits()),
-        "description": (
-            "PP-OCRv4 mobile DBNet text detector as 2-class per-pixel logits [0, z] "
-            "(softmax class 1 = rapidocr's text probability map, threshold 0.3 in rapidocr). "
-            f"Input: {size_text}, bilinear (cv2 INTER_LINEAR), BGR, (x-0.5)/0.5; "
-            "output at network-input resolution."
-        ),
-        "loss": segmentation_loss,
-        "source": source,
-    }
+    description = (
+        "PP-OCRv4 mobile DBNet text detector as 2-class per-pixel logits [0, z] "
+        "(softmax class 1 = rapidocr's text probability map, threshold 0.3 in rapidocr). "
+        f"Input: {size_text}, bilinear (cv2 INTER_LINEAR), BGR, (x-0.5)/0.5; "
+        "output at network-input resolution."
+    )
+    return sigmoid_segmentation_model(NAME, declared, preprocess, net, description, source)

@@ -38,6 +38,18 @@ def _check_image_batch(x: torch.Tensor) -> None:
         )
 
 
+def _zero_pad_to(x: torch.Tensor, height: int, width: int, centre: bool = False) -> torch.Tensor:
+    """Zero-pad ``x`` to ``height`` x ``width`` at the bottom/right edges (``x`` itself if nothing to pad).
+
+    ``centre=True`` splits the padding evenly instead, the extra pixel (if any) going bottom/right.
+    """
+    h, w = x.shape[-2:]
+    if h == height and w == width:
+        return x
+    left, top = ((width - w) // 2, (height - h) // 2) if centre else (0, 0)
+    return F.pad(x, (left, width - w - left, top, height - h - top), mode="constant", value=0.0)
+
+
 class ResizeNormalize(nn.Module):
     """Resize to a fixed (width, height), optionally swap RGB->BGR, then (x - mean) / std.
 
@@ -121,14 +133,8 @@ class PadToSquare(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image_batch(x)
-        h, w = x.shape[-2:]
-        side = max(h, w)
-        if side == h and side == w:
-            return x
-        if self.centre:
-            left, top = (side - w) // 2, (side - h) // 2
-            return F.pad(x, (left, side - w - left, top, side - h - top), mode="constant", value=0.0)
-        return F.pad(x, (0, side - w, 0, side - h), mode="constant", value=0.0)
+        side = max(x.shape[-2:])
+        return _zero_pad_to(x, side, side, centre=self.centre)
 
     def extra_repr(self) -> str:
         return "centre=True" if self.centre else ""

@@ -28,13 +28,12 @@ MediaPipe's person confidence (the final sigmoid is cut, as for DBNet).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ._base import FrozenPipeline, SigmoidToTwoClassLogits, segmentation_loss
+from ._base import sigmoid_segmentation_model
 from ._onnx import dist_version, package_file, sha256_file
 from ._tflite import TFLiteModule
-from .preprocess import ResizeNormalize, _check_image_batch
+from .preprocess import ResizeNormalize, _check_image_batch, _zero_pad_to
 
 NAME = "selfie-seg-full"
 STRIDE = 16
@@ -53,8 +52,7 @@ class PadToStride(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image_batch(x)
         h, w = x.shape[-2:]
-        ph, pw = -h % self.stride, -w % self.stride
-        return F.pad(x, (0, pw, 0, ph)) if ph or pw else x
+        return _zero_pad_to(x, h + -h % self.stride, w + -w % self.stride)
 
 
 class CroppedNet(nn.Module):
@@ -93,20 +91,14 @@ def load(input_size: tuple[int, int] | None = None) -> dict[str, object]:
         net = tfl
         declared = (w, h)
         size_text = f"bilinear resize to {w}x{h}"
-    return {
-        "name": NAME,
-        "task": "segmentation",
-        "input_size": declared,
-        "module": FrozenPipeline(preprocess, net, SigmoidToTwoClassLogits()),
-        "description": (
-            f"MediaPipe selfie segmentation, landscape model (mediapipe {dist_version(_DIST)}): "
-            "2-class per-pixel logits [0, z], class 1 = person. "
-            f"Input: {size_text}, RGB in [0, 1]."
-        ),
-        "loss": segmentation_loss,
-        "source": (
-            f"PyPI {_DIST}=={dist_version(_DIST)} ({_TFLITE_PATH}, sha256 {sha256_file(path)[:16]}), "
-            "rebuilt as torch ops by pillow_grace.zoo._tflite"
-        ),
-        "labels": ("background", "person"),
-    }
+    description = (
+        f"MediaPipe selfie segmentation, landscape model (mediapipe {dist_version(_DIST)}): "
+        "2-class per-pixel logits [0, z], class 1 = person. "
+        f"Input: {size_text}, RGB in [0, 1]."
+    )
+    source = (
+        f"PyPI {_DIST}=={dist_version(_DIST)} ({_TFLITE_PATH}, sha256 {sha256_file(path)[:16]}), "
+        "rebuilt as torch ops by pillow_grace.zoo._tflite"
+    )
+    labels = ("background", "person")
+    return sigmoid_segmentation_model(NAME, declared, preprocess, net, description, source, labels=labels)

@@ -22,6 +22,8 @@ Raw output: N x (4 + 18) x 2100; rows 0..3 are cx, cy, w, h in pixels of the
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -154,6 +156,36 @@ def to_frame_coords(
     return out
 
 
+def detection_model(
+    name: str,
+    resolution: int,
+    preprocess: nn.Module,
+    net: nn.Module,
+    *,
+    head: nn.Module | None = None,
+    description: str,
+    source: str,
+    labels: tuple[str, ...],
+    decode: Callable[..., list[np.ndarray]] = decode_detections,
+) -> dict[str, object]:
+    """``ZooModel`` keyword arguments for a detector on a square ``resolution`` input.
+
+    The output contract is the one :func:`decode_detections` reads (N x (4 + C) x A:
+    cx, cy, w, h in input pixels + class scores); the loss is :func:`detection_loss`.
+    """
+    return {
+        "name": name,
+        "task": "detection",
+        "input_size": (resolution, resolution),
+        "module": FrozenPipeline(preprocess, net, head),
+        "description": description,
+        "loss": functools.partial(detection_loss, input_size=resolution),
+        "source": source,
+        "labels": labels,
+        "decode": decode,
+    }
+
+
 def _labels_from_metadata(model: object) -> tuple[str, ...]:
     """Class names from the Ultralytics ``names`` metadata entry (a dict literal)."""
     for prop in getattr(model, "metadata_props", []):
@@ -179,8 +211,6 @@ def load(
     Returns:
         keyword arguments for ``ZooModel``.
     """
-    import functools
-
     import onnx
 
     if resolution <= 0 or resolution % 32:
@@ -193,23 +223,21 @@ def load(
         PadToSquare(),
         ResizeNormalize((resolution, resolution), mode="bilinear", antialias=antialias, bgr=bgr),
     )
-    return {
-        "name": NAME,
-        "task": "detection",
-        "input_size": (resolution, resolution),
-        "module": FrozenPipeline(preprocess, net),
-        "description": (
+    return detection_model(
+        NAME,
+        resolution,
+        preprocess,
+        net,
+        description=(
             f"YOLOv8n (nudenet {dist_version(_DIST)}, {len(labels)} classes). "
             "Input: pad bottom/right with black to square, "
             f"bilinear resize to {resolution}x{resolution} (cv2 INTER_LINEAR, antialias={antialias}), "
             f"{'BGR' if bgr else 'RGB'} in [0, 1]. "
             f"Output N x {4 + len(labels)} x A: cx, cy, w, h (input pixels) + class probabilities."
         ),
-        "loss": functools.partial(detection_loss, input_size=resolution),
-        "source": (
+        source=(
             f"PyPI {_DIST}=={dist_version(_DIST)} ({_ONNX_PATH}, sha256 {sha256_file(path)[:16]}), "
             "converted with onnx2torch"
         ),
-        "labels": labels,
-        "decode": decode_detections,
-    }
+        labels=labels,
+    )

