@@ -226,7 +226,7 @@ def fit_strategy(
         final_weights, final_sub, method = chosen.weights, chosen.subsampling, allocation
         perception = perception_for(probe, final_weights, final_sub)
         calibration, above = None, None
-        if selection is not None and not selection.inconclusive:
+        if selection is not None:
             calibration = calibration_anchors(selection.effective_qualities(), method, perception)
             above = selection.reference_above()
         if tradeoff is not None:

@@ -21,7 +21,9 @@ every choice below rests on real encodes and real forward passes:
    the *better* JPEG curve (the larger of the two BD-rates). The best
    candidate is kept only where it saves bits; otherwise the strategy falls
    back to standard JPEG tables (method ``"reference"``) in the better
-   subsampling, with BT.601 colour, and records why.
+   subsampling, with BT.601 colour, and records why. So does a validation
+   that cannot judge: where the model's measured loss does not clearly fall
+   with JPEG quality on the probe images (``uninformative``).
 4. **Quality calibration** (:func:`calibrate`). Quality Q should cost the
    model what standard JPEG 4:4:4 at Q costs it. From the measured curves,
    each anchor quality gets the allocation parameter whose measured loss
@@ -354,7 +356,8 @@ class Selection:
     curves: dict[str, Curve]
     images: int
     inconclusive: str | None = None
-    """Why the measurements cannot decide (then nothing is chosen by them)."""
+    """Why the measurements cannot decide. Then no saving can be shown, and the
+    promise is kept the only way it can be: standard JPEG 4:4:4."""
 
     def effective_qualities(self) -> list[tuple[int, float]]:
         """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`),
@@ -377,9 +380,9 @@ class Selection:
             "validation_images": self.images,
             "qualities": list(VALIDATION_QUALITIES),
             "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
-            "chosen": f"inconclusive: {self.inconclusive}" if self.inconclusive
-            else self.chosen.label if self.chosen
-            else f"fallback: standard JPEG {self.fallback_subsampling}",
+            "chosen": self.chosen.label if self.chosen
+            else f"fallback: standard JPEG {self.fallback_subsampling}"
+            + (f" (inconclusive: {self.inconclusive})" if self.inconclusive else ""),
             "reference_above": self.reference_above(),
             "curves": {
                 k: {"bits": [round(b) for b in c.bits], "loss": [float(f"{v:.6g}") for v in c.loss]}
@@ -429,7 +432,7 @@ def validate(
     why = uninformative(curves["jpeg-444"])
     if why:
         verdicts = {cand.label: math.nan for cand in candidates}
-        return Selection(candidates[0] if candidates else None, "4:4:4", verdicts, curves, start, why)
+        return Selection(None, "4:4:4", verdicts, curves, start, why)
     verdicts = {cand.label: verdict(refs, curves[cand.label]) for cand in candidates}
     bd420 = bd_against(refs[0], refs[1])
     fallback = "4:2:0" if bd420 is not None and bd420 < 0 else "4:4:4"
@@ -449,7 +452,7 @@ def uninformative(jpeg444: Curve) -> str | None:
     if spread < MIN_LOSS_RANGE or rho > MAX_RANK_CORRELATION:
         return (f"the model's measured loss on the probe images barely depends on JPEG quality "
                 f"(x{spread:.2g} from q{jpeg444.qualities[0]} to q{jpeg444.qualities[-1]}, rank correlation "
-                f"{rho:+.2f}); the choice falls back to the predicted-loss fit")
+                f"{rho:+.2f}), so no saving can be shown: standard JPEG 4:4:4")
     return None
 
 

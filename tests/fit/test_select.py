@@ -337,3 +337,15 @@ def test_grace_beats_jpeg_for_a_model_blind_to_most_ac(model: nn.Module,
                 out.append(kl_distance(clean, model(x.float() / 255)))
     assert grace_bytes < jpeg_bytes
     assert np.mean(grace_loss) <= 1.25 * np.mean(jpeg_loss)
+
+
+def test_a_flat_or_noisy_jpeg_curve_cannot_judge_and_a_falling_one_can() -> None:
+    from pillow_grace.fit.select import Curve, uninformative
+
+    q = [30, 50, 70, 85, 95, 100]
+    falling = Curve("jpeg-444", q, [1e5, 2e5, 3e5, 4e5, 6e5, 9e5], [0.1, 0.03, 0.01, 0.004, 0.002, 0.001], 5)
+    assert uninformative(falling) is None
+    flat = Curve("jpeg-444", q, falling.bits, [1.5, 1.4, 1.5, 1.5, 1.5, 1.5], 5)
+    assert "barely depends" in str(uninformative(flat))
+    noisy = Curve("jpeg-444", q, falling.bits, [0.01, 0.03, 0.002, 0.02, 0.001, 0.003], 5)
+    assert uninformative(noisy) is not None  # a 3x range, but no trend with quality
