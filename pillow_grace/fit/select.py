@@ -381,8 +381,8 @@ class Selection:
             "qualities": list(VALIDATION_QUALITIES),
             "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
             "chosen": self.chosen.label if self.chosen
-            else f"fallback: standard JPEG {self.fallback_subsampling}"
-            + (f" (inconclusive: {self.inconclusive})" if self.inconclusive else ""),
+            else f"fallback: standard JPEG {self.fallback_subsampling}",
+            "inconclusive": self.inconclusive,
             "reference_above": self.reference_above(),
             "curves": {
                 k: {"bits": [round(b) for b in c.bits], "loss": [float(f"{v:.6g}") for v in c.loss]}
