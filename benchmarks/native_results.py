@@ -59,7 +59,7 @@ JOBS = (
          "--max-images", "60")),
     Job("dbnet-text", "DBNet text detection at full resolution, scene text and screens (native sizes)",
         ("--strategy", "dbnet-ppocrv4-det", "--images", "scenetext,text-screens-docs", "--capture-size",
-         "native", "--exclude-probe-images")),
+         "native", "--exclude-probe-images", "--max-images", "12")),
 )
 
 
