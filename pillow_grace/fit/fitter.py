@@ -30,6 +30,7 @@ from .. import tables as tables_mod
 from .._version import __version__
 from ..colour import BT601
 from ..strategy import FIT_ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Allocation, Strategy
+from .calibration import allocation_for, calibration_anchors
 from .colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
 from .images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
 from .labels import LOSS_KINDS
@@ -41,8 +42,6 @@ from .select import (
     Candidate,
     Judge,
     Selection,
-    allocation_for,
-    calibration_anchors,
     colour_candidates,
     kl_distance,
     loss_distance,

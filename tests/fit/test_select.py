@@ -26,22 +26,24 @@ import pillow_grace  # noqa: E402
 from pillow_grace import Strategy, tables  # noqa: E402
 from pillow_grace.colour import BT601  # noqa: E402
 from pillow_grace.fit import fit_strategy  # noqa: E402
+from pillow_grace.fit.calibration import (  # noqa: E402
+    Curve,
+    allocation_for,
+    bits_at_loss,
+    calibrate,
+    calibration_anchors,
+    reference_threshold,
+)
 from pillow_grace.fit.planes import perception_for  # noqa: E402
 from pillow_grace.fit.probe import as_subsampling, merge_probes, probe_rgb  # noqa: E402
 from pillow_grace.fit.select import (  # noqa: E402
     COLOUR_STEPS,
     VALIDATION_QUALITIES,
-    Curve,
-    allocation_for,
     bd_against,
-    bits_at_loss,
-    calibrate,
-    calibration_anchors,
     colour_candidates,
     decode,
     kl_distance,
     merge_curves,
-    reference_threshold,
     verdict,
 )
 
@@ -340,7 +342,8 @@ def test_grace_beats_jpeg_for_a_model_blind_to_most_ac(model: nn.Module,
 
 
 def test_a_flat_or_noisy_jpeg_curve_cannot_judge_and_a_falling_one_can() -> None:
-    from pillow_grace.fit.select import Curve, uninformative
+    from pillow_grace.fit.calibration import Curve
+    from pillow_grace.fit.select import uninformative
 
     q = [30, 50, 70, 85, 95, 100]
     falling = Curve("jpeg-444", q, [1e5, 2e5, 3e5, 4e5, 6e5, 9e5], [0.1, 0.03, 0.01, 0.004, 0.002, 0.001], 5)

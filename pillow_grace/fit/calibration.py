@@ -1,0 +1,139 @@
+"""Measured curves and what they say about quality: calibration and the JPEG threshold.
+
+A :class:`Curve` is a codec setting's measured points (bits, mean loss) at the
+validation qualities. From the chosen candidate's curve and standard JPEG
+4:4:4's, :func:`calibrate` finds the quality on the predicted scale at which
+the candidate costs the model what JPEG costs it at each anchor quality,
+:func:`reference_threshold` finds where JPEG 4:4:4 itself should be written,
+and :func:`calibration_anchors` turns effective qualities into the
+allocation parameters a strategy stores (see :mod:`pillow_grace.fit.select`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import tables as tables_mod
+from ..strategy import Allocation, Perception
+
+
+@dataclass
+class Curve:
+    """Measured rate-loss points of one codec setting over the validation images."""
+
+    label: str
+    qualities: list[int] = field(default_factory=list)
+    bits: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    images: int = 0
+
+
+# -- calibration -----------------------------------------------------------------------
+def calibrate(candidate: Curve, jpeg444: Curve) -> list[tuple[int, float]]:
+    """(anchor quality, effective quality) pairs: the quality on the predicted scale at which the
+    candidate's measured loss equals standard JPEG 4:4:4's measured loss at the anchor quality.
+
+    Both curves are measured at ``VALIDATION_QUALITIES``; the candidate's loss
+    is made non-increasing in quality and interpolated in log-loss. Where
+    JPEG's loss lies beyond what the candidate reached, the effective quality
+    is extrapolated along the candidate's last segment and kept in 1..100."""
+    q = np.asarray(candidate.qualities, dtype=np.float64)
+    lg = np.log(np.maximum(np.minimum.accumulate(np.asarray(candidate.loss)), 1e-300))
+    out: list[tuple[int, float]] = []
+    for anchor, target in zip(jpeg444.qualities, jpeg444.loss, strict=True):
+        t = math.log(max(target, 1e-300))
+        eff = _inverse_interp(q, lg, t)
+        out.append((int(anchor), float(min(100.0, max(1.0, eff)))))
+    # A higher anchor never maps to a lower effective quality.
+    best = 1.0
+    mono = []
+    for a, e in out:
+        best = max(best, e)
+        mono.append((a, best))
+    return mono
+
+
+def _inverse_interp(x: np.ndarray, y: np.ndarray, target: float) -> float:
+    """x where the non-increasing y(x) crosses ``target`` (linear; extrapolated past the ends)."""
+    if len(x) == 1:
+        return float(x[0])
+    for i in range(len(x) - 1):
+        if y[i] >= target >= y[i + 1] and y[i] != y[i + 1]:
+            return float(x[i] + (x[i + 1] - x[i]) * (y[i] - target) / (y[i] - y[i + 1]))
+    i = 0 if target > y[0] else len(x) - 2
+    if y[i] == y[i + 1]:
+        return float(x[0] if target > y[0] else x[-1])
+    return float(x[i] + (x[i + 1] - x[i]) * (y[i] - target) / (y[i] - y[i + 1]))
+
+
+def bits_at_loss(curve: Curve, loss: float) -> float:
+    """Bits the curve needs to reach ``loss`` (log-log interpolation; inf if it never gets there)."""
+    lv = np.log(np.maximum(np.minimum.accumulate(np.asarray(curve.loss)), 1e-300))
+    lb = np.log(np.maximum(np.asarray(curve.bits), 1.0))
+    t = math.log(max(loss, 1e-300))
+    if t < lv[-1]:
+        return math.inf
+    if t >= lv[0]:
+        return float(math.exp(lb[0]))
+    i = int(np.searchsorted(-lv, -t))  # first point at or below the target loss
+    if lv[i - 1] == lv[i]:
+        return float(math.exp(lb[i]))
+    frac = (lv[i - 1] - t) / (lv[i - 1] - lv[i])
+    return float(math.exp(lb[i - 1] + frac * (lb[i] - lb[i - 1])))
+
+
+def reference_threshold(candidate: Curve, jpeg444: Curve) -> int | None:
+    """The quality above which standard JPEG 4:4:4 should be written instead of the candidate.
+
+    At each validation quality, the candidate "wins" if it reaches JPEG 4:4:4's
+    measured loss with fewer bits. The run of losing qualities at the top of
+    the scale (often a 4:2:0 candidate near quality 100, whose chroma
+    subsampling alone costs more than JPEG 4:4:4's quantization) is handed to
+    JPEG: the threshold is the last winning quality below that run. None where
+    the candidate wins at the top quality."""
+    # A tie (to float round-off of the log-log interpolation) is no win: JPEG is then as good.
+    wins = [bits_at_loss(candidate, loss) < bits * (1.0 - 1e-9)
+            for bits, loss in zip(jpeg444.bits, jpeg444.loss, strict=True)]
+    if wins[-1]:
+        return None
+    k = len(wins) - 1
+    while k > 0 and not wins[k - 1]:
+        k -= 1
+    return max(1, jpeg444.qualities[k - 1]) if k > 0 else 1
+
+
+def calibration_anchors(effective: Sequence[tuple[int, float]], method: str,
+                        perception: Perception) -> tuple[tuple[int, float], ...]:
+    """Turn (quality, effective quality) pairs into (quality, parameter) anchors for ``perception``.
+
+    The parameter at a fractional effective quality is interpolated in log
+    between the whole qualities around it."""
+    out: list[tuple[int, float]] = []
+    for anchor, eff in effective:
+        lo, hi = math.floor(eff), math.ceil(eff)
+        p_lo = tables_mod.quality_to_parameter(method, int(lo), perception)
+        p_hi = tables_mod.quality_to_parameter(method, int(hi), perception)
+        frac = eff - lo
+        out.append((anchor, math.exp((1 - frac) * math.log(p_lo) + frac * math.log(p_hi))))
+    cleaned: list[tuple[int, float]] = []
+    for a, p in out:
+        if cleaned:
+            prev = cleaned[-1][1]
+            p = max(p, prev) if method == "lagrangian" else min(p, prev)
+        cleaned.append((a, p))
+    return tuple(cleaned)
+
+
+def allocation_for(method: str, quality: int, perception: Perception,
+                   calibration: tuple[tuple[int, float], ...] | None,
+                   reference_above: int | None = None) -> Allocation:
+    """The allocation record for the stored tables at ``quality``."""
+    if calibration is not None and len(calibration) < 2:
+        calibration = None
+    draft = Allocation(method, 1.0, quality, calibration, reference_above)
+    param = tables_mod.parameter_for_quality(draft, perception, quality)
+    return Allocation(method, param, quality, calibration, reference_above)
