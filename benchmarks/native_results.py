@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
+IMG = ROOT / "docs" / "img"
 CODECS = "grace,jpeg-420,jpeg-444,jpegli,smart-jpeg-420,smart-jpeg-444,jpeg-zeroed"
 #: The continuous metric each task is judged on (the BD axis of the headline).
 PRIMARY = {"classification": "kl", "detection": "score_drift", "segmentation": "pixel_agreement"}
@@ -165,8 +167,13 @@ def page(done: list[tuple[Job, dict[str, Any]]], out: Path) -> str:
         "",
     ]
     for job, _ in done:
-        md = out / f"{job.name}.md"
-        parts += [f"## {job.title}", "", md.read_text().split("\n", 1)[1].strip(), ""]
+        body = (out / f"{job.name}.md").read_text().split("\n", 1)[1].strip()
+        plot = out / job.name / "rate-accuracy.png"
+        if plot.is_file():
+            IMG.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(plot, IMG / f"{job.name}.png")
+            body = body.replace("](rate-accuracy.png)", f"](img/{job.name}.png)")
+        parts += [f"## {job.title}", "", body, ""]
     return "\n".join(parts) + "\n"
 
 

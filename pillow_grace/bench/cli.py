@@ -141,7 +141,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     out.add_argument(
         "--markdown",
         default=None,
-        help="write the markdown report here (with --all: the results page, default docs/results.md)",
+        help="write the markdown report here (with --all: the all-in-one page, default docs/ablations.md)",
     )
     out.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     out.add_argument(
@@ -319,7 +319,7 @@ def _run_all(args: argparse.Namespace) -> int:
         strategies=[args.strategy] if args.strategy else None,
         out=Path(args.out or f"{DEFAULT_OUT}/results"),
     )
-    md = Path(args.markdown or "docs/results.md")
+    md = Path(args.markdown or "docs/ablations.md")
     results.build_results(plan, md)
     print(
         f"wrote {md}, {md.with_suffix('.json')}, plots under {md.parent / 'img'}, full JSON under {plan.out}"
