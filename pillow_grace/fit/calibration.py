@@ -30,6 +30,14 @@ class Curve:
     bits: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     images: int = 0
+    per_image: list[list[tuple[float, float]]] = field(default_factory=list)
+    """Per quality, each image's (bits, loss): what the bootstrap resamples."""
+
+    def resampled(self, index: np.ndarray) -> Curve:
+        """The curve over the images at ``index`` (with repeats): bits summed, losses averaged."""
+        bits = [float(sum(pts[i][0] for i in index)) for pts in self.per_image]
+        loss = [float(np.mean([pts[i][1] for i in index])) for pts in self.per_image]
+        return Curve(self.label, list(self.qualities), bits, loss, len(index))
 
 
 # -- calibration -----------------------------------------------------------------------

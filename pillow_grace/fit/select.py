@@ -19,7 +19,9 @@ every choice below rests on real encodes and real forward passes:
    judges tables that were fitted on it.
 3. **Never worse than JPEG.** A candidate's verdict is its BD-rate against
    the *better* JPEG curve (the larger of the two BD-rates). The best
-   candidate is kept only where it saves bits; otherwise the strategy falls
+   candidate is kept only where it saves bits with confidence (the 90%
+   bootstrap upper bound of its verdict over the validation images is below
+   zero, :func:`upper_bound`); otherwise the strategy falls
    back to standard JPEG tables (method ``"reference"``) in the better
    subsampling, with BT.601 colour, and records why. So does a validation
    that cannot judge: where the model's measured loss does not clearly fall
@@ -63,6 +65,12 @@ COLOUR_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: A candidate must save at least this much (BD-rate against the better JPEG,
 #: on held-out probe images) to be kept instead of the JPEG fallback.
 MIN_SAVING = 0.0
+#: The saving must hold with this confidence: the one-sided upper bound of a
+#: bootstrap over the validation images (``BOOTSTRAP`` resamples) must stay
+#: below ``-MIN_SAVING``. A few probe images give noisy curves (a detector
+#: with few objects in them, say); a win that may be noise is not kept.
+CONFIDENCE = 0.9
+BOOTSTRAP = 200
 #: The validation can only judge where the model's measured loss clearly falls
 #: with JPEG quality on the probe images: by at least this factor from the
 #: lowest to the highest validation quality, with a rank correlation of
@@ -156,15 +164,15 @@ def measure(judge: Judge, images: Sequence[tuple[int, np.ndarray]], curve: Curve
             settings: Sequence[tuple[int, Encoder]]) -> None:
     """Append one point per (quality, encoder) to ``curve``: total bits and mean loss over ``images``."""
     for quality, enc in settings:
-        bits, losses = 0.0, []
+        points = []
         for key, im in images:
             data = enc(im)
-            bits += 8.0 * len(data)
-            losses.append(judge.loss(key, im, data))
+            points.append((8.0 * len(data), judge.loss(key, im, data)))
         curve.images = len(images)
         curve.qualities.append(quality)
-        curve.bits.append(bits)
-        curve.loss.append(float(np.mean(losses)))
+        curve.bits.append(sum(b for b, _ in points))
+        curve.loss.append(float(np.mean([v for _, v in points])))
+        curve.per_image.append(points)
 
 
 def merge_curves(label: str, parts: Sequence[Curve]) -> Curve:
@@ -177,6 +185,8 @@ def merge_curves(label: str, parts: Sequence[Curve]) -> Curve:
         for i in range(n):
             out.bits[i] += p.bits[i]
             out.loss[i] += p.loss[i] * p.images / total
+    if all(len(p.per_image) == n for p in parts):
+        out.per_image = [[pt for p in parts for pt in p.per_image[i]] for i in range(n)]
     return out
 
 
@@ -241,6 +251,8 @@ class Selection:
     inconclusive: str | None = None
     """Why the measurements cannot decide. Then no saving can be shown, and the
     promise is kept the only way it can be: standard JPEG 4:4:4."""
+    upper_bound: float = math.nan
+    """The best candidate's verdict at ``CONFIDENCE`` (bootstrap over validation images)."""
 
     def effective_qualities(self) -> list[tuple[int, float]]:
         """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`),
@@ -263,6 +275,8 @@ class Selection:
             "validation_images": self.images,
             "qualities": list(VALIDATION_QUALITIES),
             "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
+            "best_upper_bound": _finite(self.upper_bound),
+            "confidence": CONFIDENCE,
             "chosen": self.chosen.label if self.chosen
             else f"fallback: standard JPEG {self.fallback_subsampling}",
             "inconclusive": self.inconclusive,
@@ -320,8 +334,25 @@ def validate(
     bd420 = bd_against(refs[0], refs[1])
     fallback = "4:2:0" if bd420 is not None and bd420 < 0 else "4:4:4"
     best = min(candidates, key=lambda c: verdicts[c.label]) if candidates else None
-    chosen = best if best is not None and verdicts[best.label] < -MIN_SAVING else None
-    return Selection(chosen, fallback, verdicts, curves, start)
+    bound = upper_bound(curves, best.label) if best is not None else math.inf
+    chosen = best if best is not None and bound < -MIN_SAVING else None
+    return Selection(chosen, fallback, verdicts, curves, start, upper_bound=bound)
+
+
+def upper_bound(curves: dict[str, Curve], label: str, seed: int = 0) -> float:
+    """The ``CONFIDENCE`` upper bound of a candidate's verdict, by a bootstrap over the
+    validation images (the same resample for every curve); inf where it is undefined."""
+    n = curves[label].images
+    if not all(len(c.per_image) == len(c.qualities) and c.images == n for c in curves.values()) or n < 2:
+        return math.inf
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(BOOTSTRAP):
+        index = rng.integers(0, n, size=n)
+        refs = [curves["jpeg-444"].resampled(index), curves["jpeg-420"].resampled(index)]
+        values.append(verdict(refs, curves[label].resampled(index)))
+    v = np.asarray(values)
+    return float(np.quantile(v, CONFIDENCE)) if np.isfinite(v).mean() >= CONFIDENCE else math.inf
 
 
 def uninformative(jpeg444: Curve) -> str | None:

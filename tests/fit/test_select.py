@@ -309,7 +309,7 @@ def test_without_validation_there_is_no_calibration() -> None:
 
 @pytest.fixture(scope="module")
 def blind_frames() -> list[np.ndarray]:
-    return images(6, (64, 64))
+    return images(8, (64, 64))
 
 
 @pytest.mark.parametrize("model", [LowPass(cut=2), BlockDC()], ids=["lowpass2", "blockdc"])
@@ -352,3 +352,34 @@ def test_a_flat_or_noisy_jpeg_curve_cannot_judge_and_a_falling_one_can() -> None
     assert "barely depends" in str(uninformative(flat))
     noisy = Curve("jpeg-444", q, falling.bits, [0.01, 0.03, 0.002, 0.02, 0.001, 0.003], 5)
     assert uninformative(noisy) is not None  # a 3x range, but no trend with quality
+
+
+def _curves(scale_per_image: list[float]) -> dict[str, Curve]:
+    """JPEG 4:4:4 and 4:2:0 curves over len(scale_per_image) images, and a candidate
+    that reaches JPEG 4:4:4's loss at ``scale`` times its bits on each image."""
+    q = [30, 50, 70, 85, 95, 100]
+    base = [1e4, 2e4, 3e4, 4e4, 6e4, 9e4]
+    loss = [0.1, 0.03, 0.01, 0.004, 0.002, 0.001]
+
+    def curve(label: str, factors: list[float]) -> Curve:
+        per_image = [[(b * f, v) for f in factors] for b, v in zip(base, loss, strict=True)]
+        return Curve(label, q, [sum(b for b, _ in pts) for pts in per_image],
+                     [float(np.mean([v for _, v in pts])) for pts in per_image],
+                     len(factors), per_image)
+
+    n = len(scale_per_image)
+    return {"jpeg-444": curve("jpeg-444", [1.0] * n), "jpeg-420": curve("jpeg-420", [1.2] * n),
+            "cand": curve("cand", scale_per_image)}
+
+
+def test_a_saving_on_every_image_is_kept_and_one_carried_by_a_single_image_is_not() -> None:
+    from pillow_grace.fit.select import upper_bound, verdict
+
+    steady = _curves([0.7] * 8)
+    assert upper_bound(steady, "cand") == pytest.approx(-0.3, abs=1e-6)
+    # One image saves nine tenths, the other seven cost 10% more: the pooled
+    # verdict is a saving, but most resamples without that image lose.
+    lucky = _curves([0.1] + [1.1] * 7)
+    point = verdict([lucky["jpeg-444"], lucky["jpeg-420"]], lucky["cand"])
+    bound = upper_bound(lucky, "cand")
+    assert point < 0 < bound
