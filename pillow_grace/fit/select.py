@@ -18,8 +18,10 @@ every choice below rests on real encodes and real forward passes:
    (colour x subsampling) and for standard JPEG 4:4:4 and 4:2:0. No image
    judges tables that were fitted on it.
 3. **Never worse than JPEG.** A candidate's verdict is its BD-rate against
-   the *better* JPEG curve (the larger of the two BD-rates). The best
-   candidate is kept only where it saves bits with confidence (the 90%
+   the *better* JPEG curve (the larger of the two BD-rates). A 4:2:0
+   candidate is preferred to the best 4:4:4 one only where it beats it with
+   confidence (chroma subsampling is one coarse, content-dependent step). The
+   best candidate is kept only where it saves bits with confidence (the 90%
    bootstrap upper bound of its verdict over the validation images is below
    zero, :func:`upper_bound`); otherwise the strategy falls
    back to standard JPEG tables (method ``"reference"``) in the better
@@ -253,6 +255,9 @@ class Selection:
     promise is kept the only way it can be: standard JPEG 4:4:4."""
     upper_bound: float = math.nan
     """The best candidate's verdict at ``CONFIDENCE`` (bootstrap over validation images)."""
+    subsampling_margin: float = math.nan
+    """Where the best verdict was subsampled: its lead over the best 4:4:4 candidate at
+    ``CONFIDENCE`` (below zero: 4:2:0 kept; else the 4:4:4 candidate was taken)."""
 
     def effective_qualities(self) -> list[tuple[int, float]]:
         """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`),
@@ -276,6 +281,7 @@ class Selection:
             "qualities": list(VALIDATION_QUALITIES),
             "verdict_vs_better_jpeg": {k: _finite(v) for k, v in self.verdicts.items()},
             "best_upper_bound": _finite(self.upper_bound),
+            "subsampling_margin": _finite(self.subsampling_margin),
             "confidence": CONFIDENCE,
             "chosen": self.chosen.label if self.chosen
             else f"fallback: standard JPEG {self.fallback_subsampling}",
@@ -334,14 +340,25 @@ def validate(
     bd420 = bd_against(refs[0], refs[1])
     fallback = "4:2:0" if bd420 is not None and bd420 < 0 else "4:4:4"
     best = min(candidates, key=lambda c: verdicts[c.label]) if candidates else None
+    subsampling_margin = math.nan
+    full = [c for c in candidates if c.subsampling == "4:4:4"]
+    if best is not None and best.subsampling != "4:4:4" and full:
+        # Chroma subsampling is one coarse, content-dependent step: keep it only
+        # where it beats the best 4:4:4 candidate with confidence.
+        best444 = min(full, key=lambda c: verdicts[c.label])
+        subsampling_margin = upper_bound(curves, best.label, than=best444.label)
+        if not subsampling_margin < 0:
+            best = best444
     bound = upper_bound(curves, best.label) if best is not None else math.inf
     chosen = best if best is not None and bound < -MIN_SAVING else None
-    return Selection(chosen, fallback, verdicts, curves, start, upper_bound=bound)
+    return Selection(chosen, fallback, verdicts, curves, start, upper_bound=bound,
+                     subsampling_margin=subsampling_margin)
 
 
-def upper_bound(curves: dict[str, Curve], label: str, seed: int = 0) -> float:
-    """The ``CONFIDENCE`` upper bound of a candidate's verdict, by a bootstrap over the
-    validation images (the same resample for every curve); inf where it is undefined."""
+def upper_bound(curves: dict[str, Curve], label: str, than: str | None = None, seed: int = 0) -> float:
+    """The ``CONFIDENCE`` upper bound of a candidate's verdict (or, with ``than``, of
+    its verdict minus that candidate's), by a bootstrap over the validation images
+    (the same resample for every curve); inf where it is undefined."""
     n = curves[label].images
     if not all(len(c.per_image) == len(c.qualities) and c.images == n for c in curves.values()) or n < 2:
         return math.inf
@@ -350,8 +367,12 @@ def upper_bound(curves: dict[str, Curve], label: str, seed: int = 0) -> float:
     for _ in range(BOOTSTRAP):
         index = rng.integers(0, n, size=n)
         refs = [curves["jpeg-444"].resampled(index), curves["jpeg-420"].resampled(index)]
-        values.append(verdict(refs, curves[label].resampled(index)))
+        value = verdict(refs, curves[label].resampled(index))
+        if than is not None:
+            value -= verdict(refs, curves[than].resampled(index))
+        values.append(value)
     v = np.asarray(values)
+    v = np.where(np.isnan(v), np.inf, v)  # inf - inf: undefined, counted as no evidence
     return float(np.quantile(v, CONFIDENCE)) if np.isfinite(v).mean() >= CONFIDENCE else math.inf
 
 

@@ -354,9 +354,10 @@ def test_a_flat_or_noisy_jpeg_curve_cannot_judge_and_a_falling_one_can() -> None
     assert uninformative(noisy) is not None  # a 3x range, but no trend with quality
 
 
-def _curves(scale_per_image: list[float]) -> dict[str, Curve]:
+def _curves(scale_per_image: list[float], **others: list[float]) -> dict[str, Curve]:
     """JPEG 4:4:4 and 4:2:0 curves over len(scale_per_image) images, and a candidate
-    that reaches JPEG 4:4:4's loss at ``scale`` times its bits on each image."""
+    that reaches JPEG 4:4:4's loss at ``scale`` times its bits on each image
+    (and one such candidate per keyword)."""
     q = [30, 50, 70, 85, 95, 100]
     base = [1e4, 2e4, 3e4, 4e4, 6e4, 9e4]
     loss = [0.1, 0.03, 0.01, 0.004, 0.002, 0.001]
@@ -369,7 +370,7 @@ def _curves(scale_per_image: list[float]) -> dict[str, Curve]:
 
     n = len(scale_per_image)
     return {"jpeg-444": curve("jpeg-444", [1.0] * n), "jpeg-420": curve("jpeg-420", [1.2] * n),
-            "cand": curve("cand", scale_per_image)}
+            "cand": curve("cand", scale_per_image)} | {k: curve(k, v) for k, v in others.items()}
 
 
 def test_a_saving_on_every_image_is_kept_and_one_carried_by_a_single_image_is_not() -> None:
@@ -383,3 +384,13 @@ def test_a_saving_on_every_image_is_kept_and_one_carried_by_a_single_image_is_no
     point = verdict([lucky["jpeg-444"], lucky["jpeg-420"]], lucky["cand"])
     bound = upper_bound(lucky, "cand")
     assert point < 0 < bound
+
+
+def test_a_lead_over_another_candidate_counts_only_where_it_holds_on_most_images() -> None:
+    from pillow_grace.fit.select import upper_bound, verdict
+
+    c = _curves([0.7] * 8, steady=[0.5] * 8, lucky=[0.2] + [0.75] * 7)
+    refs = [c["jpeg-444"], c["jpeg-420"]]
+    assert verdict(refs, c["lucky"]) < verdict(refs, c["cand"])  # ahead on the pooled curve
+    assert upper_bound(c, "lucky", than="cand") > 0  # but not with confidence
+    assert upper_bound(c, "steady", than="cand") == pytest.approx(-0.2, abs=1e-6)
