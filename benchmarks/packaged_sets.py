@@ -162,6 +162,13 @@ SOURCES: dict[str, dict[str, str]] = {
         "licence": "BSD-2-clause (Debian copyright of efl, Files: *)",
         "root": "/usr/share/elementary/images",
     },
+    "libvisp-doc": {
+        "kind": "deb",
+        "package": "libvisp-doc",
+        "version": "3.5.0-4",
+        "licence": "GPL-2 (Debian copyright of visp, Files: *)",
+        "root": "/usr/share/doc/libvisp-dev/html",
+    },
     "yolov5": {
         "kind": "pip",
         "package": "yolov5",
@@ -309,6 +316,7 @@ _NATIVE: list[dict[str, Any]] = [
         "path": "insanely_huge_test_image.jpg",
         "note": "two people indoors (phone photo)",
     },
+    {"source": "libvisp-doc", "path": "img-drone_tag.jpg", "note": "drone and AprilTag in a flight room"},
     {
         "source": "yolov5",
         "path": "data/images/zidane.jpg",
