@@ -169,6 +169,27 @@ SOURCES: dict[str, dict[str, str]] = {
         "licence": "GPL-2 (Debian copyright of visp, Files: *)",
         "root": "/usr/share/doc/libvisp-dev/html",
     },
+    "freedombox-doc-en": {
+        "kind": "deb",
+        "package": "freedombox-doc-en",
+        "version": "23.6.2+deb12u2",
+        "licence": "CC-BY-SA-4.0 (Debian copyright of freedombox, Files: doc/*.jpg)",
+        "root": "/usr/share/freedombox/manual/en/images",
+    },
+    "firmware-microbit-micropython-doc": {
+        "kind": "deb",
+        "package": "firmware-microbit-micropython-doc",
+        "version": "1.0.1-4",
+        "licence": "Expat (Debian copyright of firmware-microbit-micropython, Files: *)",
+        "root": "/usr/share/doc/firmware-microbit-micropython/html/_images",
+    },
+    "hackrf-doc": {
+        "kind": "deb",
+        "package": "hackrf-doc",
+        "version": "2022.09.1-3",
+        "licence": "GPL-2+ (Debian copyright of hackrf, Files: docs/*)",
+        "root": "/usr/share/doc/hackrf/html/_images",
+    },
     "yolov5": {
         "kind": "pip",
         "package": "yolov5",
@@ -317,6 +338,9 @@ _NATIVE: list[dict[str, Any]] = [
         "note": "two people indoors (phone photo)",
     },
     {"source": "libvisp-doc", "path": "img-drone_tag.jpg", "note": "drone and AprilTag in a flight room"},
+    {"source": "freedombox-doc-en", "path": "banana-pro.jpg", "note": "circuit board, product shot on white"},
+    {"source": "firmware-microbit-micropython-doc", "path": "matrioshka.jpg", "note": "nesting dolls"},
+    {"source": "hackrf-doc", "path": "rf_shield_5.jpg", "note": "soldering a shield onto a circuit board"},
     {
         "source": "yolov5",
         "path": "data/images/zidane.jpg",
