@@ -345,6 +345,13 @@ def _rate_match(
 
 def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
     fps = probe_fingerprints(s)
+    sel = s.provenance.get("selection")
+    selection = None
+    if isinstance(sel, dict):  # the fit's verdict on held-out probe folds: the probe-vs-evaluation gap
+        verdicts = sel.get("verdict_vs_better_jpeg") or {}
+        selection = {"chosen": sel.get("chosen"), "verdict": verdicts.get(sel.get("chosen")),
+                     "best_upper_bound": sel.get("best_upper_bound"),
+                     "best_verdict": min((v for v in verdicts.values() if v is not None), default=None)}
     return {
         "curve": curve,
         "name": s.name,
@@ -361,4 +368,5 @@ def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
             for k in ("model", "loss", "colour_median", "seed", "date")
             if k in s.provenance
         },
+        "selection": selection,
     }
