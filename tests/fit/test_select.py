@@ -394,3 +394,11 @@ def test_a_lead_over_another_candidate_counts_only_where_it_holds_on_most_images
     assert verdict(refs, c["lucky"]) < verdict(refs, c["cand"])  # ahead on the pooled curve
     assert upper_bound(c, "lucky", than="cand") > 0  # but not with confidence
     assert upper_bound(c, "steady", than="cand") == pytest.approx(-0.2, abs=1e-6)
+
+
+def test_a_calibration_margin_aims_below_jpegs_loss_by_that_factor() -> None:
+    # On the hand-made curves log-loss falls by RATE per quality point, so aiming at
+    # 0.8x JPEG's loss moves every effective quality up by ln(1/0.8) / RATE points.
+    got = calibrate(jpeg_like("cand"), jpeg_like(), margin=0.8)
+    step = math.log(1 / 0.8) / RATE
+    assert [e for _, e in got] == pytest.approx([min(100.0, q + step) for q in QS], abs=1e-9)
