@@ -8,7 +8,7 @@ number on the results page is exactly what the equivalent command prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,7 +347,7 @@ def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
     fps = probe_fingerprints(s)
     sel = s.provenance.get("selection")
     selection = None
-    if isinstance(sel, dict):  # the fit's verdict on held-out probe folds: the probe-vs-evaluation gap
+    if isinstance(sel, Mapping):  # the fit's verdict on held-out probe folds: the probe-vs-evaluation gap
         verdicts = sel.get("verdict_vs_better_jpeg") or {}
         selection = {"chosen": sel.get("chosen"), "verdict": verdicts.get(sel.get("chosen")),
                      "best_upper_bound": sel.get("best_upper_bound"),

@@ -139,7 +139,10 @@ def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
     from pillow_grace.bench.probes import ProbeOverlapError
 
     images = bench_images(4)
-    strategy = hand_strategy(provenance={"probe_image_sha256": [images[0].fingerprint]})
+    fit_record = {"chosen": "bt601-4:4:4",
+                  "verdict_vs_better_jpeg": {"bt601-4:4:4": -0.2, "bt601-4:2:0": -0.1}}
+    strategy = hand_strategy(provenance={"probe_image_sha256": [images[0].fingerprint],
+                                         "selection": fit_record})
     job = BenchJob(
         strategy=strategy,
         model=tiny_classifier(),
@@ -157,6 +160,9 @@ def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
     summary = run_job(job)
     assert [i["name"] for i in summary.sweep.images] == [im.name for im in images[1:]]
     assert summary.sweep.probe_checks[0].status == "excluded"
+    # The fit's own verdict travels with the report (the probe-vs-evaluation gap).
+    assert summary.sweep.strategies[0]["selection"]["chosen"] == "bt601-4:4:4"
+    assert summary.sweep.strategies[0]["selection"]["verdict"] == -0.2
     res = run_ablation(job, ablations_by_name()["colour space"])
     assert not isinstance(res, str)
     assert res.curves == ["grace[G-YUV]", "grace[BT.601]"]
