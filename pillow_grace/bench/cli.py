@@ -15,6 +15,7 @@ runs the same command standalone.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -256,7 +257,8 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_job(job, cache)
     print(report.render_text(summary))
     out.mkdir(parents=True, exist_ok=True)
-    write_json(summary_json(summary, extra={"command": " ".join(sys.argv)}), out / "summary.json")
+    command = rerun_command(sys.argv[1:])
+    write_json(summary_json(summary, extra={"command": command}), out / "summary.json")
     written = [out / "summary.json"]
     png = None if args.no_plot else plot(summary, out / "rate-accuracy.png")
     if png:
@@ -266,7 +268,7 @@ def _run(args: argparse.Namespace) -> int:
             summary,
             title=f"{summary.sweep.model['name']} @ {summary.sweep.capture['label']}",
             image=png.name if png else None,
-            command=" ".join(sys.argv),
+            command=command,
             level=2,
         )
     ]
@@ -325,6 +327,13 @@ def _run_all(args: argparse.Namespace) -> int:
         f"wrote {md}, {md.with_suffix('.json')}, plots under {md.parent / 'img'}, full JSON under {plan.out}"
     )
     return 0
+
+
+def rerun_command(args: Sequence[str]) -> str:
+    """The command that reruns this job on any checkout: ``grace bench`` and the arguments
+    (not the script path this process was started by, which names one machine's tree)."""
+    rest = list(args[1:] if args and args[0] == "bench" else args)
+    return shlex.join(["grace", "bench", *rest])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

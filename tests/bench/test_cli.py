@@ -106,3 +106,13 @@ def test_bad_options_fail_with_a_message(setup: dict[str, Path], capsys: pytest.
     assert "unknown jpeg, avif" in capsys.readouterr().err
     assert cli.main(["bench", "--capture-size", "huge"]) == 1
     assert "--capture-size" in capsys.readouterr().err
+
+
+def test_the_recorded_command_reruns_anywhere() -> None:
+    from pillow_grace.bench.cli import rerun_command
+
+    # `grace bench ...` and `python -m pillow_grace.bench ...` record the same portable command.
+    assert rerun_command(["bench", "--images", "my photos", "--max-images", "3"]) == (
+        "grace bench --images 'my photos' --max-images 3"
+    )
+    assert rerun_command(["--max-images", "3"]) == "grace bench --max-images 3"
