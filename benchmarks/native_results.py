@@ -28,6 +28,8 @@ from typing import Any
 if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
+from pillow_grace.bench.job import fit_record
+
 ROOT = Path(__file__).resolve().parent.parent
 IMG = ROOT / "docs" / "img"
 CODECS = "grace,jpeg-420,jpeg-444,jpegli,smart-jpeg-420,smart-jpeg-444,jpeg-zeroed"
@@ -144,12 +146,9 @@ def _selection(path: Path, content_hash: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     doc = json.loads(path.read_text())
-    sel = doc.get("provenance", {}).get("selection")
-    if doc.get("content_hash") != content_hash or not isinstance(sel, dict):
+    if doc.get("content_hash") != content_hash:
         return None
-    verdicts = sel.get("verdict_vs_better_jpeg") or {}
-    return {"chosen": sel.get("chosen"), "verdict": verdicts.get(sel.get("chosen")),
-            "best_verdict": min((v for v in verdicts.values() if v is not None), default=None)}
+    return fit_record(doc.get("provenance", {}))
 
 
 def _value(summary: dict[str, Any], test: str, reference: str, metric: str) -> float | None:

@@ -343,15 +343,21 @@ def _rate_match(
     return out, note
 
 
+def fit_record(provenance: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the fit chose and its verdict on held-out probe folds (for the probe-vs-evaluation
+    gap): ``chosen``, its ``verdict``, the ``best_verdict`` of any candidate (a fallback keeps
+    none) and ``best_upper_bound``; None for a strategy fitted without validation."""
+    sel = provenance.get("selection")
+    if not isinstance(sel, Mapping):
+        return None
+    verdicts = sel.get("verdict_vs_better_jpeg") or {}
+    return {"chosen": sel.get("chosen"), "verdict": verdicts.get(sel.get("chosen")),
+            "best_upper_bound": sel.get("best_upper_bound"),
+            "best_verdict": min((v for v in verdicts.values() if v is not None), default=None)}
+
+
 def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
     fps = probe_fingerprints(s)
-    sel = s.provenance.get("selection")
-    selection = None
-    if isinstance(sel, Mapping):  # the fit's verdict on held-out probe folds: the probe-vs-evaluation gap
-        verdicts = sel.get("verdict_vs_better_jpeg") or {}
-        selection = {"chosen": sel.get("chosen"), "verdict": verdicts.get(sel.get("chosen")),
-                     "best_upper_bound": sel.get("best_upper_bound"),
-                     "best_verdict": min((v for v in verdicts.values() if v is not None), default=None)}
     return {
         "curve": curve,
         "name": s.name,
@@ -368,5 +374,5 @@ def _strategy_info(curve: str, s: Strategy) -> dict[str, Any]:
             for k in ("model", "loss", "colour_median", "seed", "date")
             if k in s.provenance
         },
-        "selection": selection,
+        "selection": fit_record(s.provenance),
     }
