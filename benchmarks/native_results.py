@@ -49,6 +49,10 @@ JOBS = (
     Job("enet-720", "EfficientNet-Lite0, 1280x720 capture (5.7x its 224 input)",
         ("--strategy", "efficientnet-lite0", "--images", "native720", "--capture-size", "1280x720",
          "--exclude-probe-images")),
+    Job("enet-720-labels", "EfficientNet-Lite0, 1280x720 capture, the 6 photos with an ImageNet label "
+        "(top-1 against labels in its report)",
+        ("--strategy", "efficientnet-lite0", "--images", "native720-imagenet", "--capture-size", "1280x720",
+         "--exclude-probe-images", "--labels", "benchmarks/native720-imagenet.csv")),
     Job("enet-448", "EfficientNet-Lite0, 448x448 capture (2x its input), refitted",
         ("--strategy", "efficientnet-lite0", "--images", "native720", "--capture-size", "448x448", "--refit",
          "--exclude-probe-images")),

@@ -396,6 +396,13 @@ SPEC: dict[str, dict[str, Any]] = {
         "capture": "1280x720",
         "entries": [dict(e) for e in _NATIVE],
     },
+    "native720-imagenet": {
+        "description": "the native720 photos that carry one ImageNet class (top-1 against labels: "
+        "`packaged_sets.py labels native720-imagenet imagenet` writes the --labels file)",
+        "capture": "1280x720",
+        "labelled_of": "native720",
+        "label_kind": "imagenet",
+    },
     "native720-tiles": {
         "description": "non-overlapping 1280x720 crops of the native720 photos at their own resolution "
         "(tiles of one photo are correlated: 'parent' names it)",
@@ -798,6 +805,17 @@ def register(registry: dict[str, Any]) -> None:
         registry[set_name] = functools.partial(load_set, set_name)
 
 
+def labels_csv(manifest: dict[str, Any], set_name: str, kind: str) -> str:
+    """``filename,class_index`` lines (``grace bench --labels``) for every file of the set with
+    exactly one label of ``kind``; a file with several (an ambiguous photo) has none here."""
+    lines = ["filename,class_index"]
+    for e in manifest["sets"][set_name]["files"]:
+        found = e.get("labels", {}).get(kind, [])
+        if len(found) == 1:
+            lines.append(f"{e['name']},{found[0]}")
+    return "\n".join(lines) + "\n"
+
+
 # -- refresh (maintainers) -----------------------------------------------------------------------
 def _entry_name(path: str) -> str:
     return path.rsplit("/", 1)[-1]
@@ -841,6 +859,10 @@ def build_manifest() -> dict[str, Any]:
                         if k2 in parent:
                             rec[k2] = parent[k2]
                     files.append(rec)
+        elif "labelled_of" in spec:
+            kind = spec["label_kind"]
+            files = [dict(e) for e in sets[spec["labelled_of"]]["files"]
+                     if len(e.get("labels", {}).get(kind, [])) == 1]
         elif "rendered_text_on" in spec:
             for k, parent in enumerate(sets[spec["rendered_text_on"]]["files"]):
                 img = _open_rgb(source_root(parent["source"]) / parent["path"])
@@ -958,7 +980,7 @@ def _describe(manifest: dict[str, Any]) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python benchmarks/packaged_sets.py list|check|refresh``."""
+    """``python benchmarks/packaged_sets.py list|check|refresh|labels``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the sets in the manifest")
@@ -968,7 +990,13 @@ def main(argv: list[str] | None = None) -> int:
         "refresh", help="rebuild packaged-sets.toml from SPEC (maintainers; needs every package)"
     )
     ref.add_argument("--out", type=Path, default=MANIFEST)
+    lab = sub.add_parser("labels", help="print a set's labels of one kind as grace bench --labels CSV")
+    lab.add_argument("set")
+    lab.add_argument("kind", help="e.g. imagenet")
     args = ap.parse_args(argv)
+    if args.cmd == "labels":
+        print(labels_csv(load_manifest(), args.set, args.kind), end="")
+        return 0
     if args.cmd == "list":
         for line in _describe(load_manifest()):
             print(line)

@@ -256,3 +256,17 @@ def test_set_check_counts_boxes(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "1 images" in out and "boxes (score >= 0.25):" in out
+
+
+def test_labels_csv_names_each_singly_labelled_file_and_the_bench_reads_it(tmp_path):
+    from pillow_grace.bench.labels import read_labels
+
+    manifest = {"sets": {"s": {"files": [
+        {"name": "bee.jpg", "labels": {"imagenet": [309]}},
+        {"name": "citrus.jpg", "labels": {"imagenet": [950, 951]}},  # ambiguous: left out
+        {"name": "road.png"},
+        {"name": "dog.jpg", "labels": {"imagenet": [258], "coco": [17]}},
+    ]}}}
+    path = tmp_path / "labels.csv"
+    path.write_text(ps.labels_csv(manifest, "s", "imagenet"))
+    assert read_labels(path) == {"bee.jpg": 309, "dog.jpg": 258}
