@@ -91,16 +91,21 @@ def headline_curve(summary: dict[str, Any]) -> str:
     return refits[0] if refits else "grace"
 
 
+def _row(summary: dict[str, Any], test: str, reference: str, metric: str) -> dict[str, Any] | None:
+    """The report's BD-rate row of ``test`` against ``reference`` on ``metric``, if it has one."""
+    return next((r for r in summary["bd_rates"]
+                 if r["test"] == test and r["reference"] == reference and r["metric"] == metric), None)
+
+
 def _bd(summary: dict[str, Any], reference: str, metric: str) -> str:
-    test = headline_curve(summary)
-    for row in summary["bd_rates"]:
-        if row["test"] == test and row["reference"] == reference and row["metric"] == metric:
-            if row["bd_rate"] is None:
-                return "n/a"
-            lo, hi = row["interval_95"] or (None, None)
-            ci = f" [{_pct(lo)}, {_pct(hi)}]" if lo is not None else ""
-            return f"{_pct(row['bd_rate'])}{ci}"
-    return "-"
+    row = _row(summary, headline_curve(summary), reference, metric)
+    if row is None:
+        return "-"
+    if row["bd_rate"] is None:
+        return "n/a"
+    lo, hi = row["interval_95"] or (None, None)
+    ci = f" [{_pct(lo)}, {_pct(hi)}]" if lo is not None else ""
+    return f"{_pct(row['bd_rate'])}{ci}"
 
 
 def _counts(summary: dict[str, Any]) -> str:
@@ -156,10 +161,8 @@ def _selection(path: Path, content_hash: str) -> dict[str, Any] | None:
 
 
 def _value(summary: dict[str, Any], test: str, reference: str, metric: str) -> float | None:
-    for row in summary["bd_rates"]:
-        if row["test"] == test and row["reference"] == reference and row["metric"] == metric:
-            return row["bd_rate"]
-    return None
+    row = _row(summary, test, reference, metric)
+    return None if row is None else row["bd_rate"]
 
 
 def page(done: list[tuple[Job, dict[str, Any]]], out: Path) -> str:

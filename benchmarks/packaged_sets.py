@@ -805,14 +805,20 @@ def register(registry: dict[str, Any]) -> None:
         registry[set_name] = functools.partial(load_set, set_name)
 
 
+def single_label(entry: dict[str, Any], kind: str) -> int | None:
+    """The entry's one label of ``kind``; None where it has none or several (an ambiguous photo)."""
+    found = entry.get("labels", {}).get(kind, [])
+    return int(found[0]) if len(found) == 1 else None
+
+
 def labels_csv(manifest: dict[str, Any], set_name: str, kind: str) -> str:
     """``filename,class_index`` lines (``grace bench --labels``) for every file of the set with
     exactly one label of ``kind``; a file with several (an ambiguous photo) has none here."""
     lines = ["filename,class_index"]
     for e in manifest["sets"][set_name]["files"]:
-        found = e.get("labels", {}).get(kind, [])
-        if len(found) == 1:
-            lines.append(f"{e['name']},{found[0]}")
+        label = single_label(e, kind)
+        if label is not None:
+            lines.append(f"{e['name']},{label}")
     return "\n".join(lines) + "\n"
 
 
@@ -862,7 +868,7 @@ def build_manifest() -> dict[str, Any]:
         elif "labelled_of" in spec:
             kind = spec["label_kind"]
             files = [dict(e) for e in sets[spec["labelled_of"]]["files"]
-                     if len(e.get("labels", {}).get(kind, [])) == 1]
+                     if single_label(e, kind) is not None]
         elif "rendered_text_on" in spec:
             for k, parent in enumerate(sets[spec["rendered_text_on"]]["files"]):
                 img = _open_rgb(source_root(parent["source"]) / parent["path"])
