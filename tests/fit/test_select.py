@@ -402,3 +402,24 @@ def test_a_calibration_margin_aims_below_jpegs_loss_by_that_factor() -> None:
     got = calibrate(jpeg_like("cand"), jpeg_like(), margin=0.8)
     step = math.log(1 / 0.8) / RATE
     assert [e for _, e in got] == pytest.approx([min(100.0, q + step) for q in QS], abs=1e-9)
+
+
+def test_a_blind_fallback_subsamples_only_where_it_costs_the_model_nothing_at_the_same_quality() -> None:
+    from pillow_grace.fit.calibration import Curve
+    from pillow_grace.fit.select import blind_subsampling
+
+    q = [30, 50, 70, 85, 95, 100]
+    bits444 = [1e5, 2e5, 3e5, 4e5, 6e5, 9e5]
+    bits420 = [0.85 * b for b in bits444]
+    noisy = [0.13, 0.03, 0.005, 0.014, 0.044, 0.02]  # BlazeFace-like: no trend with quality
+    j444 = Curve("jpeg-444", q, bits444, noisy, 15)
+    # Same loss quality for quality (or lower on average): the cheaper 4:2:0.
+    assert blind_subsampling(j444, Curve("jpeg-420", q, bits420, noisy, 15)) == "4:2:0"
+    lower = [v * f for v, f in zip(noisy, [1.5, 1.2, 0.9, 0.4, 1.0, 0.7], strict=True)]
+    assert blind_subsampling(j444, Curve("jpeg-420", q, bits420, lower, 15)) == "4:2:0"
+    # Loss twice as high at every quality: chroma matters to this model, keep 4:4:4.
+    double = [2 * v for v in noisy]
+    assert blind_subsampling(j444, Curve("jpeg-420", q, bits420, double, 15)) == "4:4:4"
+    # Not cheaper at some quality: nothing to gain.
+    costly = [*bits420[:-1], 1.01 * bits444[-1]]
+    assert blind_subsampling(j444, Curve("jpeg-420", q, costly, noisy, 15)) == "4:4:4"
