@@ -9,8 +9,8 @@ benchmark's on the evaluation set), then every job's full report with the
 exact command that produced it.
 
     python benchmarks/native_results.py --run          # all jobs (about an hour on 2 cores)
-    python benchmarks/native_results.py                # re-assemble from bench-out/native/
-    python benchmarks/native_results.py --run --jobs enet-720,selfie-vtest
+    python benchmarks/native_results.py                # re-assemble from bench-out/
+    python benchmarks/native_results.py --run --jobs enet-720,selfie-vtest   # rerun two, page from all
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ JOBS = (
 
 
 def run(job: Job, out: Path) -> None:
+    # Relative to the checkout where it can be: the command is printed in the page for anyone to rerun.
+    out = out.resolve()
+    out = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
     cmd = [sys.executable, "-m", "pillow_grace.bench", *job.args, "--codecs", CODECS, "--out",
            str(out / job.name), "--markdown", str(out / f"{job.name}.md"), "--quiet"]
     print("running:", shlex.join(cmd), flush=True)
@@ -208,17 +211,16 @@ def page(done: list[tuple[Job, dict[str, Any]]], out: Path) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", action="store_true", help="run the jobs (else assemble existing outputs)")
-    ap.add_argument("--jobs", default=",".join(j.name for j in JOBS))
-    ap.add_argument("--out", default=str(ROOT / "bench-out" / "native"))
+    ap.add_argument("--jobs", default=",".join(j.name for j in JOBS),
+                    help="jobs to run with --run (the page is assembled from every job with an output)")
+    ap.add_argument("--out", default=str(ROOT / "bench-out"))
     ap.add_argument("--markdown", default=str(ROOT / "docs" / "results.md"))
     args = ap.parse_args()
     out = Path(args.out)
     wanted = set(args.jobs.split(","))
     done = []
     for job in JOBS:
-        if job.name not in wanted:
-            continue
-        if args.run:
+        if args.run and job.name in wanted:
             run(job, out)
         summary = out / job.name / "summary.json"
         if summary.is_file():
