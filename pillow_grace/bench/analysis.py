@@ -100,6 +100,29 @@ class Comparison:
 
 
 @dataclass
+class QualityRatio:
+    """A GRACE setting against standard JPEG 4:4:4 at the same quality: what the quality
+    scale promises (quality Q costs the model what JPEG's Q does, at fewer bytes)."""
+
+    test: str
+    setting: str
+    metric: str
+    loss: str
+    """What is compared: the metric itself where lower is better, else 100 - the metric."""
+    ratio: Interval
+    """The test's mean loss over JPEG 4:4:4's (paired bootstrap over images)."""
+    bytes_ratio: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"test": self.test, "setting": self.setting, "metric": self.metric, "loss": self.loss,
+                "loss_ratio": self.ratio.to_json(), "bytes_ratio": _num(self.bytes_ratio)}
+
+
+#: The reference of the quality scale: GRACE's quality Q is calibrated on this codec's Q.
+QUALITY_REFERENCE = "jpeg-444"
+
+
+@dataclass
 class Summary:
     sweep: Sweep
     points: list[Point]
@@ -109,6 +132,7 @@ class Summary:
     seed: int
     primary: str
     curves: list[str] = field(default_factory=list)
+    quality_scale: list[QualityRatio] = field(default_factory=list)
 
 
 def resample_counts(n: int, b: int, seed: int) -> np.ndarray:
@@ -140,6 +164,7 @@ def summarize(
         np.vstack([np.ones((1, n)), resample_counts(n, bootstrap, seed)]) if bootstrap else np.ones((1, n))
     )
     pix = counts @ sweep.pixels  # B+1
+    aggregated: dict[tuple[str, str], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
     curves: list[str] = []
     rates: dict[str, list[np.ndarray]] = {}
     axes: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -147,6 +172,7 @@ def summarize(
     for run in sweep.settings:
         bpp = (counts @ run.bits.astype(np.float64)) / pix
         vals = scorer.aggregate(run.records, counts)
+        aggregated[(run.curve, run.setting)] = (bpp, vals)
         points.append(
             Point(
                 curve=run.curve,
@@ -202,7 +228,39 @@ def summarize(
                     Comparison(t, r, name, spec.axis_label, main, ci, frac, _verdict(main, ci, frac), kind)
                 )
     rate_at = _rates_at_targets(points, scorer.spec(scorer.primary), curves)
-    return Summary(sweep, points, comparisons, rate_at, bootstrap, seed, scorer.primary, curves)
+    scale = quality_scale(aggregated, tests, scorer.metrics)
+    return Summary(sweep, points, comparisons, rate_at, bootstrap, seed, scorer.primary, curves, scale)
+
+
+def quality_scale(
+    aggregated: dict[tuple[str, str], tuple[np.ndarray, dict[str, np.ndarray]]],
+    tests: Sequence[str],
+    specs: Sequence[Any],
+) -> list[QualityRatio]:
+    """Each test setting against ``QUALITY_REFERENCE`` at the same setting name (quality).
+
+    The loss is the metric where lower is better (KL, score drift); where a
+    task has none, 100 - each percent metric (pixel disagreement). The ratio
+    of the mean losses is resampled with the same image draws as everything
+    else, so its interval is paired."""
+    losses = [m for m in specs if not m.higher_is_better] or [m for m in specs if m.percent]
+    out: list[QualityRatio] = []
+    for (curve, setting), (bpp, vals) in aggregated.items():
+        ref = aggregated.get((QUALITY_REFERENCE, setting))
+        if curve not in tests or ref is None:
+            continue
+        for m in losses:
+            mine, theirs = vals[m.name], ref[1][m.name]
+            if not m.higher_is_better:
+                label = m.label
+            else:
+                label = f"100 - {m.label}"
+                mine, theirs = 100.0 * (1.0 - mine), 100.0 * (1.0 - theirs)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(theirs > 0, mine / theirs, np.where(mine > 0, np.inf, 1.0))
+            bytes_ratio = float(bpp[0] / ref[0][0])
+            out.append(QualityRatio(curve, setting, m.name, label, _interval(ratio), bytes_ratio))
+    return out
 
 
 def _rates_at_targets(points: list[Point], spec: Any, curves: list[str]) -> dict[str, dict[str, Any]]:

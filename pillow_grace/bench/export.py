@@ -51,6 +51,7 @@ def summary_json(summary: Summary, *, extra: dict[str, Any] | None = None) -> di
         "points": [p.to_json() for p in summary.points],
         "bd_rates": [c.to_json() for c in summary.comparisons],
         "bytes_at_accuracy": summary.rate_at,
+        "quality_scale": [r.to_json() for r in summary.quality_scale],
         "headline": headline(summary),
         "per_image": per_image,
         "elapsed_s": sw.elapsed_s,

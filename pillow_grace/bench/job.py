@@ -205,7 +205,7 @@ def refit_at_capture(job: BenchJob, prep: Prepared) -> tuple[tuple[str, Strategy
             "refit: skipped (needs torch, pillow_grace.fit and the strategy's probe images among the photos)",
         )
     prov = s.provenance
-    options: dict[str, Any] = {"subsampling": s.subsampling}
+    options: dict[str, Any] = {"subsampling": refit_subsampling(s)}
     if s.allocation:
         options["allocation"] = s.allocation.method
     if prov.get("colour_median") in ("weighted", "plain"):
@@ -218,6 +218,22 @@ def refit_at_capture(job: BenchJob, prep: Prepared) -> tuple[tuple[str, Strategy
         f"{label}: {s.name} refitted with its own options on its {len(probes)} probe images at "
         f"{size[0]}x{size[1]} (it was fitted at {s.probe_resolution[0]}x{s.probe_resolution[1]})"
     )
+
+
+def refit_subsampling(strategy: Strategy) -> str:
+    """The subsampling option a refit passes: what the original fit was asked for.
+
+    A fit that chose its subsampling by measurement ("auto") must choose again
+    at the new capture size, not inherit the answer it found at another one
+    (EfficientNet-Lite0 chose 4:2:0 at 1280x720; forced to keep it at 448x448
+    its refit saved 9% against JPEG 4:4:4, left to choose, it takes 4:4:4).
+    Strategies from before the option was recorded: "auto" where the fit was
+    validated (the validation chose), else the strategy's subsampling."""
+    prov = strategy.provenance
+    asked = prov.get("subsampling_option")
+    if isinstance(asked, str):
+        return asked
+    return "auto" if isinstance(prov.get("selection"), Mapping) else strategy.subsampling
 
 
 def find_probe_images(job: BenchJob, strategy: Strategy) -> list[BenchImage]:

@@ -103,6 +103,22 @@ def target_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def quality_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
+    """GRACE's loss over standard JPEG 4:4:4's at each quality both were run at (see
+    :func:`~pillow_grace.bench.analysis.quality_scale`): the quality scale's promise."""
+    header = ["GRACE curve", "quality", "loss", "loss / JPEG 4:4:4's [95% CI]", "bytes / JPEG 4:4:4's"]
+    rows = [
+        [r.test, r.setting, r.loss,
+         f"{r.ratio.value:.2f} [{r.ratio.low:.2f}, {r.ratio.high:.2f}]", f"{r.bytes_ratio:.2f}"]
+        for r in summary.quality_scale
+    ]
+    return header, rows
+
+
+QUALITY_NOTE = ("Quality scale: GRACE at quality Q is calibrated to cost the model what standard JPEG 4:4:4 "
+                "at Q does, at fewer bytes (same quality, same images; the interval is a paired bootstrap).")
+
+
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [
         max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
@@ -180,6 +196,8 @@ def render_text(summary: Summary) -> str:
         "",
     ]
     parts += [text_table(*target_rows(summary)), ""]
+    if summary.quality_scale:
+        parts += [QUALITY_NOTE, text_table(*quality_rows(summary)), ""]
     parts += headline(summary)
     return "\n".join(parts)
 
@@ -226,6 +244,8 @@ def markdown_section(
         lines.append(f"- Note: {n}")
     lines += ["", markdown_table(*comparison_rows(summary)), ""]
     lines += [markdown_table(*target_rows(summary)), ""]
+    if summary.quality_scale:
+        lines += [QUALITY_NOTE, "", markdown_table(*quality_rows(summary)), ""]
     if image:
         lines += [f"![rate-accuracy: {title}]({image})", ""]
     lines += [

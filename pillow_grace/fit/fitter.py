@@ -240,6 +240,7 @@ def fit_strategy(
         fingerprints=fingerprints, model_name=model_name, search=search, selection=selection,
         extra=provenance,
     )
+    prov["subsampling_option"] = subsampling  # what was asked ("auto": chosen by measurement)
     prov["elapsed_s"] = round(time.monotonic() - t0, 3)
     strategy = Strategy(
         name=name,

@@ -114,6 +114,19 @@ def test_sweep_measures_real_files_and_sane_accuracy(tmp_path: Path) -> None:
         assert png.stat().st_size > 1000
     md = report.markdown_section(summary, title="t", image="plot.png")
     assert "| GRACE curve | vs |" in md
+
+    # The quality scale: GRACE's loss over JPEG 4:4:4's at each quality both ran, from the
+    # same per-image measurements, with a paired interval around it.
+    scale = {(r.setting, r.metric): r for r in summary.quality_scale}
+    assert {m for _, m in scale} == {"kl"}  # the one loss metric (top-1 is an agreement)
+    assert {q for q, _ in scale} == {f"q{q}" for q in QUALITIES}
+    for q in QUALITIES:
+        r, g, j = scale[(f"q{q}", "kl")], by[("grace", f"q{q}")], by[("jpeg-444", f"q{q}")]
+        assert r.ratio.value == pytest.approx(g.records["kl"].mean() / j.records["kl"].mean())
+        assert r.bytes_ratio == pytest.approx(g.bits.sum() / j.bits.sum())
+        assert r.ratio.low <= r.ratio.value <= r.ratio.high
+    assert "loss / JPEG 4:4:4's" in text and "loss / JPEG 4:4:4's" in md
+    assert [x["setting"] for x in back["quality_scale"]] == [r.setting for r in summary.quality_scale]
     assert "| grace | jpeg-zeroed |" in md and "| grace | smart-jpeg-444 |" in md
 
 
@@ -171,3 +184,18 @@ def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
     ]
     skipped = run_ablation(job, ablations_by_name()["colour median"])  # no probe images given: no refit
     assert isinstance(skipped, str) and "needs the fitter" in skipped
+
+
+def test_a_refit_chooses_its_subsampling_again_where_the_fit_did() -> None:
+    from pillow_grace.bench.job import refit_subsampling
+
+    def sub420(**prov: object) -> str:
+        return refit_subsampling(hand_strategy(subsampling="4:2:0", provenance=dict(prov)))
+
+    # Fitted with "auto": the refit measures again, whatever the first fit took.
+    assert sub420(subsampling_option="auto") == "auto"
+    # Asked for 4:2:0 outright: so is the refit.
+    assert sub420(subsampling_option="4:2:0", selection={}) == "4:2:0"
+    # Older strategies: a validated fit chose by measurement; an unvalidated one keeps its subsampling.
+    assert sub420(selection={"chosen": "x"}) == "auto"
+    assert sub420(selection="not validated") == "4:2:0"
