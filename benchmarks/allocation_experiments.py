@@ -3,24 +3,33 @@
 Compares, on one model and one capture size, BD-rates (KL divergence from the
 clean output against bits) against standard JPEG 4:4:4 and 4:2:0 of:
 
-* ``laplacian``: the shipped per-bin Lagrangian (pooled E[g^2], Laplacian of
-  scale E|s|), BT.601 planes;
+* ``laplacian``: the per-bin Lagrangian on a Laplacian model (pooled E[g^2],
+  Laplacian of scale E|s|), BT.601 planes (``allocation="lagrangian"``);
 * ``laplacian-fisher-scale``: the same with the distortion's Laplacian scale
-  weighted by each block's Fisher information (captures the correlation of
-  gradient and coefficient size in one statistic);
-* ``empirical``: per coefficient, sum over probe blocks of the block's Fisher
-  weight times the squared rounding error, and the entropy of the quantized
-  symbols, for every step (no Laplacian model);
-* ``rdo-xS``: the Laplacian tables plus a DNN-weighted rate-distortion pass in
-  the encoder (zero a trailing +-1 coefficient when its estimated bits exceed
-  S x lambda/2 x pooled Fisher weight x added squared error), on planes made
-  with Pillow's YCbCr conversion; ``planes-only`` is that path without zeroing.
+  weighted by each block's Fisher information;
+* ``empirical``: the per-bin Lagrangian on the rate and Fisher-weighted
+  distortion measured on the probe's blocks (``allocation="empirical"``, the
+  package's own :func:`pillow_grace.fit.planes.rate_distortion`);
+* with ``--decompose``: measured rate with the Laplacian distortion, and the
+  reverse (which half of ``empirical`` wins?);
+* with ``--rdo``: ``rdo-xS``, the Laplacian tables plus a DNN-weighted pass in
+  the encoder that zeroes a trailing +-1 coefficient when its estimated bits
+  exceed S x lambda/2 x pooled Fisher weight x added squared error, on planes
+  made with Pillow's YCbCr conversion; ``planes-only`` is that path without
+  zeroing;
+* with ``--adaptive-rdo``: any coefficient rounded one step towards zero or
+  zeroed where bits (4 + its magnitude category) outweigh lambda/2 x Fisher x
+  added error, with the Fisher weight pooled or by the block's activity class
+  (octiles of luma AC energy: what a device could compute).
 
-The probe uses the fitter's own probe (:func:`pillow_grace.fit.probe_rgb`); the
-per-block Fisher weights needed by ``empirical`` and the Fisher-weighted scale
-come from one extra pass here. Findings are summarised in docs/fitting.md.
+Every allocation is matched to JPEG's qualities on one yardstick: the loss
+the measured curves predict. The probe is the fitter's own
+(:func:`pillow_grace.fit.probe_rgb`); the per-block Fisher weights of the
+scale and RDO variants come from one extra pass here. Findings are
+summarised in docs/fitting.md.
 
-    python benchmarks/allocation_experiments.py --model efficientnet-lite0 --capture 1280x720
+    python benchmarks/allocation_experiments.py --model efficientnet-lite0 --capture 1280x720 \
+        --images native720 --max-images 16 --decompose
 """
 
 from __future__ import annotations
@@ -40,9 +49,12 @@ from benchmarks.photo_sets import PHOTO_SETS, probe_set_entries
 from pillow_grace import colour
 from pillow_grace import tables as T
 from pillow_grace.bench.bdrate import bd_rate
+from pillow_grace.colour import BT601
+from pillow_grace.fit import probe_rgb
 from pillow_grace.fit.dct import block_dct, dct_basis
 from pillow_grace.fit.images import fit_to_capture, image_fingerprint, parse_size
 from pillow_grace.fit.labels import Labels
+from pillow_grace.fit.planes import perception_for
 from pillow_grace.fit.select import decode, kl_distance
 from pillow_grace.zoo import get_model
 
@@ -85,37 +97,6 @@ def laplacian_tables(
     if dist_scale is not None:
         _, dist = T.laplacian_rate_distortion(STEPS[None, :], dist_scale.reshape(-1, 1))
     return STEPS[T._argmin_largest(rate + 0.5 * lam * fisher.reshape(-1, 1) * dist)].reshape(3, 64)
-
-
-class Empirical:
-    """Per (channel, bin) and step: mean Fisher-weighted squared error and symbol entropy."""
-
-    def __init__(self, fisher: np.ndarray, coefs: np.ndarray, max_blocks: int = 60000) -> None:
-        if len(fisher) > max_blocks:
-            keep = np.random.default_rng(0).choice(len(fisher), max_blocks, replace=False)
-            fisher, coefs = fisher[keep], coefs[keep]
-        n = len(fisher)
-        self.dist = np.zeros((192, 255))
-        self.rate = np.zeros((192, 255))
-        for c in range(3):
-            for b in range(64):
-                values, inverse = np.unique(np.round(coefs[:, c, b] * 4) / 4, return_inverse=True)
-                count = np.bincount(inverse).astype(np.float64)
-                weight = np.bincount(inverse, weights=fisher[:, c, b])
-                k = np.rint(values[None, :] / STEPS[:, None])
-                self.dist[c * 64 + b] = ((values[None, :] - k * STEPS[:, None]) ** 2 * weight).sum(1) / n
-                shifted = (k - k.min(1, keepdims=True)).astype(np.int64)
-                for i in range(255):
-                    p = np.bincount(shifted[i], weights=count)
-                    p = p[p > 0] / n
-                    self.rate[c * 64 + b, i] = -(p * np.log2(p)).sum()
-
-    def tables(self, lam: float) -> np.ndarray:
-        return STEPS[T._argmin_largest(self.rate + 0.5 * lam * self.dist)].reshape(3, 64)
-
-    def loss(self, tables: np.ndarray) -> float:
-        idx = np.asarray(tables).reshape(-1).astype(int) - 1
-        return 0.5 * float(self.dist[np.arange(192), idx].sum())
 
 
 def _zigzag() -> np.ndarray:
@@ -214,13 +195,57 @@ def bd(ref: list[tuple[float, float]], test: list[tuple[float, float]]) -> str:
     return "n/a" if v is None else f"{100 * v:+.1f}%"
 
 
+def activity(coefs: np.ndarray) -> np.ndarray:
+    """Per block, log(1 + sum |luma AC|): a feature a device computes from its own DCT."""
+    return np.log1p(np.abs(coefs[:, 0, 1:]).sum(1))
+
+
+def adaptive_rdo_encode(image: np.ndarray, tables: np.ndarray, lam: float,
+                        fisher_of: object) -> bytes:
+    """Each AC coefficient rounded as usual, one step towards zero, or zeroed: whichever
+    costs least in (4 + magnitude category) bits + lambda/2 x Fisher x squared error, with
+    ``fisher_of(coefs) -> (N, 3, 64)`` weights; written as pre-quantized YCbCr planes."""
+    basis = dct_basis()
+    h, w = image.shape[:2]
+    hp, wp = -(-h // 8) * 8, -(-w // 8) * 8
+    ycc = np.pad(np.asarray(Image.fromarray(image).convert("YCbCr")), ((0, hp - h), (0, wp - w), (0, 0)),
+                 mode="edge")
+    planes = (ycc.astype(np.float64) - 128).transpose(2, 0, 1)
+    blocks = planes.reshape(3, hp // 8, 8, wp // 8, 8).transpose(1, 3, 0, 2, 4).reshape(-1, 3, 8, 8)
+    s = (basis @ blocks @ basis.T).reshape(-1, 3, 64)
+    q = np.asarray(tables, dtype=np.float64)[None]
+    f = fisher_of(s)  # type: ignore[operator]
+
+    def cost(k: np.ndarray) -> np.ndarray:
+        size = np.where(k != 0, np.floor(np.log2(np.maximum(np.abs(k), 1))) + 1, 0)
+        return np.where(k != 0, 4.0 + size, 0.0) + 0.5 * lam * f * (s - k * q) ** 2
+
+    k0 = np.rint(s / q)
+    best, best_cost = k0.copy(), cost(k0)
+    for k in (k0 - np.sign(k0), np.zeros_like(k0)):
+        c = cost(k)
+        best, best_cost = np.where(c < best_cost, k, best), np.minimum(c, best_cost)
+    best[:, :, 0] = k0[:, :, 0]  # DC is coded differentially: left alone
+    rec = basis.T @ (best * q).reshape(-1, 3, 8, 8) @ basis
+    pix = rec.reshape(hp // 8, wp // 8, 3, 8, 8).transpose(0, 3, 1, 4, 2).reshape(hp, wp, 3) + 128
+    out = np.clip(np.rint(pix), 0, 255).astype(np.uint8)[:h, :w]
+    buf = io.BytesIO()
+    Image.fromarray(out, "YCbCr").save(buf, "JPEG", qtables=[[int(v) for v in t] for t in tables],
+                                       subsampling=0, optimize=True)
+    return buf.getvalue()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="efficientnet-lite0")
     ap.add_argument("--capture", type=parse_size, default=(1280, 720))
-    ap.add_argument("--images", default="offline", help=f"evaluation set: {', '.join(PHOTO_SETS)}")
-    ap.add_argument("--max-images", type=int, default=40)
+    ap.add_argument("--images", default="native720", help=f"evaluation set: {', '.join(PHOTO_SETS)}")
+    ap.add_argument("--max-images", type=int, default=16)
+    ap.add_argument("--offset", type=int, default=0, help="skip this many evaluation images first")
+    ap.add_argument("--decompose", action="store_true", help="measured rate x Laplacian distortion and back")
+    ap.add_argument("--rdo", action="store_true", help="the trailing +-1 zeroing pass")
     ap.add_argument("--rdo-strengths", default="1,0.3")
+    ap.add_argument("--adaptive-rdo", action="store_true", help="the rounding/zeroing pass by activity class")
     args = ap.parse_args()
     ImageFile.MAXBLOCK = 1 << 26
     torch.set_num_threads(2)
@@ -228,58 +253,86 @@ def main() -> None:
     model.module.eval()
     probe_imgs = [Image.open(p).convert("RGB") for p in probe_set_entries() if p.is_file()]
     held = {image_fingerprint(im) for im in probe_imgs}
-    evals = [b.image for b in PHOTO_SETS[args.images]().images if b.fingerprint not in held][
-        : args.max_images
-    ]
+    evals = [b.image for b in PHOTO_SETS[args.images]().images if b.fingerprint not in held]
+    evals = evals[args.offset: args.offset + args.max_images]
     probe = [np.asarray(fit_to_capture(im, args.capture)) for im in probe_imgs]
     bench = Bench(model.module, [np.asarray(fit_to_capture(im, args.capture)) for im in evals])
-    print(
-        f"{args.model} at {args.capture[0]}x{args.capture[1]}: "
-        f"{len(probe)} probe, {len(evals)} evaluation images"
-    )
-    fisher, coefs = probe_blocks(model.module, probe, model.task)
-    f_mean, scale = fisher.mean(0), np.abs(coefs).mean(0)
-    f_scale = (fisher * np.abs(coefs)).sum(0) / np.maximum(fisher.sum(0), 1e-300)
-    emp = Empirical(fisher, coefs)
+    print(f"{args.model} at {args.capture[0]}x{args.capture[1]}: {len(probe)} probe, "
+          f"{len(evals)} evaluation images ({args.images}, from #{args.offset})")
+    perception = perception_for(probe_rgb(model.module, probe, task=model.task), BT601, "4:4:4",
+                                measured=True)
+    rd = perception.rate_distortion
+    assert rd is not None
+    grid = np.asarray(rd.steps, dtype=np.float64)
+    g_sq = np.asarray(perception.grad_sq_mean).reshape(-1, 1)
+    scale = np.asarray(perception.coef_abs_mean)
+    rate_e, mse_e = np.asarray(rd.rate).reshape(192, -1), np.asarray(rd.mse).reshape(192, -1)
+    rate_l, mse_l = T.laplacian_rate_distortion(grid[None, :], scale.reshape(-1, 1))
+
+    def yardstick(tables: np.ndarray) -> float:
+        """The loss the measured curves predict for any tables: one scale for every variant."""
+        flat = np.asarray(tables, dtype=np.float64).reshape(-1)
+        return 0.5 * float(sum(g_sq[i, 0] * np.interp(flat[i], grid, mse_e[i]) for i in range(192)))
+
+    def on_grid(rate: np.ndarray, mse: np.ndarray) -> object:
+        return lambda lam: grid[T._argmin_largest(rate + 0.5 * lam * g_sq * mse)].reshape(3, 64)
+
+    def lambdas(make: object) -> list[float]:
+        out = []
+        for q in QUALITIES:
+            target, lo, hi = yardstick(T.jpeg_reference_tables(q)), math.log(1e-4), math.log(1e30)
+            for _ in range(50):
+                mid = 0.5 * (lo + hi)
+                ok = yardstick(make(math.exp(mid))) <= target  # type: ignore[operator]
+                lo, hi = (lo, mid) if ok else (mid, hi)
+            out.append(math.exp(hi))
+        return out
+
     refs = {
         f"jpeg-{n}": bench.curve(lambda im, q, s=s: jpeg(im, q, sub=s), list(QUALITIES))
         for n, s in (("444", 0), ("420", 2))
     }
 
-    def lambdas(make: object) -> list[float]:
-        out = []
-        for q in QUALITIES:
-            target, lo, hi = emp.loss(T.jpeg_reference_tables(q)), math.log(1e-4), math.log(1e30)
-            for _ in range(50):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (lo, mid) if emp.loss(make(math.exp(mid))) <= target else (mid, hi)  # type: ignore[operator]
-            out.append(math.exp(hi))
-        return out
+    def report(name: str, pts: list[tuple[float, float]]) -> None:
+        print(f"{name:30s} vs jpeg-444 {bd(refs['jpeg-444'], pts):>8s}   "
+              f"vs jpeg-420 {bd(refs['jpeg-420'], pts):>8s}", flush=True)
 
-    variants = {
-        "laplacian": lambda lam: laplacian_tables(f_mean, scale, lam),
+    fisher, coefs = probe_blocks(model.module, probe, model.task)
+    f_mean = fisher.mean(0)
+    f_scale = (fisher * np.abs(coefs)).sum(0) / np.maximum(fisher.sum(0), 1e-300)
+    variants: dict[str, object] = {
+        "laplacian": lambda lam: np.asarray(T.derive_tables(perception, "lagrangian", lam)),
         "laplacian-fisher-scale": lambda lam: laplacian_tables(f_mean, scale, lam, f_scale),
-        "empirical": emp.tables,
+        "empirical": lambda lam: np.asarray(T.derive_tables(perception, "empirical", lam)),
     }
+    if args.decompose:
+        variants["measured-rate laplacian-dist"] = on_grid(rate_e, mse_l)
+        variants["laplacian-rate measured-dist"] = on_grid(rate_l, mse_e)
     for name, make in variants.items():
-        pts = bench.curve(lambda im, lam, make=make: jpeg(im, tables=make(lam)), lambdas(make))
-        print(
-            f"{name:26s} vs jpeg-444 {bd(refs['jpeg-444'], pts):>8s}   "
-            f"vs jpeg-420 {bd(refs['jpeg-420'], pts):>8s}"
-        )
-    lams = lambdas(variants["laplacian"])
-    for strength in [1e12, *map(float, args.rdo_strengths.split(","))]:
-        pts = bench.curve(
-            lambda im, lam, st=strength: rdo_encode(
-                im, laplacian_tables(f_mean, scale, lam), f_mean, lam, st
-            ),
-            lams,
-        )
-        label = "planes-only" if strength >= 1e12 else f"rdo-x{strength:g}"
-        print(
-            f"{label:26s} vs jpeg-444 {bd(refs['jpeg-444'], pts):>8s}   "
-            f"vs jpeg-420 {bd(refs['jpeg-420'], pts):>8s}"
-        )
+        report(name, bench.curve(lambda im, lam, make=make: jpeg(im, tables=make(lam)), lambdas(make)))
+    laplacian = variants["laplacian"]
+    lams = lambdas(laplacian)
+    if args.rdo:
+        for strength in [1e12, *map(float, args.rdo_strengths.split(","))]:
+            def encode(im: np.ndarray, lam: float, st: float = strength) -> bytes:
+                return rdo_encode(im, laplacian(lam), f_mean, lam, st)  # type: ignore[operator]
+
+            pts = bench.curve(encode, lams)
+            report("planes-only" if strength >= 1e12 else f"rdo-x{strength:g}", pts)
+    if args.adaptive_rdo:
+        act = activity(coefs)
+        edges = np.quantile(act, np.linspace(0, 1, 9)[1:-1])
+        by_class = np.stack([fisher[np.digitize(act, edges) == c].mean(0) for c in range(8)])
+        print("activity octile: mean luma Fisher / pooled:",
+              " ".join(f"{x:.2f}" for x in (by_class[:, 0] / np.maximum(f_mean[0], 1e-300)).mean(1)))
+        weights = {"pooled": lambda s: np.broadcast_to(f_mean[None], s.shape),
+                   "activity-class": lambda s: by_class[np.digitize(activity(s), edges)]}
+        for label, fisher_of in weights.items():
+            def encode_rdo(im: np.ndarray, lam: float, fo: object = fisher_of) -> bytes:
+                return adaptive_rdo_encode(im, laplacian(lam), lam, fo)  # type: ignore[operator]
+
+            pts = bench.curve(encode_rdo, lams)
+            report(f"adaptive-rdo {label}", pts)
 
 
 if __name__ == "__main__":

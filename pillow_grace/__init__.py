@@ -37,7 +37,7 @@ from .registry import (
     reset_plugins,
     strategy_sources,
 )
-from .strategy import Allocation, Perception, Strategy
+from .strategy import Allocation, Perception, RateDistortion, Strategy
 
 register_grace_opener()
 
@@ -50,6 +50,7 @@ __all__ = [
     "GraceImageFile",
     "GraceMetadata",
     "Perception",
+    "RateDistortion",
     "Strategy",
     "StrategyError",
     "StrategyNotFoundError",

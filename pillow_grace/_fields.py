@@ -12,6 +12,7 @@ so do the keys each object of a file may hold (:func:`_section`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import re
@@ -60,7 +61,8 @@ _KEYS: dict[str, frozenset[str]] = {
     "model": frozenset({"description", "input_size"}),
     "colour": frozenset({"space", "weights"}),
     "quantization": frozenset({"tables", "subsampling"}),
-    "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean"}),
+    "perception": frozenset({"grad_abs_mean", "grad_sq_mean", "coef_abs_mean", "rate_distortion"}),
+    "perception.rate_distortion": frozenset({"steps", "rate", "mse"}),
     "allocation": frozenset({"method", "parameter", "quality", "calibration", "reference_above"}),
     "probe": frozenset({"resolution"}),
 }
@@ -69,6 +71,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "colour": ("weights",),
     "quantization": ("tables",),
     "perception": ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"),
+    "perception.rate_distortion": ("steps", "rate", "mse"),
     "allocation": ("method", "parameter"),
 }
 
@@ -168,6 +171,33 @@ def _matrix(path: str, x: Any) -> tuple[tuple[float, ...], tuple[float, ...], tu
         r = _seq(f"{path}[{i}]", r, 64, "numbers in natural (row-major) order")
         out.append(tuple(_real(f"{path}[{i}][{j}]", v, minimum=0.0) for j, v in enumerate(r)))
     return (out[0], out[1], out[2])
+
+
+def _grid(path: str, x: Any) -> tuple[int, ...]:
+    """Quantizer steps: integers increasing strictly from 1 to 255."""
+    what = "integers increasing strictly from 1 to 255"
+    if not isinstance(x, (list, tuple)) and hasattr(x, "tolist") and getattr(x, "ndim", 0) == 1:
+        x = x.tolist()
+    if not isinstance(x, (list, tuple)) or not 2 <= len(x) <= 255:
+        raise _bad(path, f"must be a list of 2..255 {what}, got {_show(x)}")
+    grid = tuple(_int(f"{path}[{j}]", v, 1, 255) for j, v in enumerate(x))
+    if grid[0] != 1 or grid[-1] != 255 or any(b <= a for a, b in itertools.pairwise(grid)):
+        raise _bad(path, f"must be {what}, got {list(grid)[:4]}..{list(grid)[-2:]}")
+    return grid
+
+
+def _curves(path: str, x: Any, n: int) -> tuple[tuple[tuple[float, ...], ...], ...]:
+    """3 channels x 64 bins x ``n`` finite numbers >= 0 (one per grid step)."""
+    rows = _seq(path, x, 3, "channels (Y, U, V) of 64 bins")
+    out = []
+    for c, row in enumerate(rows):
+        bins = _seq(f"{path}[{c}]", row, 64, "bins in natural (row-major) order")
+        out.append(tuple(
+            tuple(_real(f"{path}[{c}][{k}][{j}]", v, minimum=0.0)
+                  for j, v in enumerate(_seq(f"{path}[{c}][{k}]", b, n, "numbers, one per step")))
+            for k, b in enumerate(bins)
+        ))
+    return tuple(out)
 
 
 def validate_weights(weights: Any, *, field_name: str = "colour.weights") -> tuple[float, float, float]:
@@ -271,8 +301,9 @@ def _calibration(method: str, x: Any) -> tuple[tuple[int, float], ...]:
         (q0, p0), (q1, p1) = out[i - 1], out[i]
         if q1 <= q0:
             raise _bad(f"{path}[{i}][0]", f"qualities must increase strictly; {q1} follows {q0}")
-        if (p1 < p0) if method == "lagrangian" else (p1 > p0):
-            trend = "increase" if method == "lagrangian" else "decrease"
+        lam = method != "paper"  # a Lagrange multiplier grows with quality; the paper's budget shrinks
+        if (p1 < p0) if lam else (p1 > p0):
+            trend = "increase" if lam else "decrease"
             raise _bad(f"{path}[{i}][1]",
                        f"parameters must {trend} with quality for method {method!r}; {p1!r} follows {p0!r}")
     return tuple(out)

@@ -115,7 +115,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {
         "name": name,
         "loss": args.loss,
-        "allocation": args.allocation,
+        "allocation": None if args.allocation == "auto" else args.allocation,
         "quality": args.quality,
         "subsampling": args.subsampling,
         "seed": args.seed,
@@ -293,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the most common size among the probe images)")
     p.add_argument("--quality", type=_quality, help="quality 1..100 of the stored tables (default 75)")
     p.add_argument("--probe-count", type=_positive, default=15, help="probe images drawn from --images (15)")
-    p.add_argument("--allocation", choices=FIT_ALLOCATIONS, default=FIT_ALLOCATIONS[0])
+    p.add_argument("--allocation", choices=("auto", *FIT_ALLOCATIONS), default="auto",
+                   help="auto (default): measured and Laplacian rate-distortion both validated, the better "
+                   "kept; or one of them, or paper (Algorithm 1)")
     p.add_argument("--loss", choices=("sampled", "argmax"),
                    help="sampled (Fisher, default) or argmax (paper); detection models use their own loss")
     p.add_argument("--seed", type=int, default=0, help="seed for probe selection and label sampling (0)")

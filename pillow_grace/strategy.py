@@ -47,6 +47,8 @@ from ._fields import (
     _bad,
     _calibration,
     _choice,
+    _curves,
+    _grid,
     _int,
     _is_int,
     _matrix,
@@ -66,24 +68,29 @@ from ._json import DuplicateKeyError, hash_body, loads_strict, pretty
 from .errors import StrategyError
 
 __all__ = [
-    "ALLOCATIONS", "CHANNELS", "FIT_ALLOCATIONS", "FORMAT_ID", "FORMAT_VERSION", "MAX_CALIBRATION_POINTS",
+    "ALLOCATIONS", "CHANNELS", "FIT_ALLOCATIONS", "FORMAT_ID", "FORMAT_VERSION", "LAMBDA_ALLOCATIONS",
+    "MAX_CALIBRATION_POINTS",
     "MAX_FILE_BYTES", "MAX_KEY", "MAX_PROVENANCE_DEPTH", "MAX_PROVENANCE_ITEMS", "MAX_SAFE_INT", "MAX_STRING",
     "MAX_VALUE", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE", "Allocation",
-    "DuplicateKeyError", "Perception", "Strategy", "loads_strict", "validate_weights",
+    "DuplicateKeyError", "Perception", "RateDistortion", "Strategy", "loads_strict", "validate_weights",
 ]
 
 #: Major and minor version of the strategy file format written by this library.
-FORMAT_VERSION = (1, 1)
+FORMAT_VERSION = (1, 2)
 #: Value of the ``format`` field: tells a strategy from any other JSON file.
 FORMAT_ID = "grace-strategy"
-#: Largest strategy file accepted, in bytes. A v1 file is about 20 KiB.
+#: Largest strategy file accepted, in bytes. A v1 file is about 20 KiB; one with the
+#: measured rate-distortion curves of format 1.2 about 150 KiB.
 MAX_FILE_BYTES = 1 << 20
 
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
-ALLOCATIONS = ("lagrangian", "paper", "reference")
+ALLOCATIONS = ("empirical", "lagrangian", "paper", "reference")
 #: The allocations a fit can be asked for ("reference" is what a fit falls back to).
-FIT_ALLOCATIONS = ("lagrangian", "paper")
+FIT_ALLOCATIONS = ("empirical", "lagrangian", "paper")
+#: Allocations whose parameter is a Lagrange multiplier lambda (a higher quality, a larger
+#: lambda); the paper's is a loss budget B (a higher quality, a smaller B).
+LAMBDA_ALLOCATIONS = ("empirical", "lagrangian")
 CHANNELS = ("Y", "U", "V")
 
 _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
@@ -112,18 +119,61 @@ class Perception:
     """Mean g^2 per bin: the diagonal of the Fisher information (sampled labels)."""
     coef_abs_mean: tuple[tuple[float, ...], ...]
     """Mean |coefficient| per bin: the scale b of a Laplacian model (§5.1)."""
+    rate_distortion: RateDistortion | None = None
+    """Measured rate and distortion of every bin at a grid of steps (format 1.2):
+    what the ``"empirical"`` allocation derives its tables from."""
 
     def __post_init__(self) -> None:
         for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
             object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name)))
+        rd = self.rate_distortion
+        if rd is not None and not isinstance(rd, RateDistortion):
+            if not isinstance(rd, Mapping):
+                raise _bad("perception.rate_distortion", f"must be a JSON object, got {_show(rd)}")
+            rd = RateDistortion(rd.get("steps"), rd.get("rate"), rd.get("mse"))  # type: ignore[arg-type]
+            object.__setattr__(self, "rate_distortion", rd)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``perception`` object of a strategy file, as plain lists."""
-        return {
+        out: dict[str, Any] = {
             "grad_abs_mean": [list(r) for r in self.grad_abs_mean],
             "grad_sq_mean": [list(r) for r in self.grad_sq_mean],
             "coef_abs_mean": [list(r) for r in self.coef_abs_mean],
         }
+        if self.rate_distortion is not None:
+            out["rate_distortion"] = self.rate_distortion.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class RateDistortion:
+    """What quantizing each bin with each of a grid of steps measured on the probe images.
+
+    ``steps``: increasing integers from 1 to 255. ``rate[c][k][j]``: the
+    entropy, in bits per coefficient, of the quantized symbols round(s / step)
+    of channel c (Y, U, V), bin k (natural order) at ``steps[j]``.
+    ``mse[c][k][j]``: the mean squared quantization error of those
+    coefficients, each block weighted by its own Fisher weight for that bin
+    (the plain mean where the bin's Fisher weight is zero everywhere), so that
+    ``grad_sq_mean[c][k] * mse[c][k][j]`` is the expected Fisher-weighted
+    error: it keeps the correlation, block by block, between where the model
+    looks and how large the coefficients are, which a Laplacian of pooled
+    scale loses. Steps between grid points are interpolated linearly."""
+
+    steps: tuple[int, ...]
+    rate: tuple[tuple[tuple[float, ...], ...], ...]
+    mse: tuple[tuple[tuple[float, ...], ...], ...]
+
+    def __post_init__(self) -> None:
+        path = "perception.rate_distortion"
+        grid = _grid(f"{path}.steps", self.steps)
+        object.__setattr__(self, "steps", grid)
+        for name in ("rate", "mse"):
+            object.__setattr__(self, name, _curves(f"{path}.{name}", getattr(self, name), len(grid)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": list(self.steps), "rate": [[list(b) for b in c] for c in self.rate],
+                "mse": [[list(b) for b in c] for c in self.mse]}
 
 
 @dataclass(frozen=True)
@@ -243,6 +293,13 @@ class Strategy:
                 or int(v[1]) > FORMAT_VERSION[1]:
             raise _bad("version", f"must be ({FORMAT_VERSION[0]}, minor <= {FORMAT_VERSION[1]}), got {v!r}")
         put("version", (int(v[0]), int(v[1])))
+        measured = self.perception is not None and self.perception.rate_distortion is not None
+        if self.allocation is not None and self.allocation.method == "empirical" and not measured:
+            raise _bad("perception.rate_distortion",
+                       'is required by allocation method "empirical" (its tables are derived from it); '
+                       'refit the strategy, or use method "lagrangian"')
+        if measured and self.version < (1, 2):
+            raise _bad("version", f"must be at least 1.2 for perception.rate_distortion, got {v!r}")
 
     def __hash__(self) -> int:
         return hash(self.content_hash)
@@ -388,7 +445,10 @@ class Strategy:
         perception = None
         if top.get("perception") is not None:
             p = section("perception", top["perception"], optional=False)
-            perception = Perception(p["grad_abs_mean"], p["grad_sq_mean"], p["coef_abs_mean"])
+            rd = None
+            if p.get("rate_distortion") is not None:
+                rd = section("perception.rate_distortion", p["rate_distortion"], optional=False)
+            perception = Perception(p["grad_abs_mean"], p["grad_sq_mean"], p["coef_abs_mean"], rd)
         allocation = None
         if top.get("allocation") is not None:
             a = section("allocation", top["allocation"], optional=False)

@@ -14,7 +14,16 @@ Two allocations are provided (``Allocation.method``):
     theta_n lies below the water level gets q_n = 2 mean|s_n|, a small step
     that still codes noise where zeroing would cost the model nothing.
 
-``"lagrangian"`` (default)
+``"empirical"`` (the fitter's default)
+    The same per-bin Lagrangian, with the rate and the Fisher-weighted
+    distortion *measured* on the probe images at a grid of steps
+    (:class:`~pillow_grace.strategy.RateDistortion`) instead of modelled: the
+    entropy of the quantized symbols, and each block's squared error weighted
+    by that block's own Fisher weight. It keeps what a pooled Laplacian
+    loses: real coefficient distributions, and the correlation between where
+    the model looks and how large the coefficients are there.
+
+``"lagrangian"``
     For each bin independently, q_n = argmin_q R_n(q) + lambda/2 * w_n * D_n(q),
     with w_n = E[g_n^2] (the Fisher diagonal when the probe samples labels, so
     lambda/2 * w_n * D_n is the expected KL divergence added per block) and
@@ -38,7 +47,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .errors import EncodeOptionError
-from .strategy import ALLOCATIONS, Allocation, Perception
+from .strategy import ALLOCATIONS, LAMBDA_ALLOCATIONS, Allocation, Perception
 
 #: Candidate steps: everything a baseline (8-bit) table can hold.
 STEPS = np.arange(1, 256, dtype=np.float64)
@@ -107,6 +116,12 @@ def predicted_loss(perception: Perception, steps: np.ndarray) -> float:
     return float(0.5 * np.sum(fisher * dist))
 
 
+def _model_for(method: str, perception: Perception) -> _LagrangianModel | _EmpiricalModel:
+    if method == "empirical":
+        return _EmpiricalModel(perception)
+    return _LagrangianModel(perception)
+
+
 def quality_to_parameter(method: str, quality: int, perception: Perception) -> float:
     """The trade-off parameter whose tables match standard JPEG's predicted
     loss at ``quality`` (see the comment above): the smallest lambda, or the
@@ -118,10 +133,11 @@ def quality_to_parameter(method: str, quality: int, perception: Perception) -> f
     validate_quality(quality)
     if method == "reference":
         return float(quality)
-    target = predicted_loss(perception, jpeg_reference_tables(int(quality)))
-    if method == "lagrangian":
-        model = _LagrangianModel(perception)
+    if method in LAMBDA_ALLOCATIONS:
+        model = _model_for(method, perception)
+        target = model.loss_of(jpeg_reference_tables(int(quality)))
         return _bisect_log(lambda lam: model.loss(lam) <= target, *_LAMBDA_RANGE, increasing=True)
+    target = predicted_loss(perception, jpeg_reference_tables(int(quality)))
     g_abs = np.asarray(perception.grad_abs_mean, dtype=np.float64)
     s_abs = np.asarray(perception.coef_abs_mean, dtype=np.float64)
 
@@ -168,6 +184,43 @@ class _LagrangianModel:
     def loss(self, lam: float) -> float:
         idx = _argmin_largest(self.rate + 0.5 * lam * self.fisher * self.dist)
         return float(0.5 * np.sum(self.fisher[:, 0] * self.dist[np.arange(len(idx)), idx]))
+
+    def loss_of(self, steps: np.ndarray) -> float:
+        return float(0.5 * np.sum(self.fisher[:, 0] * self.dist[np.arange(len(self.fisher)),
+                                                               np.asarray(steps, dtype=int).reshape(-1) - 1]))
+
+
+class _EmpiricalModel:
+    """The measured rate and Fisher-weighted distortion of every (bin, grid step) pair."""
+
+    def __init__(self, perception: Perception) -> None:
+        rd = perception.rate_distortion
+        if rd is None:
+            raise EncodeOptionError(
+                'allocation "empirical" needs the measured perception.rate_distortion (format 1.2); '
+                'refit the strategy, or use method "lagrangian"'
+            )
+        self.steps_grid = np.asarray(rd.steps, dtype=np.float64)
+        self.fisher = np.asarray(perception.grad_sq_mean, dtype=np.float64).reshape(-1, 1)
+        self.rate = np.asarray(rd.rate, dtype=np.float64).reshape(192, -1)
+        self.mse = np.asarray(rd.mse, dtype=np.float64).reshape(192, -1)
+
+    def _index(self, lam: float) -> np.ndarray:
+        return _argmin_largest(self.rate + 0.5 * lam * self.fisher * self.mse)
+
+    def steps(self, lam: float) -> np.ndarray:
+        return self.steps_grid[self._index(lam)]
+
+    def loss(self, lam: float) -> float:
+        idx = self._index(lam)
+        return float(0.5 * np.sum(self.fisher[:, 0] * self.mse[np.arange(192), idx]))
+
+    def loss_of(self, steps: np.ndarray) -> float:
+        """Predicted loss of any tables: the error at a step between grid points is
+        interpolated linearly (exact on the grid)."""
+        flat = np.asarray(steps, dtype=np.float64).reshape(-1)
+        mse = [np.interp(flat[i], self.steps_grid, self.mse[i]) for i in range(192)]
+        return float(0.5 * np.sum(self.fisher[:, 0] * np.asarray(mse)))
 
 
 def parameter_for_quality(allocation: Allocation, perception: Perception, quality: int) -> float:
@@ -221,6 +274,8 @@ def derive_tables(
     s_abs = np.asarray(perception.coef_abs_mean, dtype=np.float64)
     if method == "paper":
         q = np.stack([paper_table(g_abs[c], s_abs[c], parameter) for c in range(3)])
+    elif method == "empirical":
+        q = _EmpiricalModel(perception).steps(parameter).reshape(3, 64)
     else:
         q = lagrangian_steps(g_sq, s_abs, parameter)
     q = np.clip(np.rint(q), 1, 255).astype(int)

@@ -37,7 +37,7 @@ from PIL import Image, features
 
 from ..codec import EncodeOptions
 from ..codec import encode as grace_encode
-from ..strategy import Strategy
+from ..strategy import LAMBDA_ALLOCATIONS, Strategy
 from ..tables import quality_to_parameter
 from .libjpeg import ResizeFactors, libjpeg_facts, write_jpeg, zeroed_tables
 from .libjpeg import invisible_bins as invisible_bins  # re-exported: callers import it from here
@@ -148,7 +148,7 @@ class GraceCodec(Codec):
         elif self.beyond is not None:
             method = self.strategy.allocation.method if self.strategy.allocation else "lagrangian"
             base = quality_to_parameter(method, 100, self.strategy.perception)
-            param = base * self.beyond if method == "lagrangian" else base / self.beyond
+            param = base * self.beyond if method in LAMBDA_ALLOCATIONS else base / self.beyond
             self._options = EncodeOptions(tradeoff=param, optimize=self.optimize)
         else:
             self._options = EncodeOptions(quality=self.quality, optimize=self.optimize)
@@ -397,14 +397,15 @@ def rate_matched_tradeoffs(
             total += 8 * len(buf.getvalue())
         return total / pixels
 
-    lo, hi = (1e0, 1e13) if method == "lagrangian" else (1e-14, 1e2)
+    lam = method in LAMBDA_ALLOCATIONS
+    lo, hi = (1e0, 1e13) if lam else (1e-14, 1e2)
     out = []
     for target in target_bpps:
         a, b = math.log(lo), math.log(hi)
         for _ in range(iterations):
             mid = (a + b) / 2
             more_bits = bpp(math.exp(mid)) < target
-            if (method == "lagrangian") == more_bits:
+            if lam == more_bits:
                 a = mid
             else:
                 b = mid

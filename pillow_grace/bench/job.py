@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import load_strategy
-from ..strategy import Strategy
+from ..strategy import FIT_ALLOCATIONS, Strategy
 from . import codecs as codecs_mod
 from .ablations import AblationContext
 from .analysis import DEFAULT_BOOTSTRAP, Summary, summarize
@@ -206,8 +206,8 @@ def refit_at_capture(job: BenchJob, prep: Prepared) -> tuple[tuple[str, Strategy
         )
     prov = s.provenance
     options: dict[str, Any] = {"subsampling": refit_subsampling(s)}
-    if s.allocation:
-        options["allocation"] = s.allocation.method
+    if prov.get("allocation") in FIT_ALLOCATIONS:  # what the fit was asked for; "auto" measures again
+        options["allocation"] = prov["allocation"]
     if prov.get("colour_median") in ("weighted", "plain"):
         options["colour_median"] = prov["colour_median"]
     if prov.get("loss") in ("sampled", "argmax"):

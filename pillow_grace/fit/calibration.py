@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import tables as tables_mod
-from ..strategy import Allocation, Perception
+from ..strategy import LAMBDA_ALLOCATIONS, Allocation, Perception
 
 
 @dataclass
@@ -58,15 +58,20 @@ def calibrate(candidate: Curve, jpeg444: Curve, margin: float = 1.0) -> list[tup
 
     Both curves are measured at ``VALIDATION_QUALITIES``; the candidate's loss
     is made non-increasing in quality and interpolated in log-loss. Where
-    JPEG's loss lies beyond what the candidate reached, the effective quality
-    is extrapolated along the candidate's last segment and kept in 1..100."""
+    JPEG's loss lies below what the candidate reached, the effective quality
+    is extrapolated along the candidate's last segment (at most 100). Where it
+    lies above the candidate's loss at the lowest validation quality, the
+    effective quality is that lowest quality: extrapolating down along a flat,
+    noisy first segment sent quality 30 to quality 1, the coarsest tables,
+    which cost a model 60x JPEG's loss; staying at the measured end costs a
+    few bytes at the bottom of the scale instead."""
     q = np.asarray(candidate.qualities, dtype=np.float64)
     lg = np.log(np.maximum(np.minimum.accumulate(np.asarray(candidate.loss)), 1e-300))
     out: list[tuple[int, float]] = []
     for anchor, target in zip(jpeg444.qualities, jpeg444.loss, strict=True):
         t = math.log(max(margin * target, 1e-300))
         eff = _inverse_interp(q, lg, t)
-        out.append((int(anchor), float(min(100.0, max(1.0, eff)))))
+        out.append((int(anchor), float(min(100.0, max(float(q[0]), eff)))))
     # A higher anchor never maps to a lower effective quality.
     best = 1.0
     mono = []
@@ -142,7 +147,7 @@ def calibration_anchors(effective: Sequence[tuple[int, float]], method: str,
     for a, p in out:
         if cleaned:
             prev = cleaned[-1][1]
-            p = max(p, prev) if method == "lagrangian" else min(p, prev)
+            p = max(p, prev) if method in LAMBDA_ALLOCATIONS else min(p, prev)
         cleaned.append((a, p))
     return tuple(cleaned)
 

@@ -58,6 +58,12 @@ DEFAULT_LABEL_SAMPLES = 4
 #: Most probe images a fit accepts: each one's SHA-256 (and, from the CLI, its
 #: file name) goes into the provenance, which strategy.py caps in size.
 MAX_PROBE_IMAGES = (MAX_PROVENANCE_ITEMS - 200) // 2
+#: The allocations a fit measures against each other unless told which to use (the
+#: first is used where nothing is measured, ``validate=False``): the measured
+#: rate-distortion curves won by 3-7 points of BD-rate on real probe sets
+#: (docs/fitting.md, ``benchmarks/allocation_experiments.py``), the Laplacian
+#: model is steadier on a few small images.
+MEASURED_ALLOCATIONS = ("empirical", "lagrangian")
 #: Folds of the cross-fitted validation (fewer when there are fewer probe images).
 VALIDATION_FOLDS = 3
 #: Probe images the forward-free colour search encodes (a spread-out subset).
@@ -107,7 +113,11 @@ def fit_strategy(
             output on the clean image), "argmax" (the paper's NLL of the clean
             top-1), or ``fn(output, clean_output) -> scalar`` (required for
             detection/other; called per image).
-        allocation: "lagrangian" (default) or "paper" (Algorithm 1).
+        allocation: None (default: "empirical" and "lagrangian" both measured
+            by the validation, the better kept), "empirical" (the per-bin
+            Lagrangian on rate and distortion measured on the probe images),
+            "lagrangian" (the same on a Laplacian model of them) or "paper"
+            (Algorithm 1).
         quality: 1..100, the quality the stored tables are derived at
             (default :data:`DEFAULT_QUALITY`); or give ``tradeoff`` (the raw
             lambda or budget B) instead.
@@ -144,8 +154,10 @@ def fit_strategy(
     module, task, loss, model_input_size, description, model_name = _resolve_model(
         model, task, loss, model_input_size, description
     )
-    allocation = allocation or "lagrangian"
     _check_options(name, task, loss, allocation, quality, tradeoff, subsampling, colour_median, label_samples)
+    # Asked for one allocation: that one. Else the validation measures both Lagrangians (the
+    # measured curves need many probe blocks to beat the Laplacian model) and keeps the better.
+    methods = (allocation,) if allocation else MEASURED_ALLOCATIONS
     colour_choice = _colour_choice(weights)
 
     arrays = [as_rgb_array(im, index=i) for i, im in enumerate(images)]
@@ -196,15 +208,17 @@ def fit_strategy(
         probe = merge_probes(folds)
         fitted = colour_choice or _fit_colour(probe, colour_median)
         candidates, search = _candidates(probe, fitted, colour_choice is None and weights != "theorem2",
-                                         subsamplings, allocation)
+                                         subsamplings, methods)
         selection = None
         if validate:
             judge = Judge(module, loss_distance(loss) if callable(loss) else kl_distance)
             ticks = make_progress(progress, folds_wanted * (len(candidates) + 2), "validating")
             try:
                 selection = validate_candidates(
-                    judge, folds, candidates, allocation,
-                    lambda p, c: perception_for(p, c.weights, c.subsampling), merge_probes,
+                    judge, folds, candidates,
+                    lambda p, c: perception_for(p, c.weights, c.subsampling,
+                                                measured=c.method == "empirical"),
+                    merge_probes,
                     lambda: ticks.update(1),
                 )
             finally:
@@ -222,8 +236,8 @@ def fit_strategy(
         perception = perception_for(probe, final_weights, final_sub)
         alloc = Allocation("reference", float(quality), quality)
     else:
-        final_weights, final_sub, method = chosen.weights, chosen.subsampling, allocation
-        perception = perception_for(probe, final_weights, final_sub)
+        final_weights, final_sub, method = chosen.weights, chosen.subsampling, chosen.method
+        perception = perception_for(probe, final_weights, final_sub, measured=method == "empirical")
         calibration, above = None, None
         if selection is not None:
             calibration = calibration_anchors(selection.effective_qualities(), method, perception)
@@ -236,7 +250,7 @@ def fit_strategy(
     tables = tables_mod.derive_tables(perception, method, alloc.parameter)
 
     prov = _provenance(
-        probe=probe, fitted=fitted, loss=loss, allocation=allocation, alloc=alloc, seed=seed,
+        probe=probe, fitted=fitted, loss=loss, allocation=allocation or "auto", alloc=alloc, seed=seed,
         fingerprints=fingerprints, model_name=model_name, search=search, selection=selection,
         extra=provenance,
     )
@@ -267,13 +281,14 @@ def _colour_choice(weights: str | Sequence[float] | None) -> ColourFit | None:
 
 
 def _candidates(probe: RGBProbe, fitted: ColourFit, search: bool, subsamplings: Sequence[str],
-                method: str) -> tuple[list[Candidate], dict[str, Any] | None]:
+                methods: Sequence[str]) -> tuple[list[Candidate], dict[str, Any] | None]:
     """The candidates the validation measures, and the colour search's record.
 
     With the search, per subsampling: the weights needing the fewest real bytes
     at matched predicted loss, plus BT.601 (free true colours in every decoder)."""
     if not search:
-        return [Candidate(f"{_label(fitted)}-{s}", fitted.weights, s) for s in subsamplings], None
+        return [Candidate(f"{_label(fitted)}-{s}-{m}", fitted.weights, s, m)
+                for s in subsamplings for m in methods], None
     sample = probe.images[:: max(1, len(probe.images) // COLOUR_SEARCH_IMAGES)][:COLOUR_SEARCH_IMAGES]
     record: dict[str, Any] = {"images": len(sample), "qualities": list(COLOUR_SEARCH_QUALITIES),
                               "log_bytes": {}}
@@ -282,12 +297,14 @@ def _candidates(probe: RGBProbe, fitted: ColourFit, search: bool, subsamplings: 
         costs = {}
         for label, wts in colour_candidates(fitted.weights):
             perception = perception_for(probe, wts, sub)
-            costs[label] = (predicted_cost(perception, method, wts, sub, sample), wts)
+            # The ranking of colours needs no measured curves (five per subsampling): the
+            # empirical allocation is searched with the Laplacian model it refines.
+            search_method = "paper" if methods == ("paper",) else "lagrangian"
+            costs[label] = (predicted_cost(perception, search_method, wts, sub, sample), wts)
         record["log_bytes"][sub] = {k: round(v[0], 5) for k, v in costs.items()}
         best = min(costs, key=lambda k: costs[k][0])
-        out.append(Candidate(f"{best}-{sub}", costs[best][1], sub))
-        if best != "bt601" and "bt601" in costs:
-            out.append(Candidate(f"bt601-{sub}", costs["bt601"][1], sub))
+        colours = [best] + (["bt601"] if best != "bt601" and "bt601" in costs else [])
+        out += [Candidate(f"{c}-{sub}-{m}", costs[c][1], sub, m) for c in colours for m in methods]
     return out, record
 
 
@@ -323,7 +340,7 @@ def _provenance(*, probe: RGBProbe, fitted: ColourFit, loss: Any, allocation: st
         "probe_blocks": {"luma": probe.luma_blocks, "chroma": probe.chroma_blocks},
         "stored_gradient_fraction": probe.stored_fraction,
         "padding": "edge-replicated to whole MCUs (libjpeg); padding gets zero gradient",
-        "allocation": allocation,
+        "allocation": allocation,  # what was asked ("auto": measured); the method used is allocation.method
         "quality": alloc.quality,
         "colour_search": search,
         "selection": selection.record() if selection else "not validated",
@@ -379,7 +396,7 @@ def _resolve_model(
     return module, task, loss, input_size, description or "", model_name
 
 
-def _check_options(name: str, task: str, loss: Any, allocation: str, quality: int | None,
+def _check_options(name: str, task: str, loss: Any, allocation: str | None, quality: int | None,
                    tradeoff: float | None, subsampling: str, colour_median: str, label_samples: int) -> None:
     """Fail before the (slow) probe, with messages that name the argument."""
     if not isinstance(name, str):
@@ -393,7 +410,7 @@ def _check_options(name: str, task: str, loss: Any, allocation: str, quality: in
         raise ValueError(f"loss must be one of {', '.join(LOSS_KINDS)} or a callable; got {loss!r}")
     if not isinstance(loss, str) and not callable(loss):
         raise TypeError(f"loss must be a string or a callable, got {type(loss).__name__}")
-    if allocation not in FIT_ALLOCATIONS:
+    if allocation is not None and allocation not in FIT_ALLOCATIONS:
         raise ValueError(f"allocation must be one of {', '.join(FIT_ALLOCATIONS)} (standard JPEG tables, "
                          f"\"reference\", are what a fit falls back to); got {allocation!r}")
     if quality is not None and tradeoff is not None:

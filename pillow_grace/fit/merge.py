@@ -73,7 +73,8 @@ def merge_strategies(
     The tables are derived for ``quality`` (or the raw ``tradeoff``); by
     default, for the trade-off all inputs share, else their common quality,
     else :data:`pillow_grace.tables.DEFAULT_QUALITY`. ``allocation`` defaults
-    to the inputs' common method, else "lagrangian"."""
+    to the inputs' common method, else "lagrangian" ("lagrangian" too for
+    inputs fitted with "empirical", whose measured curves do not merge)."""
     if len(strategies) < 2:
         raise ValueError("merge needs at least two strategies")
     for s in strategies:
@@ -102,6 +103,13 @@ def merge_strategies(
               for s in strategies}
     methods = {a[0] for a in allocs if a}
     method = allocation or (methods.pop() if len(methods) == 1 else "lagrangian")
+    if method == "empirical":
+        # Measured curves are Fisher-weighted by one model's blocks: the max-of-Fisher
+        # merge has no curve of its own, so it uses the Laplacian model of the same trade-off.
+        if allocation == "empirical":
+            raise ValueError('allocation "empirical" needs rate-distortion curves measured for one model; '
+                             'a merge has none: use "lagrangian" (the default for a merge of empirical fits)')
+        method = "lagrangian"
     parameter = None
     if quality is None and tradeoff is None:
         shared = allocs.pop() if len(allocs) == 1 else None

@@ -88,6 +88,11 @@ class RGBProbe:
     stored_chroma_w: np.ndarray
     stored_fraction: float
     """Fraction of MCUs whose gradients were stored (1.0: exact)."""
+    stored_luma_at: np.ndarray
+    """(M, 2) int64: each stored luma block's image (index into ``images``) and block
+    (row-major index in the image's padded 8x8 grid): pairs it with its coefficients."""
+    stored_chroma_at: np.ndarray
+    """(M, 2) the same for the chroma block geometry."""
     loss_kind: str
     label_samples: int
     estimator: str
@@ -189,6 +194,8 @@ def probe_rgb(
     st_luma_w: list[torch.Tensor] = []
     st_chroma: list[torch.Tensor] = []
     st_chroma_w: list[torch.Tensor] = []
+    st_luma_at: list[np.ndarray] = []
+    st_chroma_at: list[np.ndarray] = []
     used_samples = 0
 
     bar = make_progress(progress, len(images), "probing")
@@ -227,12 +234,14 @@ def probe_rgb(
                     for i in range(n):
                         st_luma.append(coef[i][:, luma_masks[i]].permute(1, 0, 2).float())
                         st_luma_w.append(_filled(int(luma_masks[i].sum()), float(ws[i])))
+                        st_luma_at.append(_positions(start + i, luma_masks[i]))
                     if subsampled:
                         coef_c = block_dct(_box_sum(g, fx, fy))
                         _accumulate(coef_c, ws, m_chroma, None)
                         for i in range(n):
                             st_chroma.append(coef_c[i][:, masks[i]].permute(1, 0, 2).float())
                             st_chroma_w.append(_filled(int(masks[i].sum()), float(ws[i])))
+                            st_chroma_at.append(_positions(start + i, masks[i]))
             del out, x
             bar.update(n)
     finally:
@@ -241,12 +250,14 @@ def probe_rgb(
     n_img = len(images)
     stored_luma = torch.cat(st_luma).numpy()
     stored_luma_w = torch.cat(st_luma_w).numpy()
+    stored_luma_at = np.concatenate(st_luma_at)
     if subsampled:
         stored_chroma = torch.cat(st_chroma).numpy()
         stored_chroma_w = torch.cat(st_chroma_w).numpy()
+        stored_chroma_at = np.concatenate(st_chroma_at)
         moment_chroma = (m_chroma / (n_img * chroma_per_image)).numpy()
     else:
-        stored_chroma, stored_chroma_w = stored_luma, stored_luma_w
+        stored_chroma, stored_chroma_w, stored_chroma_at = stored_luma, stored_luma_w, stored_luma_at
         moment_chroma = (m_luma / (n_img * luma_per_image)).numpy()
     if callable(loss):
         kind, estimator = "custom", "custom loss, one backward per image"
@@ -271,11 +282,20 @@ def probe_rgb(
         stored_chroma=stored_chroma,
         stored_chroma_w=stored_chroma_w,
         stored_fraction=keep_mcus / (hm * wm),
+        stored_luma_at=stored_luma_at,
+        stored_chroma_at=stored_chroma_at,
         loss_kind=kind,
         label_samples=label_samples if kind == "sampled" else 1,
         estimator=estimator,
         extra={"backward_passes_per_image": used_samples, "padded_size": [wp, hp]},
     )
+
+
+def _positions(image: int, mask: torch.Tensor) -> np.ndarray:
+    """(count, 2) [image, row-major block index] of the blocks ``mask`` keeps, in the
+    order ``tensor[..., mask]`` lists them."""
+    where = np.flatnonzero(mask.numpy().reshape(-1))
+    return np.stack([np.full(len(where), image, dtype=np.int64), where.astype(np.int64)], axis=1)
 
 
 def _filled(n: int, value: float) -> torch.Tensor:
@@ -320,9 +340,17 @@ def merge_probes(probes: Sequence[RGBProbe]) -> RGBProbe:
     def mean(name: str, w: np.ndarray) -> np.ndarray:
         return sum(getattr(p, name) * (wi / w.sum()) for p, wi in zip(probes, w, strict=True))
 
+    offsets = np.cumsum([0] + [len(p.images) for p in probes[:-1]])
+
+    def positions(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) + np.array([off, 0]) for p, off in zip(probes, offsets,
+                                                                                        strict=True)])
+
     return replace(
         first,
         images=[im for p in probes for im in p.images],
+        stored_luma_at=positions("stored_luma_at"),
+        stored_chroma_at=positions("stored_chroma_at"),
         luma_blocks=int(luma.sum()),
         chroma_blocks=int(chroma.sum()),
         moment_luma=mean("moment_luma", luma),
@@ -353,4 +381,5 @@ def as_subsampling(probe: RGBProbe, subsampling: str) -> RGBProbe:
         moment_chroma=probe.moment_luma,
         stored_chroma=probe.stored_luma,
         stored_chroma_w=probe.stored_luma_w,
+        stored_chroma_at=probe.stored_luma_at,
     )

@@ -5,7 +5,7 @@ user pays for is the loss the model really suffers on decoded frames, per
 byte really sent. The fitter closes that loop on its own probe images, so
 every choice below rests on real encodes and real forward passes:
 
-1. **Colour by rate** (:func:`colour_search`). Theorem 2's weights minimise
+1. **Colour by rate** (:func:`colour_candidates`, :func:`predicted_cost`). Theorem 2's weights minimise
    gradient energy in U and V, but say nothing about bits. Each candidate
    (Theorem 2's, BT.601, and points between them) gets its tables at the
    predicted loss of standard JPEG at a few qualities; the probe images are
@@ -15,8 +15,9 @@ every choice below rests on real encodes and real forward passes:
    into folds; tables fitted without a fold are judged on that fold's images
    by the model itself: bits against the measured loss (the KL divergence
    from the clean output, or the model's own loss), for each candidate
-   (colour x subsampling) and for standard JPEG 4:4:4 and 4:2:0. No image
-   judges tables that were fitted on it.
+   (colour x subsampling x table allocation: measured or Laplacian
+   rate-distortion) and for standard JPEG 4:4:4 and 4:2:0. No image judges
+   tables that were fitted on it.
 3. **Never worse than JPEG.** A candidate's verdict is its BD-rate against
    the *better* JPEG curve (the larger of the two BD-rates). A 4:2:0
    candidate is preferred to the best 4:4:4 one only where it beats it with
@@ -88,11 +89,12 @@ Distance = Callable[[Any, Any], float]
 
 @dataclass(frozen=True)
 class Candidate:
-    """One way to encode: colour weights, subsampling, and a label for reports."""
+    """One way to encode: colour weights, subsampling, table allocation, and a label for reports."""
 
     label: str
     weights: tuple[float, float, float]
     subsampling: str
+    method: str = "lagrangian"
 
 
 # -- encoding and measuring ---------------------------------------------------------
@@ -304,7 +306,6 @@ def validate(
     judge: Judge,
     folds: Sequence[RGBProbe],
     candidates: Sequence[Candidate],
-    method: str,
     perception_of: Callable[[RGBProbe, Candidate], Perception],
     merge: Callable[[Sequence[RGBProbe]], RGBProbe],
     tick: Callable[[], None] = lambda: None,
@@ -327,8 +328,9 @@ def validate(
             c = Curve(cand.label)
             settings = []
             for q in VALIDATION_QUALITIES:
-                lam = tables_mod.quality_to_parameter(method, q, perception)
-                settings.append((q, _grace_encoder(cand, tables_mod.derive_tables(perception, method, lam))))
+                lam = tables_mod.quality_to_parameter(cand.method, q, perception)
+                tabs = tables_mod.derive_tables(perception, cand.method, lam)
+                settings.append((q, _grace_encoder(cand, tabs)))
             measure(judge, held, c, settings)
             parts.setdefault(c.label, []).append(c)
             tick()

@@ -60,7 +60,7 @@ def reference(quality: int) -> list[list[int]]:
 
 # -- validation ---------------------------------------------------------------------
 def test_fit_allocations_exclude_reference() -> None:
-    assert FIT_ALLOCATIONS == ("lagrangian", "paper")
+    assert FIT_ALLOCATIONS == ("empirical", "lagrangian", "paper")
 
 
 def test_valid_calibrations_are_kept_as_tuples() -> None:

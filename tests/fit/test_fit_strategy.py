@@ -47,11 +47,12 @@ def test_fitted_strategy_validates_round_trips_and_encodes(fitted: Strategy,
     assert again == fitted and again.content_hash == fitted.content_hash
     assert Strategy.from_json(fitted.to_json()) == fitted
     assert fitted.probe_resolution == (64, 48) and fitted.model_input_size == (32, 32)
-    assert fitted.allocation is not None and fitted.allocation.method == "lagrangian"
+    assert fitted.allocation is not None and fitted.allocation.method == "empirical"  # the default
     assert fitted.allocation.quality == tables.DEFAULT_QUALITY
-    assert fitted.perception is not None
+    assert fitted.perception is not None and fitted.perception.rate_distortion is not None
+    assert fitted.version == (1, 2)
     # The stored tables are what the allocation gives for the stored parameter.
-    assert fitted.tables == tables.derive_tables(fitted.perception, "lagrangian", fitted.allocation.parameter)
+    assert fitted.tables == tables.derive_tables(fitted.perception, "empirical", fitted.allocation.parameter)
 
     buf = io.BytesIO()
     pillow_grace.encode(Image.fromarray(frames[0]), buf, fitted, quality=90)

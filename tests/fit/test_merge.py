@@ -20,8 +20,9 @@ def frames() -> list[np.ndarray]:
 
 def test_merge_with_shared_weights_is_the_exact_maximum(frames: list[np.ndarray]) -> None:
     w = (0.3, 0.5, 0.2)
-    a = fit_strategy(BlockDC(), frames, name="a", weights=w, tradeoff=1e9)
-    b = fit_strategy(LowPass(cut=3), frames, name="b", weights=w, tradeoff=1e9)
+    # The max-of-Fisher rule is a property of the Laplacian model (measured curves do not merge).
+    a = fit_strategy(BlockDC(), frames, name="a", weights=w, tradeoff=1e9, allocation="lagrangian")
+    b = fit_strategy(LowPass(cut=3), frames, name="b", weights=w, tradeoff=1e9, allocation="lagrangian")
     m = merge_strategies([a, b], name="a-and-b")
     assert Strategy.from_dict(m.to_dict()) == m
     pa, pb, pm = (np.asarray(s.perception.grad_sq_mean) for s in (a, b, m))
@@ -78,3 +79,13 @@ def test_merge_refuses_what_it_cannot_do(frames: list[np.ndarray], make_strategy
     bare = make_strategy(name="bare", tables="ones", perception=None)
     with pytest.raises(ValueError, match="perception"):
         merge_strategies([a, bare], name="m")
+
+
+def test_empirical_fits_merge_with_the_laplacian_model(frames: list[np.ndarray]) -> None:
+    a = fit_strategy(BlockDC(), frames, name="a", weights=(0.3, 0.5, 0.2), validate=False)
+    b = fit_strategy(LowPass(cut=3), frames, name="b", weights=(0.3, 0.5, 0.2), validate=False)
+    assert a.allocation.method == b.allocation.method == "empirical"
+    m = merge_strategies([a, b], name="a-and-b")
+    assert m.allocation.method == "lagrangian" and m.perception.rate_distortion is None
+    with pytest.raises(ValueError, match="measured for one model"):
+        merge_strategies([a, b], name="x", allocation="empirical")

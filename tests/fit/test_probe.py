@@ -54,7 +54,9 @@ def test_model_blind_to_high_frequencies_gets_maximal_steps_there() -> None:
 def test_colour_blind_model_recovers_its_own_weights_and_empties_u_and_v() -> None:
     """A model that sees only Y = 0.2 R + 0.5 G + 0.3 B: Theorem 2 must return
     exactly those weights, after which U and V carry no sensitivity at all."""
-    s = fit_strategy(Luma((0.2, 0.5, 0.3)), images(3), name="luma", tradeoff=FINE)
+    # The Laplacian model: it gives a bin without sensitivity exactly 255 (the measured curves
+    # weigh the 1/1024 rounding residue in U and V against a few bits).
+    s = fit_strategy(Luma((0.2, 0.5, 0.3)), images(3), name="luma", tradeoff=FINE, allocation="lagrangian")
     assert s.weights == pytest.approx((0.2, 0.5, 0.3), abs=1e-6)
     assert not s.provenance["weights_clamped"]
     g = np.asarray(s.perception.grad_abs_mean)

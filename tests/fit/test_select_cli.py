@@ -42,7 +42,7 @@ def test_subsampling_auto_validates_both_geometries(probe_dir: Path, tmp_path: P
     sel = s.provenance["selection"]
     assert sel != "not validated" and sel["validation_images"] == 3
     assert {"jpeg-444", "jpeg-420"} <= set(sel["curves"])
-    assert {k[-5:] for k in sel["verdict_vs_better_jpeg"]} == {"4:4:4", "4:2:0"}
+    assert {k.split("-")[-2] for k in sel["verdict_vs_better_jpeg"]} == {"4:4:4", "4:2:0"}
     assert s.provenance["colour_search"] is None  # theorem2: the weights are not searched
     assert s.subsampling in ("4:4:4", "4:2:0")
 
