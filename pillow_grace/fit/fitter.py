@@ -60,7 +60,7 @@ DEFAULT_LABEL_SAMPLES = 4
 MAX_PROBE_IMAGES = (MAX_PROVENANCE_ITEMS - 200) // 2
 #: The allocations a fit measures against each other unless told which to use (the
 #: first is used where nothing is measured, ``validate=False``): the measured
-#: rate-distortion curves won by 3-7 points of BD-rate on real probe sets
+#: rate-distortion curves won by 3-6 points of BD-rate on real probe sets
 #: (docs/fitting.md, ``benchmarks/allocation_experiments.py``), the Laplacian
 #: model is steadier on a few small images.
 MEASURED_ALLOCATIONS = ("empirical", "lagrangian")

@@ -87,7 +87,7 @@ def coefficient_abs_mean(images: Sequence[np.ndarray], weights: tuple[float, flo
 
 
 #: The steps at which :func:`rate_distortion` measures every bin: each of 1..12, then about
-#: 12% apart up to 255 (41 steps). Between them the encoder interpolates the error; a
+#: 12% apart up to 255 (39 steps). Between them the encoder interpolates the error; a
 #: table only ever picks one of these steps.
 RD_STEPS: tuple[int, ...] = (
     *range(1, 13), 14, 16, 18, 20, 22, 25, 28, 31, 35, 39, 44, 49, 55, 62, 69, 77, 86,
@@ -123,7 +123,7 @@ def rate_distortion(probe: RGBProbe, weights: tuple[float, float, float],
     rate is the zeroth-order entropy of the quantized symbols: what an ideal
     coder of independent symbols pays, which tracks libjpeg's Huffman coding of
     runs closely enough to rank steps (the empirical allocation, measured,
-    beat the Laplacian model by 3-7 points of BD-rate, docs/fitting.md)."""
+    beat the Laplacian model by 3-6 points of BD-rate, docs/fitting.md)."""
     m, a = plane_matrices(weights)
     (_, _), (fx, fy) = geometry(probe.subsampling)
     grid = np.asarray(steps, dtype=np.float64)

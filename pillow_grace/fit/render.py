@@ -121,6 +121,13 @@ def describe(strategy: Strategy, origin: str = "") -> str:
     a = strategy.allocation
     if a is not None:
         lines.append(f"  allocation        {a.method}  parameter={a.parameter:.6g}  quality={a.quality}")
+        if a.calibration:
+            lines.append("  calibrated at     " + ", ".join(f"q{q}" for q, _ in a.calibration)
+                         + (f"; standard JPEG 4:4:4 above q{a.reference_above}" if a.reference_above else ""))
+    rd = strategy.perception.rate_distortion if strategy.perception is not None else None
+    if rd is not None:
+        lines.append(f"  measured R-D      {len(rd.steps)} steps from {rd.steps[0]} to {rd.steps[-1]} "
+                     "(format 1.2; what allocation empirical derives tables from)")
     lines.append(f"  content hash      {strategy.content_hash}")
     for c, name in enumerate(CHANNELS):
         lines.append(f"  {name} table:")

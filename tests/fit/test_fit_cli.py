@@ -78,6 +78,9 @@ def test_show_prints_tables_and_draws_png(fitted: Path, tmp_path: Path,
     assert "G-YUV weights" in text and "Y table:" in text and "V table:" in text
     s = Strategy.load(fitted)
     assert " ".join(f"{q:3d}" for q in s.tables[0][:8]) in text
+    assert f"allocation        {s.allocation.method}" in text
+    # The measured curves are announced exactly when the strategy carries them.
+    assert ("measured R-D      39 steps" in text) == (s.perception.rate_distortion is not None)
     with Image.open(png) as im:
         assert im.format == "PNG" and im.width > 3 * 8 * 20 and im.height > 2 * 8 * 20
         assert len(im.convert("RGB").getcolors(1 << 20) or []) > 20  # really a heat-map
