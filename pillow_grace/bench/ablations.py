@@ -111,6 +111,16 @@ def _paper_allocation(ctx: AblationContext) -> Strategy:
     )
 
 
+def _laplacian_allocation(ctx: AblationContext) -> Strategy:
+    """The Laplacian model's tables from the same perception (what "empirical" refines)."""
+    alloc = ctx.base.allocation
+    return replace(
+        ctx.base,
+        name=slug(ctx.base.name + "-laplacian-alloc"),
+        allocation=Allocation("lagrangian", alloc.parameter if alloc else 1.0, None),
+    )
+
+
 def _subsample_420(ctx: AblationContext) -> Strategy:
     return replace(ctx.base, name=slug(ctx.base.name + "-420"), subsampling="4:2:0")
 
@@ -134,10 +144,10 @@ def builtin_ablations() -> list[Ablation]:
         ),
         Ablation(
             "allocation",
-            "Lagrangian/Fisher allocation against the paper's Algorithm 1 "
-            "(both from the same perception statistics)",
-            ("grace[lagrangian]", _base),
-            [("grace[paper Alg.1]", _paper_allocation)],
+            "the strategy's own allocation (measured or Laplacian rate-distortion) against the "
+            "Laplacian model and the paper's Algorithm 1 (all from the same perception statistics)",
+            ("grace[own allocation]", _base),
+            [("grace[Laplacian model]", _laplacian_allocation), ("grace[paper Alg.1]", _paper_allocation)],
             rate_matched=True,
         ),
         Ablation(
