@@ -102,23 +102,16 @@ def _bt601(ctx: AblationContext) -> Strategy:
     return replace(ctx.base, name=slug(ctx.base.name + "-bt601"), weights=BT601)
 
 
-def _paper_allocation(ctx: AblationContext) -> Strategy:
-    alloc = ctx.base.allocation
-    return replace(
-        ctx.base,
-        name=slug(ctx.base.name + "-paper-alloc"),
-        allocation=Allocation("paper", alloc.parameter if alloc else 1.0, None),
-    )
+def _allocation(method: str) -> Builder:
+    """The base strategy with another allocation of the same perception statistics (no
+    calibration: the allocation ablation places its points at the reference's sizes)."""
 
+    def build(ctx: AblationContext) -> Strategy:
+        alloc = ctx.base.allocation
+        return replace(ctx.base, name=slug(f"{ctx.base.name}-{method}-alloc"),
+                       allocation=Allocation(method, alloc.parameter if alloc else 1.0, None))
 
-def _laplacian_allocation(ctx: AblationContext) -> Strategy:
-    """The Laplacian model's tables from the same perception (what "empirical" refines)."""
-    alloc = ctx.base.allocation
-    return replace(
-        ctx.base,
-        name=slug(ctx.base.name + "-laplacian-alloc"),
-        allocation=Allocation("lagrangian", alloc.parameter if alloc else 1.0, None),
-    )
+    return build
 
 
 def _subsample_420(ctx: AblationContext) -> Strategy:
@@ -147,7 +140,8 @@ def builtin_ablations() -> list[Ablation]:
             "the strategy's own allocation (measured or Laplacian rate-distortion) against the "
             "Laplacian model and the paper's Algorithm 1 (all from the same perception statistics)",
             ("grace[own allocation]", _base),
-            [("grace[Laplacian model]", _laplacian_allocation), ("grace[paper Alg.1]", _paper_allocation)],
+            [("grace[Laplacian model]", _allocation("lagrangian")),
+             ("grace[paper Alg.1]", _allocation("paper"))],
             rate_matched=True,
         ),
         Ablation(
