@@ -126,20 +126,20 @@ def rate_distortion(probe: RGBProbe, weights: tuple[float, float, float],
     beat the Laplacian model by 3-6 points of BD-rate, docs/fitting.md)."""
     m, a = plane_matrices(weights)
     (_, _), (fx, fy) = geometry(probe.subsampling)
+    height, width = probe.images[0].shape[:2]
+    padded = tuple(probe.extra.get("padded_size", _padded(height, width, probe.subsampling)[::-1]))
     grid = np.asarray(steps, dtype=np.float64)
     rate = np.zeros((3, 64, len(grid)))
     mse = np.zeros((3, 64, len(grid)))
     for c in range(3):
         luma = c == 0
         blocks = probe.stored_luma if luma else probe.stored_chroma
-        w = probe.stored_luma_w if luma else probe.stored_chroma_w
+        sample_w = probe.stored_luma_w if luma else probe.stored_chroma_w
         at = probe.stored_luma_at if luma else probe.stored_chroma_at
         g = np.einsum("c,mck->mk", a[c], blocks.astype(np.float64))
         keys, inverse = np.unique(at, axis=0, return_inverse=True)
         fisher = np.zeros((len(keys), 64))
-        np.add.at(fisher, inverse.reshape(-1), w[:, None] * g * g)
-        h, w = probe.images[0].shape[:2]
-        padded = tuple(probe.extra.get("padded_size", _padded(h, w, probe.subsampling)[::-1]))
+        np.add.at(fisher, inverse.reshape(-1), sample_w[:, None] * g * g)
         coefs = _plane_coefficients(probe.images, m[c], keys, padded,  # type: ignore[arg-type]
                                     (1, 1) if luma else (fx, fy))
         rate[c], mse[c] = _measure(coefs, fisher, grid)
