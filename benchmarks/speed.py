@@ -225,6 +225,13 @@ def main() -> None:
             row("OpenCV", f"decode: grace_opencv, {label}", lambda b=buf: gcv.imdecode(b, cv2.IMREAD_COLOR),
                 cv_dec)
 
+    # Once per process: parsing and validating a strategy (format 1.2 files carry ~120 KiB
+    # of measured rate-distortion curves), then deriving tables for a quality.
+    for r in real:
+        text = r.to_json()
+        row("strategy", f"load: Strategy.from_json, {r.name} ({len(text)} bytes)",
+            lambda t=text: Strategy.from_json(t))
+
     print(f"machine: {machine()}")
     print(f"photo: {source}; {n} runs each; shipped strategies: {real_desc}")
     tuning = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PILLOW_"))}

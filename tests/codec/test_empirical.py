@@ -90,6 +90,10 @@ def strategy_with_curves(**changes: Any) -> Strategy:
 
 def test_a_strategy_with_curves_round_trips_and_encodes_at_any_quality() -> None:
     s = strategy_with_curves()
+    # numpy arrays are accepted where lists are, and stored as the same tuples.
+    rd = s.perception.rate_distortion
+    again = RateDistortion(np.asarray(rd.steps), np.asarray(rd.rate), np.asarray(rd.mse))
+    assert again == rd
     assert s.version == (1, 2)
     again = Strategy.from_json(s.to_json())
     assert again == s and again.content_hash == s.content_hash
@@ -117,6 +121,13 @@ def test_a_strategy_with_curves_round_trips_and_encodes_at_any_quality() -> None
         (lambda d: d["mse"][2][7].__setitem__(0, -1.0), "perception.rate_distortion.mse[2][7][0]", ">= 0"),
         (lambda d: d["mse"][0].pop(), "perception.rate_distortion.mse[0]", "64"),
         (lambda d: d.pop("rate"), "perception.rate_distortion.rate", "required"),
+        # What the bulk check of valid files lets through to the value-by-value one:
+        (lambda d: d["rate"][0][3].__setitem__(2, True), "perception.rate_distortion.rate[0][3][2]", "True"),
+        (lambda d: d["mse"][1][0].__setitem__(4, 10**400), "perception.rate_distortion.mse[1][0][4]",
+         "at most"),
+        (lambda d: d["mse"][1][9].__setitem__(1, "0.5"), "perception.rate_distortion.mse[1][9][1]", "'0.5'"),
+        (lambda d: d["rate"][2][63].__setitem__(0, 1e31), "perception.rate_distortion.rate[2][63][0]",
+         "at most"),
     ],
 )
 def test_bad_curves_name_their_field(change: Any, field: str, words: str) -> None:
