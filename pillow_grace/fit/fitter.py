@@ -293,13 +293,13 @@ def _candidates(probe: RGBProbe, fitted: ColourFit, search: bool, subsamplings: 
     record: dict[str, Any] = {"images": len(sample), "qualities": list(COLOUR_SEARCH_QUALITIES),
                               "log_bytes": {}}
     out: list[Candidate] = []
+    # The ranking of colours needs no measured curves (five per subsampling): the
+    # empirical allocation is searched with the Laplacian model it refines.
+    search_method = "paper" if methods == ("paper",) else "lagrangian"
     for sub in subsamplings:
         costs = {}
         for label, wts in colour_candidates(fitted.weights):
             perception = perception_for(probe, wts, sub)
-            # The ranking of colours needs no measured curves (five per subsampling): the
-            # empirical allocation is searched with the Laplacian model it refines.
-            search_method = "paper" if methods == ("paper",) else "lagrangian"
             costs[label] = (predicted_cost(perception, search_method, wts, sub, sample), wts)
         record["log_bytes"][sub] = {k: round(v[0], 5) for k, v in costs.items()}
         best = min(costs, key=lambda k: costs[k][0])
