@@ -174,20 +174,23 @@ class _LagrangianModel:
     evaluating many lambdas during a quality search is cheap."""
 
     def __init__(self, perception: Perception) -> None:
+        self.perception = perception
         self.fisher = np.asarray(perception.grad_sq_mean, dtype=np.float64).reshape(-1, 1)
         scale = np.asarray(perception.coef_abs_mean, dtype=np.float64).reshape(-1, 1)
         self.rate, self.dist = laplacian_rate_distortion(STEPS.reshape(1, -1), scale)
 
+    def _index(self, lam: float) -> np.ndarray:
+        return _argmin_largest(self.rate + 0.5 * lam * self.fisher * self.dist)
+
     def steps(self, lam: float) -> np.ndarray:
-        return STEPS[_argmin_largest(self.rate + 0.5 * lam * self.fisher * self.dist)]
+        return STEPS[self._index(lam)]
 
     def loss(self, lam: float) -> float:
-        idx = _argmin_largest(self.rate + 0.5 * lam * self.fisher * self.dist)
+        idx = self._index(lam)
         return float(0.5 * np.sum(self.fisher[:, 0] * self.dist[np.arange(len(idx)), idx]))
 
     def loss_of(self, steps: np.ndarray) -> float:
-        return float(0.5 * np.sum(self.fisher[:, 0] * self.dist[np.arange(len(self.fisher)),
-                                                               np.asarray(steps, dtype=int).reshape(-1) - 1]))
+        return predicted_loss(self.perception, steps)
 
 
 class _EmpiricalModel:
