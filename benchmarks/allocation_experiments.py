@@ -17,6 +17,16 @@ clean output against bits) against standard JPEG 4:4:4 and 4:2:0 of:
   exceed S x lambda/2 x pooled Fisher weight x added squared error, on planes
   made with Pillow's YCbCr conversion; ``planes-only`` is that path without
   zeroing;
+* with ``--extra-probe SET``: the probe enlarged by a set's photos (is the
+  Fisher estimate's noise what limits a small capture?);
+* with ``--dc-difference``: the DC's measured rate taken as JPEG codes it
+  (the size category of the difference from the previous block, plus its
+  extra bits) instead of the entropy of the quantized values;
+* with ``--closed-loop``: the ``empirical`` tables refined by coordinate
+  descent on real bytes: each bin of each plane moved along the step grid
+  while libjpeg's optimized-Huffman size of the probe images' plane (true run
+  lengths, EOB, DC prediction) plus lambda/2 x the measured Fisher-weighted
+  error drops; judged on the evaluation images like the rest;
 * with ``--adaptive-rdo``: any coefficient rounded one step towards zero or
   zeroed where bits (4 + its magnitude category) outweigh lambda/2 x Fisher x
   added error, with the Fisher weight pooled or by the block's activity class
@@ -187,6 +197,64 @@ class Bench:
         return points
 
 
+def plane_bits(planes: list[np.ndarray], table: np.ndarray) -> float:
+    """Bits per 8x8 block of libjpeg's baseline, optimized-Huffman coding of greyscale ``planes``."""
+    total, blocks = 0, 0
+    for p in planes:
+        buf = io.BytesIO()
+        Image.fromarray(p, "L").save(buf, "JPEG", qtables=[[int(v) for v in table]], optimize=True)
+        total += 8 * buf.tell()
+        blocks += -(-p.shape[0] // 8) * -(-p.shape[1] // 8)
+    return total / blocks
+
+
+def closed_loop(tables: np.ndarray, planes: list[list[np.ndarray]], lam: float, grid: np.ndarray,
+                g_sq: np.ndarray, mse: np.ndarray, passes: int = 2) -> np.ndarray:
+    """Coordinate descent of each plane's steps along ``grid`` on real bits + lambda/2 x g^2 x mse."""
+    out = np.asarray(tables, dtype=np.float64).copy()
+    idx = np.abs(out[..., None] - grid).argmin(-1)  # nearest grid point of each step
+    for c in range(3):
+        def dist(k: int, j: int, c: int = c) -> float:
+            return 0.5 * lam * float(g_sq[c * 64 + k, 0] * mse[c * 64 + k, j])
+
+        cost = plane_bits(planes[c], grid[idx[c]]) + sum(dist(k, idx[c, k]) for k in range(64))
+        for _ in range(passes):
+            moved = False
+            for k in _zigzag():
+                if idx[c, k] == len(grid) - 1 and k and idx[c, k - 1 if k % 8 else k - 8] == len(grid) - 1:
+                    continue  # deep in the zeroed corner: nothing to gain
+                for dj in (-2, -1, 1, 2):
+                    j = idx[c, k] + dj
+                    if not 0 <= j < len(grid):
+                        continue
+                    trial = idx[c].copy()
+                    trial[k] = j
+                    new = plane_bits(planes[c], grid[trial]) + sum(dist(i, trial[i]) for i in range(64))
+                    if new < cost - 1e-9:
+                        idx[c], cost, moved = trial, new, True
+                        break
+            if not moved:
+                break
+        out[c] = grid[idx[c]]
+    return out
+
+
+def dc_difference_rate(coefs: np.ndarray, per_image: int, grid: np.ndarray) -> np.ndarray:
+    """(3, G) bits per block of each plane's DC as baseline JPEG codes it: the entropy of the
+    size category of the difference from the previous block's quantized DC (raster order,
+    4:4:4), plus the category's extra bits."""
+    out = np.zeros((3, len(grid)))
+    for c in range(3):
+        dc = coefs[:, c, 0].reshape(-1, per_image)
+        for j, q in enumerate(grid):
+            d = np.diff(np.rint(dc / q), axis=1, prepend=0.0).ravel()
+            size = np.where(d != 0, np.floor(np.log2(np.maximum(np.abs(d), 1))) + 1, 0).astype(np.int64)
+            p = np.bincount(size) / len(size)
+            p = p[p > 0]
+            out[c, j] = float(-(p * np.log2(p)).sum() + size.mean())
+    return out
+
+
 def bd(ref: list[tuple[float, float]], test: list[tuple[float, float]]) -> str:
     def axis(pts: list[tuple[float, float]]) -> list[float]:
         return [-math.log10(max(k, 1e-12)) for _, k in pts]
@@ -246,6 +314,11 @@ def main() -> None:
     ap.add_argument("--rdo", action="store_true", help="the trailing +-1 zeroing pass")
     ap.add_argument("--rdo-strengths", default="1,0.3")
     ap.add_argument("--adaptive-rdo", action="store_true", help="the rounding/zeroing pass by activity class")
+    ap.add_argument("--extra-probe", default=None,
+                    help="also probe with this set's photos (never the evaluation images)")
+    ap.add_argument("--dc-difference", action="store_true",
+                    help="the DC's rate as JPEG codes it (differences), not of its values")
+    ap.add_argument("--closed-loop", action="store_true", help="empirical tables refined on real bytes")
     args = ap.parse_args()
     ImageFile.MAXBLOCK = 1 << 26
     torch.set_num_threads(2)
@@ -255,6 +328,12 @@ def main() -> None:
     held = {image_fingerprint(im) for im in probe_imgs}
     evals = [b.image for b in PHOTO_SETS[args.images]().images if b.fingerprint not in held]
     evals = evals[args.offset: args.offset + args.max_images]
+    if args.extra_probe:
+        chosen = {image_fingerprint(im) for im in evals}
+        extra = [b.image for b in PHOTO_SETS[args.extra_probe]().images
+                 if b.fingerprint not in held and b.fingerprint not in chosen]
+        probe_imgs += extra
+        print(f"probe: {len(extra)} more photos from {args.extra_probe}")
     probe = [np.asarray(fit_to_capture(im, args.capture)) for im in probe_imgs]
     bench = Bench(model.module, [np.asarray(fit_to_capture(im, args.capture)) for im in evals])
     print(f"{args.model} at {args.capture[0]}x{args.capture[1]}: {len(probe)} probe, "
@@ -308,8 +387,27 @@ def main() -> None:
     if args.decompose:
         variants["measured-rate laplacian-dist"] = on_grid(rate_e, mse_l)
         variants["laplacian-rate measured-dist"] = on_grid(rate_l, mse_e)
+    if args.dc_difference:
+        per_image = len(coefs) // len(probe)
+        rate_dc = rate_e.copy()
+        rate_dc[[0, 64, 128]] = dc_difference_rate(coefs, per_image, grid)
+        print("DC bits per block at steps 2/8/32, values -> differences:",
+              "; ".join(f"{'YUV'[c]} " + "/".join(f"{rate_e[64 * c, j]:.2f}->{rate_dc[64 * c, j]:.2f}"
+                                               for j in np.searchsorted(grid, [2, 8, 32]))
+                        for c in range(3)))
+        variants["empirical dc-difference"] = on_grid(rate_dc, mse_e)
     for name, make in variants.items():
         report(name, bench.curve(lambda im, lam, make=make: jpeg(im, tables=make(lam)), lambdas(make)))
+    if args.closed_loop:
+        ycc = [np.asarray(Image.fromarray(im).convert("YCbCr")) for im in probe]
+        planes = [[np.ascontiguousarray(y[..., c]) for y in ycc] for c in range(3)]
+        empirical = variants["empirical"]
+        lams_e = lambdas(empirical)
+        refined = {lam: closed_loop(empirical(lam), planes, lam, grid, g_sq, mse_e)  # type: ignore[operator]
+                   for lam in lams_e}
+        for lam in lams_e:
+            print(f"  lambda {lam:.3g}: steps moved {int((refined[lam] != empirical(lam)).sum())}")  # type: ignore[operator]
+        report("empirical closed-loop", bench.curve(lambda im, lam: jpeg(im, tables=refined[lam]), lams_e))
     laplacian = variants["laplacian"]
     lams = lambdas(laplacian)
     if args.rdo:

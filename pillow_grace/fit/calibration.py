@@ -49,12 +49,24 @@ class Curve:
 #: It only moves which point of the rate-loss curve a quality names, so the
 #: curve, and every BD-rate, is unchanged.
 CALIBRATION_MARGIN = 0.8
+#: ... unless reaching it costs more than this fraction of JPEG 4:4:4's bits at
+#: the same quality: quality Q must also send fewer bytes than JPEG's Q. A
+#: candidate that saves little (EfficientNet-Lite0 with capture = input: a few
+#: per cent) reaches 0.8x JPEG's loss only with 3-22% *more* bytes; it is then
+#: aimed at the loss it reaches with this fraction of JPEG's bits, and never
+#: above JPEG's own loss (where both cannot hold, the loss promise wins).
+CALIBRATION_BITS = 0.95
 
 
-def calibrate(candidate: Curve, jpeg444: Curve, margin: float = 1.0) -> list[tuple[int, float]]:
+def calibrate(candidate: Curve, jpeg444: Curve, margin: float = 1.0,
+              bits_cap: float | None = None) -> list[tuple[int, float]]:
     """(anchor quality, effective quality) pairs: the quality on the predicted scale at which the
     candidate's measured loss equals ``margin`` x standard JPEG 4:4:4's measured loss at the
     anchor quality.
+
+    With ``bits_cap``, an anchor where that loss costs the candidate more than
+    ``bits_cap`` x JPEG's bits at the anchor is aimed instead at the loss the
+    candidate reaches with those bits, at most JPEG's own loss (1x).
 
     Both curves are measured at ``VALIDATION_QUALITIES``; the candidate's loss
     is made non-increasing in quality and interpolated in log-loss. Where
@@ -68,8 +80,11 @@ def calibrate(candidate: Curve, jpeg444: Curve, margin: float = 1.0) -> list[tup
     q = np.asarray(candidate.qualities, dtype=np.float64)
     lg = np.log(np.maximum(np.minimum.accumulate(np.asarray(candidate.loss)), 1e-300))
     out: list[tuple[int, float]] = []
-    for anchor, target in zip(jpeg444.qualities, jpeg444.loss, strict=True):
-        t = math.log(max(margin * target, 1e-300))
+    for anchor, loss, bits in zip(jpeg444.qualities, jpeg444.loss, jpeg444.bits, strict=True):
+        target = margin * loss
+        if bits_cap is not None and bits_at_loss(candidate, target) > bits_cap * bits:
+            target = min(loss, max(target, loss_at_bits(candidate, bits_cap * bits)))
+        t = math.log(max(target, 1e-300))
         eff = _inverse_interp(q, lg, t)
         out.append((int(anchor), float(min(100.0, max(float(q[0]), eff)))))
     # A higher anchor never maps to a lower effective quality.
@@ -108,6 +123,23 @@ def bits_at_loss(curve: Curve, loss: float) -> float:
         return float(math.exp(lb[i]))
     frac = (lv[i - 1] - t) / (lv[i - 1] - lv[i])
     return float(math.exp(lb[i - 1] + frac * (lb[i] - lb[i - 1])))
+
+
+def loss_at_bits(curve: Curve, bits: float) -> float:
+    """The loss the curve reaches with ``bits`` (log-log interpolation of its monotone hull;
+    its highest loss below its cheapest point, its lowest above its dearest)."""
+    lv = np.log(np.maximum(np.minimum.accumulate(np.asarray(curve.loss)), 1e-300))
+    lb = np.log(np.maximum(np.maximum.accumulate(np.asarray(curve.bits)), 1.0))
+    t = math.log(max(bits, 1.0))
+    if t <= lb[0]:
+        return float(math.exp(lv[0]))
+    if t >= lb[-1]:
+        return float(math.exp(lv[-1]))
+    i = int(np.searchsorted(lb, t, side="right"))  # first point dearer than the budget
+    if lb[i] == lb[i - 1]:
+        return float(math.exp(lv[i]))
+    frac = (t - lb[i - 1]) / (lb[i] - lb[i - 1])
+    return float(math.exp(lv[i - 1] + frac * (lv[i] - lv[i - 1])))
 
 
 def reference_threshold(candidate: Curve, jpeg444: Curve) -> int | None:

@@ -56,7 +56,7 @@ from ..bench.bdrate import bd_rate
 from ..codec import encode as grace_encode
 from ..colour import BT601
 from ..strategy import Perception, Strategy
-from .calibration import CALIBRATION_MARGIN, Curve, calibrate, reference_threshold
+from .calibration import CALIBRATION_BITS, CALIBRATION_MARGIN, Curve, calibrate, reference_threshold
 from .probe import RGBProbe
 
 #: Qualities at which candidates are compared and calibrated (standard JPEG's
@@ -267,7 +267,8 @@ class Selection:
         """Calibration of the chosen candidate against JPEG 4:4:4 (see :func:`calibrate`),
         up to the quality from which standard JPEG 4:4:4 is written instead."""
         assert self.chosen is not None
-        pairs = calibrate(self.curves[self.chosen.label], self.curves["jpeg-444"], CALIBRATION_MARGIN)
+        pairs = calibrate(self.curves[self.chosen.label], self.curves["jpeg-444"], CALIBRATION_MARGIN,
+                          CALIBRATION_BITS)
         limit = self.reference_above()
         return [(q, e) for q, e in pairs if limit is None or q <= limit]
 

@@ -32,6 +32,7 @@ from pillow_grace.fit.calibration import (  # noqa: E402
     bits_at_loss,
     calibrate,
     calibration_anchors,
+    loss_at_bits,
     reference_threshold,
 )
 from pillow_grace.fit.planes import perception_for  # noqa: E402
@@ -408,6 +409,34 @@ def test_a_calibration_margin_aims_below_jpegs_loss_by_that_factor() -> None:
     got = calibrate(jpeg_like("cand"), jpeg_like(), margin=0.8)
     step = math.log(1 / 0.8) / RATE
     assert [e for _, e in got] == pytest.approx([min(100.0, q + step) for q in QS], abs=1e-9)
+
+
+def test_loss_at_bits_inverts_bits_at_loss_on_a_power_law() -> None:
+    curve = jpeg_like()
+    for loss in (math.exp(-RATE * 40), math.exp(-RATE * 77.5), math.exp(-RATE * 99)):
+        assert loss_at_bits(curve, bits_at_loss(curve, loss)) == pytest.approx(loss, rel=1e-9)
+    # Below its cheapest point: its highest loss; above its dearest: its lowest.
+    assert loss_at_bits(curve, curve.bits[0] / 2) == pytest.approx(curve.loss[0])
+    assert loss_at_bits(curve, curve.bits[-1] * 2) == pytest.approx(curve.loss[-1])
+
+
+@pytest.mark.parametrize(
+    ("bits_scale", "expected_ratio"),
+    [
+        (0.5, 0.8),  # saves plenty: 0.8x JPEG's loss costs 0.56x its bits, the margin holds
+        (0.9, (0.9 / 0.95) ** 2),  # 0.8x would cost 1.006x the bits: aimed where it costs 0.95x
+        (1.1, 1.0),  # dearer at every loss: never aimed above JPEG's own loss
+    ],
+)
+def test_a_bits_cap_trades_the_loss_margin_for_fewer_bytes_than_jpeg(
+    bits_scale: float, expected_ratio: float
+) -> None:
+    # The candidate's loss at q equals JPEG's; its bits are bits_scale x JPEG's at the same loss,
+    # so reaching loss l costs bits_scale x 1000 / sqrt(l). Aiming at ratio r x JPEG's loss moves
+    # the effective quality up by ln(1/r) / RATE points.
+    got = calibrate(jpeg_like("cand", bits_scale=bits_scale), jpeg_like(), margin=0.8, bits_cap=0.95)
+    step = math.log(1 / expected_ratio) / RATE
+    assert [e for _, e in got] == pytest.approx([min(100.0, q + step) for q in QS], abs=1e-6)
 
 
 def test_a_blind_fallback_subsamples_only_where_it_costs_the_model_nothing_at_the_same_quality() -> None:
