@@ -475,7 +475,7 @@ _NPM_PHOTOS: dict[str, list[str | tuple[str, str]]] = {
     ],
     "lightgallery": [f"{i}-1600.jpg" for i in (1, 2, 4, 13)],
     "material-kit": ["bg2.jpg", "bg3.jpg", "bg7.jpg", "profile_city.jpg"],
-    "material-dashboard": ["ivancik.jpg", "meeting.jpg", ("products/product-details-1.jpg", "living room")],
+    "material-dashboard": ["ivancik.jpg", "meeting.jpg"],
     "uikit": ["photo.jpg", "photo2.jpg", "photo3.jpg"],
     "startbootstrap-clean-blog": ["about-bg.jpg", "home-bg.jpg", ("post-bg.jpg", "astronaut, NASA")],
     "startbootstrap-clean-blog-1": ["contact-bg.jpg", "home-bg.jpg"],
