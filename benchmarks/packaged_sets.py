@@ -236,6 +236,7 @@ def _npm(package: str, version: str, licence: str, root: str = "") -> dict[str, 
 
 _MIT_CT = "MIT (package LICENSE.md, Creative Tim)"
 _MIT_SB = "MIT (package LICENSE, Start Bootstrap)"
+_MIT_AR = "MIT (package LICENSE, Andre Rinas)"
 #: npm packages (tarballs fetched with ``npm pack``; nothing of theirs is run): demo and
 #: test photos of UI templates, galleries and image libraries.
 SOURCES.update(
@@ -302,6 +303,8 @@ SOURCES.update(
         "tui-image-editor": _npm(
             "tui-image-editor", "3.0.2", "MIT (package LICENSE, NHN Entertainment)", "examples/img"
         ),
+        "simplelightbox": _npm("simplelightbox", "1.17.3", _MIT_AR, "demo/images"),
+        "simplelightbox-2": _npm("simplelightbox", "2.14.3", _MIT_AR, "demo/img/full"),
     }
 )
 
@@ -493,6 +496,8 @@ _NPM_PHOTOS: dict[str, list[str | tuple[str, str]]] = {
     "startbootstrap-landing-page": [("bg-masthead.jpg", "sea under a grey sky")],
     "vuepress-theme-reco": [("home-bg.jpg", "barn below mountains")],
     "tui-image-editor": [("sampleImage.jpg", "city seen over treetops")],
+    "simplelightbox": [f"image{i}.jpg" for i in range(1, 13)],
+    "simplelightbox-2": ["01.jpg", "02.jpg", "03.jpg"],
 }
 
 
