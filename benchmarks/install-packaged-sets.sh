@@ -63,7 +63,7 @@ else
         [ -d "$dir" ] && continue
         tmp=$(mktemp -d) || continue
         tgz=""
-        if (cd "$tmp" && npm pack --silent --ignore-scripts "$spec" >/dev/null 2>&1); then
+        if (cd "$tmp" && npm pack --silent --ignore-scripts "$spec" </dev/null >/dev/null 2>&1); then
             tgz=$(find "$tmp" -maxdepth 1 -name '*.tgz' | head -n 1)
         fi
         if [ -n "$tgz" ] && mkdir -p "$tmp/x" \

@@ -258,7 +258,7 @@ def test_video_frames(tmp_path, monkeypatch):
 def test_shipped_manifest_is_consistent():
     manifest = ps.load_manifest()
     sets = manifest["sets"]
-    assert sets["native720"]["count"] >= 30
+    assert sets["native720"]["count"] >= 150  # issue #9: at least 150 native photos
     for name, s in sets.items():
         assert s["count"] == len(s["files"]), name
         names = [f["name"] for f in s["files"]]
