@@ -513,6 +513,34 @@ def _npm_entry(source: str, item: str | tuple[str, str]) -> dict[str, Any]:
 
 _NATIVE += [_npm_entry(src, item) for src, items in _NPM_PHOTOS.items() for item in items]
 
+#: ImageNet classes given by eye (indices as in opencv-doc's
+#: classification_classes_ILSVRC2012.txt, 0-based), only where the photo's main
+#: subject is one ImageNet class without a near rival; the labels above come from
+#: the files' own names and descriptions. Entry name -> class index.
+_LABELLED_BY_EYE: dict[str, int] = {
+    "IMG_20200608_111614.jpg": 258,  # Samoyed (two, on grass)
+    "church.png": 497,  # church
+    "cincinnati-bridge.jpg": 839,  # suspension bridge (Roebling bridge)
+    "bg washington.jpg": 682,  # obelisk (Washington Monument)
+    "tabler-ui-web-agency-29200-1500.jpg": 913,  # wreck (boat on a beach)
+    "startbootstrap-clean-blog-1-contact-bg.jpg": 345,  # ox (highland cattle)
+    "vuepress-theme-reco-home-bg.jpg": 425,  # barn
+    "simplelightbox-image2.jpg": 839,  # suspension bridge (Golden Gate)
+    "simplelightbox-2-02.jpg": 843,  # swing
+    "simplelightbox-2-03.jpg": 971,  # bubble (frozen soap bubble)
+}
+
+
+def _label_by_eye(entry: dict[str, Any]) -> dict[str, Any]:
+    index = _LABELLED_BY_EYE.get(entry.get("name", entry["path"].rsplit("/", 1)[-1]))
+    if index is None:
+        return entry
+    note = "; ".join(filter(None, [entry.get("note", ""), "ImageNet label by eye"]))
+    return {**entry, "labels": {"imagenet": [index]}, "note": note}
+
+
+_NATIVE = [_label_by_eye(e) for e in _NATIVE]
+
 _SCENETEXT = [f"examples/text/scenetext0{i}.jpg" for i in range(1, 7)] + [
     "examples/data/licenseplate_motion.jpg",  # a car's licence plate, motion-blurred
     "opencv4/html/detect_test2.jpg",  # street with road signs, seen from a bus

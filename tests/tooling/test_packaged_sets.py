@@ -7,6 +7,7 @@ packages are touched only by the last test, which skips where they are absent.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -268,6 +269,16 @@ def test_shipped_manifest_is_consistent():
             assert len(f["sha256"]) == 64 and len(f["fingerprint"]) == 64
     for f in sets["native720"]["files"]:  # the headline set never needs upscaling to 1280x720
         assert f["size"][0] >= 1280 and f["size"][1] >= 720
+
+
+def test_shipped_labels_file_is_the_manifests():
+    """benchmarks/native720-imagenet.csv (the enet-720-labels job's --labels) is what the
+    manifest's single labels give, and every labelled photo is in native720-imagenet."""
+    manifest = ps.load_manifest()
+    shipped = (Path(ps.__file__).parent / "native720-imagenet.csv").read_text()
+    assert shipped == ps.labels_csv(manifest, "native720", "imagenet")
+    labelled = [f["name"] for f in manifest["sets"]["native720-imagenet"]["files"]]
+    assert len(labelled) == len(shipped.splitlines()) - 1 >= 16
 
 
 def test_bench_loads_a_named_set_or_skips_it():
