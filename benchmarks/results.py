@@ -28,7 +28,7 @@ from benchmarks.machine import machine_info
 from pillow_grace.bench import codecs as codecs_mod
 from pillow_grace.bench import report
 from pillow_grace.bench.ablations import builtin_ablations
-from pillow_grace.bench.analysis import Summary
+from pillow_grace.bench.analysis import Comparison, Summary
 from pillow_grace.bench.capture import CaptureSpec
 from pillow_grace.bench.export import slug, summary_json, write_json
 from pillow_grace.bench.job import (
@@ -258,22 +258,29 @@ def build_results(plan: ResultsPlan, markdown: Path, img_dir: Path | None = None
 
 
 def resize_only_findings(summary: Summary) -> list[str]:
+    """Plain sentences on each GRACE curve of a run against ``jpeg-zeroed`` (``zeroed_findings``)."""
+    sw = summary.sweep
+    return zeroed_findings(f"{sw.model['name']} at {sw.capture['label']}", "jpeg-zeroed" in summary.curves,
+                           sw.notes, summary.comparisons)
+
+
+def zeroed_findings(where: str, has_zeroed: bool, notes: Sequence[str],
+                    comparisons: Sequence[Comparison]) -> list[str]:
     """Plain sentences on each GRACE curve against ``jpeg-zeroed``, made from the BD-rates.
 
     A GRACE curve that does not beat ``jpeg-zeroed`` (no metric whose whole
     95% interval favours GRACE) gets the sentence that its gradients add
     nothing beyond knowing the resize; one that beats it on some metrics and
     not others says which. Where the model does not shrink the capture, the
-    run's note on why there is no such curve is repeated."""
-    sw = summary.sweep
-    where = f"{sw.model['name']} at {sw.capture['label']}"
-    if "jpeg-zeroed" not in summary.curves:
+    run's note on why there is no such curve is repeated. Used for a live run
+    (``resize_only_findings``) and for saved reports (docs/results.md)."""
+    if not has_zeroed:
         prefix = "jpeg-zeroed: not applicable: "
-        why = next((n[len(prefix) :] for n in sw.notes if n.startswith(prefix)), None)
+        why = next((n[len(prefix) :] for n in notes if n.startswith(prefix)), None)
         return [f"{where}: no `jpeg-zeroed` curve: {why}."] if why else []
     out = []
     by_test: dict[str, list[Any]] = {}
-    for c in summary.comparisons:
+    for c in comparisons:
         if c.reference == "jpeg-zeroed":
             by_test.setdefault(c.test, []).append(c)
     for test, comps in by_test.items():

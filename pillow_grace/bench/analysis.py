@@ -98,6 +98,16 @@ class Comparison:
             "kind": self.kind,
         }
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Comparison:
+        """The comparison back from a report's ``bd_rates`` entry (``to_json``), so tools that read
+        saved reports apply the same rules as the run that wrote them."""
+        low, high = d.get("accuracy_range") or (None, None)
+        result = BDResult(d.get("bd_rate"), low, high, d.get("undefined_reason") or "")
+        interval = tuple(d["interval_95"]) if d.get("interval_95") else None
+        return cls(d["test"], d["reference"], d["metric"], d["axis"], result, interval,  # type: ignore[arg-type]
+                   d["bootstrap_defined_fraction"], d["verdict"], d.get("kind", "BD-rate"))
+
 
 @dataclass
 class QualityRatio:

@@ -98,7 +98,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sep.add_argument(
         "--exclude-probe-images",
         action="store_true",
-        help="drop images the strategy was probed on (default for the offline set)",
+        help="drop images the strategy was probed on (default when --images is not given)",
     )
     sep.add_argument(
         "--allow-probe-overlap",
