@@ -8,7 +8,7 @@ gap (the fit's cross-fitted verdict on held-out probe images beside the
 benchmark's on the evaluation set), then every job's full report with the
 exact command that produced it.
 
-    python benchmarks/native_results.py --run          # all jobs (about an hour on 2 cores)
+    python benchmarks/native_results.py --run          # all jobs (about 32 min on 2 cores)
     python benchmarks/native_results.py                # re-assemble from bench-out/
     python benchmarks/native_results.py --run --jobs enet-720,selfie-vtest   # rerun two, page from all
 """

@@ -194,8 +194,8 @@ def main() -> None:
                 size=len(pil_default()))
     d_dec = row("defaults", "decode: Pillow JPEG defaults", load(pil_default()))
     for strat in real:
-        pair("defaults", f"GRACE defaults, {strat.name} (own tables and weights, {strat.subsampling}, optimize)",
-             save("GRACE", strategy=strat), d_enc, d_dec)
+        what = f"GRACE defaults, {strat.name} (own tables and weights, {strat.subsampling}, optimize)"
+        pair("defaults", what, save("GRACE", strategy=strat), d_enc, d_dec)
     no_opt = save("JPEG", quality=90, subsampling=0, optimize=False)
     row("optimize", "encode: Pillow JPEG q90 4:4:4, optimize=False", no_opt, enc0, size=len(no_opt()))
     g_opt = save("GRACE", strategy=custom, **same)
