@@ -94,7 +94,7 @@ def decode_table(image: Image.Image, original: np.ndarray, qtables: tuple, label
     print("| weights | size (bytes) | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
     ref = io.BytesIO()
-    image.save(ref, "JPEG", qtables=[list(t) for t in qtables], subsampling=0, optimize=True)
+    image.save(ref, "JPEG", qtables=[list(t) for t in qtables[:2]], subsampling=0, optimize=True)
     ref_dec = np.asarray(Image.open(io.BytesIO(ref.getvalue()), formats=["JPEG"]).convert("RGB"))
     ref_err = fmt(error(ref_dec, original))
     print(f"| normal JPEG (Pillow, same tables) | {len(ref.getvalue())} | - | {ref_err} | - | - | - |")

@@ -44,7 +44,8 @@ def encode(
 
     ``strategy`` is a name, a path to a strategy JSON, or a :class:`Strategy`.
     Options are an :class:`EncodeOptions` or keywords (quality, tradeoff,
-    subsampling, optimize, progressive, exif, icc_profile, comment, xmp, dpi).
+    subsampling, optimize, progressive, exif, icc_profile, comment, xmp, dpi,
+    metadata).
 
     A path is written through a temporary file in the same directory that is
     renamed into place once complete, so an error never leaves a truncated or
@@ -72,6 +73,7 @@ def check_encode(
     strat, opts = _prepare(image, strategy, options, kwargs)
     check_image(image)
     tables_for(strat, opts.quality, opts.tradeoff)
+    writes_segment(strat, opts)
 
 
 def _prepare(
@@ -270,18 +272,53 @@ def _write_atomically(planes: Image.Image, path: str, strategy: Strategy, opts: 
         raise
 
 
+def writes_segment(strategy: Strategy, opts: EncodeOptions) -> bool:
+    """Whether the file gets the GRACE segment (strategy name, content hash, weights).
+
+    By default every file does, except a fitter's fallback (``allocation.method
+    "reference"``: libjpeg's standard tables) with BT.601 weights: the fit found
+    that standard JPEG serves the model best, and the segment would only add
+    about 155 bytes (1-2 % of a 224x224 frame) to a file any decoder reads
+    exactly without it; such a file opens as plain JPEG. ``metadata=True``
+    keeps the segment anyway; ``metadata=False`` drops it, which only BT.601
+    weights allow: other weights cannot be decoded without it."""
+    if opts.metadata is False:
+        if not colour.is_libjpeg_transform(strategy.weights):
+            raise EncodeOptionError(
+                f"metadata=False needs BT.601 weights, but strategy {strategy.name!r} has weights "
+                f"{tuple(round(w, 4) for w in strategy.weights)}: a decoder needs them from the GRACE "
+                "segment to restore the colours; keep metadata=True (or leave it unset)"
+            )
+        return False
+    if opts.metadata is True:
+        return True
+    plain = strategy.allocation is not None and strategy.allocation.method == "reference"
+    return not (plain and colour.is_libjpeg_transform(strategy.weights))
+
+
+def _dqt_tables(qtables: tuple[tuple[int, ...], ...], mode: str) -> list[list[int]]:
+    """The tables written: the luma table alone for a luma image; two where V's table is
+    U's (libjpeg then gives V table 1, as standard JPEG does: 69 bytes fewer, and a
+    fallback's file is exactly standard JPEG); else one per component."""
+    if mode == "L":
+        return [list(qtables[0])]
+    if tuple(qtables[2]) == tuple(qtables[1]):
+        return [list(qtables[0]), list(qtables[1])]
+    return [list(t) for t in qtables]
+
+
 def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeOptions) -> None:
     qtables = tables_for(strategy, opts.quality, opts.tradeoff)
-    meta = GraceMetadata(strategy.name, strategy.content_hash, strategy.weights)
     subsampling = opts.subsampling or subsampling_for(strategy, opts.quality, opts.tradeoff)
     params: dict[str, Any] = {
         # quality=-1 with qtables: libjpeg stores the tables unscaled.
         "quality": -1,
-        "qtables": [list(qtables[0])] if planes.mode == "L" else [list(t) for t in qtables],
+        "qtables": _dqt_tables(qtables, planes.mode),
         "optimize": opts.optimize,
         "progressive": opts.progressive,
-        "extra": meta.to_segment(),
     }
+    if writes_segment(strategy, opts):
+        params["extra"] = GraceMetadata(strategy.name, strategy.content_hash, strategy.weights).to_segment()
     if planes.mode != "L":
         params["subsampling"] = PIL_SUBSAMPLING[subsampling]
     if opts.exif:

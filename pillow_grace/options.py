@@ -30,7 +30,7 @@ _SUBSAMPLING_OF_INT = {v: k for k, v in PIL_SUBSAMPLING.items()}
 #: is Pillow's old spelling of ``progressive``.
 OPTIONS = frozenset(
     {"quality", "tradeoff", "subsampling", "optimize", "progressive", "progression", "exif",
-     "icc_profile", "comment", "xmp", "dpi"}
+     "icc_profile", "comment", "xmp", "dpi", "metadata"}
 )
 #: Pillow JPEG options that make no sense here, with the reason.
 _REFUSED = {
@@ -65,6 +65,9 @@ class EncodeOptions:
     comment: bytes | None = None
     xmp: bytes | None = None
     dpi: tuple[float, float] | None = None
+    metadata: bool | None = None
+    """Write the GRACE segment (name, hash, weights): True, False, or None for the
+    strategy's own rule (``codec.writes_segment``)."""
 
     @classmethod
     def from_mapping(cls, opts: Mapping[str, Any]) -> EncodeOptions:
@@ -113,6 +116,7 @@ class EncodeOptions:
             comment=check_comment(opts.get("comment")),
             xmp=_blob("xmp", opts.get("xmp"), _MAX_SEGMENT - 29),
             dpi=_dpi(opts.get("dpi")),
+            metadata=None if opts.get("metadata") is None else _flag("metadata", opts["metadata"]),
         )
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
-from ..codec import EncodeOptions
+from ..codec import EncodeOptions, writes_segment
 from ..codec import encode as grace_encode
 from ..strategy import LAMBDA_ALLOCATIONS, Strategy
 from ..tables import quality_to_parameter
@@ -174,9 +174,12 @@ class GraceCodec(Codec):
         return buf.getvalue()
 
     def decode(self, data: bytes) -> Image.Image:
+        # A fallback strategy writes plain JPEG (no GRACE segment): it must read back as JPEG.
+        expected = "GRACE" if writes_segment(self.strategy, self._options) else "JPEG"
         with Image.open(io.BytesIO(data)) as im:
-            if im.format != "GRACE":
-                raise RuntimeError(f"GRACE output was read back as {im.format}; is the plugin registered?")
+            if im.format != expected:
+                raise RuntimeError(f"GRACE output was read back as {im.format}, not {expected}; "
+                                   "is the plugin registered?")
             return im.convert("RGB")
 
     def describe(self) -> dict[str, Any]:

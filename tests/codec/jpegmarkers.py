@@ -87,3 +87,11 @@ def frame(data: bytes) -> tuple[int, dict[str, int | list[tuple[int, int, int, i
                 "components": comps,
             }
     raise AssertionError("no SOF segment")
+
+
+def component_tables(data: bytes) -> list[list[int]]:
+    """Each frame component's quantization table (natural order), following its table id:
+    what a decoder applies to Y, U and V, however the DQT segments share them."""
+    tables = dqt_tables(data)
+    _sof, info = frame(data)
+    return [tables[tq][1] for _id, _h, _v, tq in info["components"]]  # type: ignore[union-attr]

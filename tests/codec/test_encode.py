@@ -17,6 +17,7 @@ from PIL import Image, ImageCms
 import pillow_grace
 from pillow_grace import EncodeOptionError, Strategy, tables
 from pillow_grace.metadata import IDENTIFIER
+from pillow_grace.strategy import Allocation
 
 from . import jpegmarkers as jm
 
@@ -69,7 +70,8 @@ def test_file_structure_markers(small: Image.Image, strategy: Strategy) -> None:
     sof, info = jm.frame(data)
     assert sof == SOF0 and info["precision"] == 8
     assert (info["width"], info["height"]) == small.size
-    assert [c[3] for c in info["components"]] == [0, 1, 2]  # Y, U, V use tables 0, 1, 2
+    assert strategy.tables[1] == strategy.tables[2]  # U and V share a table: written once, as JPEG does
+    assert [c[3] for c in info["components"]] == [0, 1, 1] and sorted(jm.dqt_tables(data)) == [0, 1]
     app11 = jm.find(data, APP11)
     assert len(app11) == 1 and app11[0].payload.startswith(IDENTIFIER + b"\x01\x00")
     meta = json.loads(app11[0].payload[len(IDENTIFIER) + 2 :])
@@ -84,6 +86,7 @@ def test_own_tables_are_written_exactly(small: Image.Image, make_strategy: Any, 
     data = save(small, strategy=s)
     written = jm.dqt_tables(data)
     assert [written[i] for i in range(3)] == [(8, list(t)) for t in ramp_tables]
+    assert [c[3] for c in jm.frame(data)[1]["components"]] == [0, 1, 2]  # Y, U, V use tables 0, 1, 2
     with Image.open(io.BytesIO(data)) as im:
         # Pillow's .quantization is in natural order (it un-zigzags DQT), like strategy tables.
         assert [im.quantization[i] for i in range(3)] == [list(t) for t in ramp_tables]
@@ -105,12 +108,10 @@ def test_quality_and_tradeoff_rederive_tables(small: Image.Image, strategy: Stra
             "lagrangian",
             tables.quality_to_parameter("lagrangian", q, strategy.perception),  # type: ignore[arg-type]
         )
-        got = jm.dqt_tables(save(small, strategy=strategy, quality=q))
-        assert [got[i][1] for i in range(3)] == [list(t) for t in expect]
+        assert jm.component_tables(save(small, strategy=strategy, quality=q)) == [list(t) for t in expect]
     lam = 3.5e5
     expect = tables.derive_tables(strategy.perception, "lagrangian", lam)  # type: ignore[arg-type]
-    got = jm.dqt_tables(save(small, strategy=strategy, tradeoff=lam))
-    assert [got[i][1] for i in range(3)] == [list(t) for t in expect]
+    assert jm.component_tables(save(small, strategy=strategy, tradeoff=lam)) == [list(t) for t in expect]
     assert pillow_grace.tables_for(strategy, tradeoff=lam) == expect
 
 
@@ -118,8 +119,7 @@ def test_paper_allocation_strategy_uses_its_own_method(small: Image.Image, make_
     s = make_strategy("paper", allocation=pillow_grace.Allocation("paper", 1e-3), tables="ones")
     b = 5e-2
     expect = tables.derive_tables(s.perception, "paper", b)
-    got = jm.dqt_tables(save(small, strategy=s, tradeoff=b))
-    assert [got[i][1] for i in range(3)] == [list(t) for t in expect]
+    assert jm.component_tables(save(small, strategy=s, tradeoff=b)) == [list(t) for t in expect]
 
 
 def test_quality_is_monotone_in_size_and_fidelity(photo: Image.Image, strategy: Strategy) -> None:
@@ -310,3 +310,44 @@ print(out.format, heavy)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "GRACE []"
+
+
+def _fallback(make_strategy: Any, weights: tuple[float, float, float] = (0.299, 0.587, 0.114)) -> Strategy:
+    """A fitter's fallback: libjpeg's standard tables at quality 75 and BT.601 colour."""
+    ref = tuple(tuple(int(v) for v in t) for t in tables.jpeg_reference_tables(75))
+    return make_strategy("plain-fallback", weights=weights, tables=ref, perception=None,
+                         allocation=Allocation("reference", 75, 75))
+
+
+def test_a_fallback_writes_exactly_standard_jpeg(small: Image.Image, make_strategy: Any) -> None:
+    """Where the fit fell back to standard JPEG, the file is standard JPEG: no GRACE
+    segment to pay for (about 155 bytes, 1-2 % of a 224x224 frame)."""
+    fallback = _fallback(make_strategy)
+    data = save(small, strategy=fallback)
+    assert not jm.find(data, APP11)
+    plain = io.BytesIO()  # standard JPEG: libjpeg's quality-75 tables, V sharing U's
+    small.save(plain, "JPEG", quality=75, subsampling=0, optimize=True)
+    assert data == plain.getvalue()
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "JPEG"
+    kept = save(small, strategy=fallback, metadata=True)
+    (segment,) = jm.find(kept, APP11)
+    assert segment.payload.startswith(IDENTIFIER) and len(kept) == len(data) + 4 + len(segment.payload)
+    with Image.open(io.BytesIO(kept)) as im:
+        assert im.format == "GRACE"
+
+
+def test_metadata_false_only_where_a_decoder_does_not_need_the_weights(
+    small: Image.Image, make_strategy: Any, strategy: Strategy
+) -> None:
+    bt601 = make_strategy("bt601-own-tables", weights=(0.299, 0.587, 0.114))
+    assert jm.find(save(small, strategy=bt601), APP11)  # fitted tables: the segment by default
+    assert not jm.find(save(small, strategy=bt601, metadata=False), APP11)
+    with pytest.raises(EncodeOptionError, match=r"metadata=False needs BT\.601 weights.*keep metadata=True"):
+        save(small, strategy=strategy, metadata=False)
+    with pytest.raises(EncodeOptionError, match=r"metadata=False needs BT\.601"):
+        pillow_grace.check_encode(small, _fallback(make_strategy, (0.3, 0.5, 0.2)), metadata=False)
+    with pytest.raises(EncodeOptionError, match="metadata must be True or False"):
+        save(small, strategy=strategy, metadata="no")
+    # A fallback with other weights (hand-made) still needs its segment.
+    assert jm.find(save(small, strategy=_fallback(make_strategy, (0.3, 0.5, 0.2))), APP11)

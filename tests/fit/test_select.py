@@ -47,6 +47,7 @@ from pillow_grace.fit.select import (  # noqa: E402
     merge_curves,
     verdict,
 )
+from pillow_grace.options import PIL_SUBSAMPLING  # noqa: E402
 
 
 def close(a: np.ndarray, b: np.ndarray, rel: float = 1e-9) -> bool:
@@ -295,12 +296,12 @@ def test_a_model_without_usable_gradients_falls_back_to_jpeg(seed: int) -> None:
     assert all(v is None or v >= 0 for v in sel["verdict_vs_better_jpeg"].values())
     ref = [list(map(int, t)) for t in tables.jpeg_reference_tables(tables.DEFAULT_QUALITY)]
     assert [list(t) for t in s.tables] == ref
-    for q in (20, 75, 95):
-        buf = io.BytesIO()
+    for q in (20, 75, 95):  # the fallback writes exactly standard JPEG at each quality
+        buf, plain = io.BytesIO(), io.BytesIO()
         pillow_grace.encode(Image.fromarray(frames[0]), buf, s, quality=q)
-        with Image.open(io.BytesIO(buf.getvalue())) as im:
-            expect = [list(map(int, t)) for t in tables.jpeg_reference_tables(q)]
-            assert [list(im.quantization[i]) for i in range(3)] == expect, q
+        Image.fromarray(frames[0]).save(plain, "JPEG", quality=q, subsampling=PIL_SUBSAMPLING[s.subsampling],
+                                        optimize=True)
+        assert buf.getvalue() == plain.getvalue(), q
 
 
 def test_without_validation_there_is_no_calibration() -> None:
@@ -315,7 +316,11 @@ def test_without_validation_there_is_no_calibration() -> None:
 
 @pytest.fixture(scope="module")
 def blind_frames() -> list[np.ndarray]:
-    return images(8, (64, 64))
+    # Not smaller: on 64x64 frames a file is 1-2 KB and the 69 bytes of a third DQT
+    # table (GRACE's U and V tables differ, JPEG's are one) decide the verdict. The
+    # quality-scale check below is tight (lowpass2 reaches 1.31x at 128x96 and 160x120):
+    # the calibration holds on average, not at every quality (docs/fitting.md).
+    return images(8, (128, 128))
 
 
 @pytest.mark.parametrize("model", [LowPass(cut=2), BlockDC()], ids=["lowpass2", "blockdc"])
