@@ -44,7 +44,7 @@ def prepare(root: Path, capture: tuple[int, int], count: int) -> tuple[Path, Pat
         fit_to_capture(load_image(path), capture).save(cv / (path.stem + ".png"))
     manifest = packaged_sets.load_manifest()
     sources = {e["name"]: e["source"] for e in manifest["sets"]["native720"]["files"]}
-    photos = packaged_sets.load_set("native720")
+    photos = packaged_sets.load_set("native720").images
     kinds = {name: packaged_sets.SOURCES[src]["kind"] for name, src in sources.items()}
     from_npm = [im for im in photos if kinds[im.name.split(":")[-1]] == "npm"]
     drawn = {im.name for im in from_npm[:: max(1, len(from_npm) // count)][:count]}
@@ -59,8 +59,9 @@ def prepare(root: Path, capture: tuple[int, int], count: int) -> tuple[Path, Pat
 
 
 def run(cmd: list[str]) -> None:
+    """A ``grace`` command, its report discarded (the summary is read from its files)."""
     subprocess.run([sys.executable, "-c", "import sys, pillow_grace.cli as c; sys.exit(c.main(sys.argv[1:]))",
-                    *cmd], check=True)
+                    *cmd], check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -78,7 +79,8 @@ def main() -> None:
             run(["fit", "--model", "efficientnet-lite0", "--images", str(probe),
                  "--capture-size", args.capture, "--out", str(strategy), "--name", probe.name, "--quiet"])
             sel = json.loads(strategy.read_text())["provenance"]["selection"]
-            verdict = sel["verdict_vs_better_jpeg"].get(sel["chosen"])
+            verdicts = {k: v for k, v in sel["verdict_vs_better_jpeg"].items() if v is not None}
+            verdict = verdicts.get(sel["chosen"])
             out = root / f"bench-{probe.name}"
             run(["bench", "--strategy", str(strategy), "--images", str(evaluation),
                  "--capture-size", "native", "--codecs", "grace,jpeg-444,jpeg-420", "--out", str(out),
@@ -90,7 +92,11 @@ def main() -> None:
                 lo, hi = bench[ref]["interval_95"]
                 value = bench[ref]["bd_rate"]
                 cells.append(f"vs {ref} {100 * value:+.1f}% [{100 * lo:+.1f}, {100 * hi:+.1f}]")
-            fold = "n/a" if verdict is None else f"{100 * verdict:+.1f}%"
+            if verdict is not None:
+                fold = f"{100 * verdict:+.1f}%"
+            else:  # a fallback: the best candidate it did not keep
+                best = min(verdicts, key=verdicts.__getitem__)
+                fold = f"best candidate {best} {100 * verdicts[best]:+.1f}%"
             print(f"{label}: fit chose {sel['chosen']} (held-out probe folds {fold}); "
                   f"evaluation KL BD-rate {'; '.join(cells)}", flush=True)
 
