@@ -12,7 +12,7 @@ content unlike the probe: at 224x224 the opencv-doc fit claims a saving the
 evaluation does not show, while the fit on photos like the evaluation sees
 that GRACE cannot win and falls back to standard JPEG (docs/fitting.md).
 
-    python benchmarks/probe_content.py --capture 224x224     # about 7 min on 2 cores
+    python benchmarks/probe_content.py --capture 224x224     # about 6 min on 2 cores
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from pillow_grace.fit.images import fit_to_capture, load_image, parse_size
 
 
 def _file_name(name: str) -> str:
-    return name.split(":")[-1].replace(" ", "_").rsplit(".", 1)[0] + ".png"
+    """The set entry's own file name ("native720:bg washington.jpg" -> "bg washington.jpg")."""
+    return name.split(":")[-1]
 
 
 def prepare(root: Path, capture: tuple[int, int], count: int) -> tuple[Path, Path, Path]:
@@ -40,28 +41,28 @@ def prepare(root: Path, capture: tuple[int, int], count: int) -> tuple[Path, Pat
     cv, npm, evaluation = (root / d for d in ("probe-opencv-doc", "probe-npm", "eval"))
     for d in (cv, npm, evaluation):
         d.mkdir(parents=True)
-    for path in photo_sets.probe_set_files():
+    probe_files = photo_sets.probe_set_files()
+    for path in probe_files:
         fit_to_capture(load_image(path), capture).save(cv / (path.stem + ".png"))
     manifest = packaged_sets.load_manifest()
     sources = {e["name"]: e["source"] for e in manifest["sets"]["native720"]["files"]}
     photos = packaged_sets.load_set("native720").images
     kinds = {name: packaged_sets.SOURCES[src]["kind"] for name, src in sources.items()}
-    from_npm = [im for im in photos if kinds[im.name.split(":")[-1]] == "npm"]
+    from_npm = [im for im in photos if kinds[_file_name(im.name)] == "npm"]
     drawn = {im.name for im in from_npm[:: max(1, len(from_npm) // count)][:count]}
-    probe_stems = {p.stem for p in photo_sets.probe_set_files()}
+    probe_stems = {p.stem for p in probe_files}
     for im in photos:
-        frame = fit_to_capture(im.image, capture)
+        stem = Path(_file_name(im.name)).stem
         if im.name in drawn:
-            frame.save(npm / _file_name(im.name))
-        elif Path(im.name.split(":")[-1]).stem not in probe_stems:
-            frame.save(evaluation / _file_name(im.name))
+            fit_to_capture(im.image, capture).save(npm / f"{stem}.png")
+        elif stem not in probe_stems:
+            fit_to_capture(im.image, capture).save(evaluation / f"{stem}.png")
     return cv, npm, evaluation
 
 
 def run(cmd: list[str]) -> None:
     """A ``grace`` command, its report discarded (the summary is read from its files)."""
-    subprocess.run([sys.executable, "-c", "import sys, pillow_grace.cli as c; sys.exit(c.main(sys.argv[1:]))",
-                    *cmd], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "pillow_grace.cli", *cmd], check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
