@@ -56,13 +56,13 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 from benchmarks.photo_sets import PHOTO_SETS, probe_set_entries
-from pillow_grace import colour
-from pillow_grace import tables as T
-from pillow_grace.bench.bdrate import bd_rate
-from pillow_grace.colour import BT601
+from pillow_grace.core import colour
+from pillow_grace.core import tables as T
+from pillow_grace.core.colour import BT601
+from pillow_grace.evaluate.bdrate import bd_rate
+from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint, parse_size
 from pillow_grace.fit import probe_rgb
 from pillow_grace.fit.dct import block_dct, dct_basis
-from pillow_grace.fit.images import fit_to_capture, image_fingerprint, parse_size
 from pillow_grace.fit.labels import Labels
 from pillow_grace.fit.planes import perception_for
 from pillow_grace.fit.select import decode, kl_distance

@@ -34,8 +34,8 @@ if __name__ == "__main__":
 
 import pillow_grace  # registers "GRACE"
 from benchmarks.photo_sets import PHOTO_SETS
-from pillow_grace.codec import resolve_strategy, subsampling_for, tables_for, to_planes
-from pillow_grace.fit.images import fit_to_capture, parse_size
+from pillow_grace.core.codec import resolve_strategy, subsampling_for, tables_for, to_planes
+from pillow_grace.evaluate.images import fit_to_capture, parse_size
 
 SUBSAMPLING = {"4:4:4": 0, "4:2:0": 2}
 
@@ -85,7 +85,7 @@ def main() -> None:
             im.save(buf, "GRACE", strategy=strategy, quality=q)
             planes = to_planes(im, strategy)
             sizes += (buf.tell(), jpeg_size(planes, dc_only, sub), jpeg_size(planes, flat, sub),
-                      jpeg_size(im, np.asarray(pillow_grace.tables.jpeg_reference_tables(q)), "4:4:4"))
+                      jpeg_size(im, np.asarray(pillow_grace.core.tables.jpeg_reference_tables(q)), "4:4:4"))
             nblocks += blocks(im.size, sub)
         kib, share = sizes / len(photos) / 1024, sizes / sizes[0]
         print(f"{q:>7} {sub:>5} {kib[0]:>8.1f} {kib[1]:>7.1f} ({share[1]:>4.0%})"

@@ -1,7 +1,7 @@
 """Check what GRACE's quality means, on a real model.
 
 Quality Q asks for the DNN loss that standard JPEG at quality Q would cause,
-as predicted by the strategy's perception model (pillow_grace.tables). This
+as predicted by the strategy's perception model (pillow_grace.core.tables). This
 script encodes the held-out offline photos at 1280x720 with GRACE and with
 JPEG 4:4:4 at the same qualities, and prints bits per pixel, top-1 agreement
 with the clean image and mean KL divergence side by side, plus a sweep of the
@@ -26,9 +26,9 @@ if __name__ == "__main__":
 
 import pillow_grace as pg
 from benchmarks.photo_sets import load_offline
-from pillow_grace import tables
-from pillow_grace.bench.probes import check_probe_overlap
-from pillow_grace.fit.images import fit_to_capture
+from pillow_grace.core import tables
+from pillow_grace.evaluate.images import fit_to_capture
+from pillow_grace.evaluate.probes import check_probe_overlap
 from pillow_grace.zoo import get_model
 
 CAPTURE = (1280, 720)

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from torch import nn
 
+from pillow_grace.evaluate.images import parse_size
 from pillow_grace.fit import fit_strategy, resize_normalize
-from pillow_grace.fit.images import parse_size
 
 
 def synthetic_frames(n: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:

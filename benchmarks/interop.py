@@ -35,7 +35,8 @@ if __name__ == "__main__":
 
 import pillow_grace
 from benchmarks.photo import benchmark_photo
-from pillow_grace import Strategy, colour
+from pillow_grace import Strategy
+from pillow_grace.core import colour
 
 WEIGHTS = {
     "BT.601": colour.BT601,

@@ -29,8 +29,8 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 from benchmarks.results import zeroed_findings
-from pillow_grace.bench.analysis import Comparison
 from pillow_grace.bench.job import fit_record
+from pillow_grace.evaluate.analysis import Comparison
 
 ROOT = Path(__file__).resolve().parent.parent
 IMG = ROOT / "docs" / "img"

@@ -1004,7 +1004,7 @@ def iter_set(name: str, manifest: dict[str, Any] | None = None, verify: bool = T
 
 def load_set(name: str, verify: bool = True) -> Any:
     """Set ``name`` as the bench's ``ImageSet`` (photo filter applied, skipped files with reasons)."""
-    from pillow_grace.bench.photos import BenchImage, ImageSet
+    from pillow_grace.evaluate.photos import BenchImage, ImageSet
 
     manifest = load_manifest()
     res = iter_set(name, manifest, verify=verify)

@@ -1,7 +1,7 @@
 """The photo sets of the benchmarks, by name, and where the shipped strategies' probe photos are.
 
 ``PHOTO_SETS`` maps a name (``grace bench --images NAME``) to a loader that
-returns the filtered photos as a :class:`~pillow_grace.bench.photos.ImageSet`.
+returns the filtered photos as a :class:`~pillow_grace.evaluate.photos.ImageSet`.
 To add a set, write a loader and add it there: importing this module registers
 every entry with the library (:func:`pillow_grace.bench.sources.register_photo_set`).
 ``grace bench`` imports it from a source checkout when it meets a set's name.
@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 
 from benchmarks import packaged_sets
-from pillow_grace.bench.photos import ImageSet, load_directory
 from pillow_grace.bench.sources import register_photo_set, register_probe_files
+from pillow_grace.evaluate.photos import ImageSet, load_directory
 
 OPENCV_DOC_ROOT = Path("/usr/share/doc/opencv-doc")
 OPENCV_DIR = OPENCV_DOC_ROOT / "examples" / "data"

@@ -28,7 +28,7 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 from benchmarks import packaged_sets, photo_sets
-from pillow_grace.fit.images import fit_to_capture, load_image, parse_size
+from pillow_grace.evaluate.images import fit_to_capture, load_image, parse_size
 
 
 def _file_name(name: str) -> str:

@@ -25,11 +25,8 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 from benchmarks.machine import machine_info
-from pillow_grace.bench import codecs as codecs_mod
 from pillow_grace.bench import report
 from pillow_grace.bench.ablations import builtin_ablations
-from pillow_grace.bench.analysis import Comparison, Summary
-from pillow_grace.bench.capture import CaptureSpec
 from pillow_grace.bench.export import slug, summary_json, write_json
 from pillow_grace.bench.job import (
     BenchJob,
@@ -41,10 +38,13 @@ from pillow_grace.bench.job import (
     run_job,
 )
 from pillow_grace.bench.plot import plot
-from pillow_grace.bench.runner import ResultCache
 from pillow_grace.bench.studies import CrossCell, run_ablation, run_cross_model
-from pillow_grace.registry import strategy_sources
-from pillow_grace.strategy import Strategy
+from pillow_grace.core.registry import strategy_sources
+from pillow_grace.core.strategy import Strategy
+from pillow_grace.evaluate import codecs as codecs_mod
+from pillow_grace.evaluate.analysis import Comparison, Summary
+from pillow_grace.evaluate.capture import CaptureSpec
+from pillow_grace.evaluate.runner import ResultCache
 
 COMMAND = "python benchmarks/results.py"
 #: Per-model limits that keep the full page within about an hour on 2 CPU cores.

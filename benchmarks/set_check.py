@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from pillow_grace.bench.capture import CaptureSpec
-    from pillow_grace.bench.metrics import DETECTION_GT_CONF, DETECTION_NMS_IOU
     from pillow_grace.bench.sources import load_images
+    from pillow_grace.evaluate.capture import CaptureSpec
+    from pillow_grace.evaluate.metrics import DETECTION_GT_CONF, DETECTION_NMS_IOU
     from pillow_grace.zoo import get_model
 
     torch.set_num_threads(args.threads)

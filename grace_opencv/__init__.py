@@ -18,12 +18,12 @@ rules (no Pillow decompression-bomb limit, cv2's handling of damage). The
 full contract is in ``docs/interop.md`` ("OpenCV drop-in").
 
 This is a thin layer over :mod:`pillow_grace`: the colour matrices come from
-:mod:`pillow_grace.colour` (applied here with ``cv2.transform``, whose 10-bit
+:mod:`pillow_grace.core.colour` (applied here with ``cv2.transform``, whose 10-bit
 fixed-point kernel computes the same exactly rounded values as the Pillow
-path), and the file itself is written by :func:`pillow_grace.codec.encode_planes`.
+path), and the file itself is written by :func:`pillow_grace.core.codec.encode_planes`.
 A frame encoded here is byte-identical to the same frame saved with
 ``img.save(f, "GRACE", strategy=...)``. With BT.601 weights the colour step
-is libjpeg's own, on both sides (see :func:`pillow_grace.colour.is_libjpeg_transform`).
+is libjpeg's own, on both sides (see :func:`pillow_grace.core.colour.is_libjpeg_transform`).
 
 This module is the cv2-shaped API and the choice between GRACE and cv2 for
 each call; cv2's flags are mapped in :mod:`._flags`, arrays are encoded in
@@ -39,13 +39,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pillow_grace import codec, metadata
-from pillow_grace.errors import EncodeOptionError
+from grace_opencv._decode import decode_grace
+from grace_opencv._encode import encode_grace
+from grace_opencv._flags import cv_params, options_from_params
+from pillow_grace.core import codec, metadata
+from pillow_grace.core.errors import EncodeOptionError
 from pillow_grace.plugin import register_grace_opener
-
-from ._decode import decode_grace
-from ._encode import encode_grace
-from ._flags import cv_params, options_from_params
 
 # The decoder (._decode) opens GRACE files through Pillow's registry; say so
 # explicitly rather than relying on the side effect of importing pillow_grace.

@@ -14,12 +14,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pillow_grace import colour
-from pillow_grace.errors import GraceFileError
-from pillow_grace.metadata import GraceMetadata
+from grace_opencv._flags import ReadMode
+from pillow_grace.core import colour
+from pillow_grace.core.errors import GraceFileError
+from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.plugin import GraceImageFile
-
-from ._flags import ReadMode
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -27,7 +26,7 @@ _EXIF_ORIENTATION = 0x0112
 def decode_grace(
     data: bytes, meta: GraceMetadata, flags: int, *, partial: bool, plain: Any
 ) -> np.ndarray | None:
-    """Decode a file :func:`pillow_grace.metadata.inspect` found to be GRACE.
+    """Decode a file :func:`pillow_grace.core.metadata.inspect` found to be GRACE.
 
     ``partial``: decode what a truncated file holds (``imread``), else None
     (``imdecode``), as cv2 does. ``plain`` is cv2's own decode of the file,

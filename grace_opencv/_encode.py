@@ -1,6 +1,6 @@
 """Encoding a cv2 image (a BGR, BGRA or grey uint8 array) as GRACE: the
 array checks, the colour conversion with ``cv2.transform``, then
-:func:`pillow_grace.codec.encode_planes`, which decides everything else
+:func:`pillow_grace.core.codec.encode_planes`, which decides everything else
 about the file.
 """
 
@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pillow_grace import codec, colour
-from pillow_grace.errors import UnsupportedModeError
+from pillow_grace.core import codec, colour
+from pillow_grace.core.errors import UnsupportedModeError
 
 
 def encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.ndarray:
@@ -31,7 +31,7 @@ def encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.nd
         planes = _scratch.rgb_image(w, h)
         planes.frombytes(arr.data, "raw", "BGR")
     else:
-        # cv2.transform on uint8 is exact here (see pillow_grace.colour). Both
+        # cv2.transform on uint8 is exact here (see pillow_grace.core.colour). Both
         # buffers are reused from the previous frame of this size in this
         # thread: fresh 6-8 MB buffers per frame cost more in page faults
         # than the colour conversion itself (docs/speed.md).

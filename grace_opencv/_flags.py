@@ -13,8 +13,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pillow_grace import codec
-from pillow_grace.errors import EncodeOptionError
+from pillow_grace.core import codec
+from pillow_grace.core.errors import EncodeOptionError
 
 # cv2 sampling-factor values -> GRACE subsampling. 4:1:1 and 4:4:0 have no
 # Pillow equivalent and are refused.

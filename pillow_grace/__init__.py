@@ -17,9 +17,9 @@ The encode/decode path needs only Pillow and numpy. Fitting strategies
 
 from __future__ import annotations
 
-from ._version import __version__
-from .codec import EncodeOptions, check_encode, encode, encode_planes, tables_for
-from .errors import (
+from pillow_grace._version import __version__
+from pillow_grace.core.codec import EncodeOptions, check_encode, encode, encode_planes, tables_for
+from pillow_grace.core.errors import (
     EncodeOptionError,
     GraceError,
     GraceFileError,
@@ -27,17 +27,17 @@ from .errors import (
     StrategyNotFoundError,
     UnsupportedModeError,
 )
-from .hookspecs import hookimpl
-from .metadata import GraceMetadata
-from .plugin import GraceImageFile, register_grace_opener
-from .registry import (
+from pillow_grace.core.hookspecs import hookimpl
+from pillow_grace.core.metadata import GraceMetadata
+from pillow_grace.core.registry import (
     available_strategies,
     load_strategy,
     plugin_manager,
     reset_plugins,
     strategy_sources,
 )
-from .strategy import Allocation, Perception, RateDistortion, Strategy
+from pillow_grace.core.strategy import Allocation, Perception, RateDistortion, Strategy
+from pillow_grace.plugin import GraceImageFile, register_grace_opener
 
 register_grace_opener()
 

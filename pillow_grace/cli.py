@@ -26,10 +26,10 @@ from typing import Any
 
 from PIL import Image
 
-from ._version import __version__
-from .bench import cli as bench_cli
-from .errors import GraceError
-from .strategy import FIT_ALLOCATIONS, SUBSAMPLINGS, TASKS
+from pillow_grace._version import __version__
+from pillow_grace.bench import cli as bench_cli
+from pillow_grace.core.errors import GraceError
+from pillow_grace.core.strategy import FIT_ALLOCATIONS, SUBSAMPLINGS, TASKS
 
 #: Exit status for errors the user can fix (bad file, bad option value).
 EXIT_ERROR = 1
@@ -58,7 +58,7 @@ def load_model(spec: str) -> Any:
             raise CommandError(f"--model {spec!r}: {attr!r} is not callable (it must be a factory function)")
         return obj()
     try:
-        from .zoo import available_models, get_model
+        from pillow_grace.zoo import available_models, get_model
     except ImportError as e:  # pragma: no cover - zoo missing from the install
         raise CommandError(
             f"--model {spec!r}: the model zoo is not available ({e}); use module:factory"
@@ -96,9 +96,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
         import torch  # fail early with an install hint
     except ImportError:
         raise CommandError("grace fit needs torch: pip install 'pillow-grace[fit]'") from None
-    from .fit import fit_strategy
-    from .fit.colourfit import NAMED_WEIGHTS
-    from .fit.images import choose_probe_files, common_size, fit_to_capture, list_image_files, load_image
+    from pillow_grace.evaluate.images import (
+        choose_probe_files,
+        common_size,
+        fit_to_capture,
+        list_image_files,
+        load_image,
+    )
+    from pillow_grace.fit import fit_strategy
+    from pillow_grace.fit.colourfit import NAMED_WEIGHTS
 
     files = list_image_files(args.images)
     chosen = choose_probe_files(files, args.probe_count, args.seed)
@@ -155,8 +161,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .fit.render import describe, render_png
-    from .registry import load_strategy
+    from pillow_grace.core.registry import load_strategy
+    from pillow_grace.fit.render import describe, render_png
 
     strategy = load_strategy(args.strategy)
     print(describe(strategy, origin=str(args.strategy)))
@@ -167,8 +173,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from .fit.merge import merge_strategies
-    from .registry import load_strategy
+    from pillow_grace.core.registry import load_strategy
+    from pillow_grace.fit.merge import merge_strategies
 
     strategies = [load_strategy(s) for s in args.strategies]
     merged = merge_strategies(strategies, name=args.name, quality=args.quality, allocation=args.allocation)
@@ -181,7 +187,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .registry import strategy_sources
+    from pillow_grace.core.registry import strategy_sources
 
     seen: set[str] = set()
     rows = []
@@ -196,7 +202,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {origin:<7}  {where}{note}")
     if args.models:
         try:
-            from .zoo import available_models
+            from pillow_grace.zoo import available_models
         except ImportError:
             print("\nzoo: not available")
         else:
@@ -207,7 +213,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from .codec import encode
+    from pillow_grace.core.codec import encode
 
     options: dict[str, Any] = {}
     if args.quality is not None:
@@ -237,7 +243,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 # -- parser ----------------------------------------------------------------------
 def _size(text: str) -> tuple[int, int]:
-    from .fit.images import parse_size
+    from pillow_grace.evaluate.images import parse_size
 
     try:
         return parse_size(text)

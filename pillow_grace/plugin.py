@@ -4,7 +4,7 @@
 call again) makes
 
 * ``img.save(path, "GRACE", strategy=...)`` write a GRACE JPEG through
-  :func:`pillow_grace.codec.encode`, and
+  :func:`pillow_grace.core.codec.encode`, and
 * ``Image.open`` return a :class:`GraceImageFile` (``format == "GRACE"``) for
   files with a GRACE metadata segment, with exact RGB restored from the
   weights stored in the file.
@@ -28,9 +28,9 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from . import codec, colour, metadata
-from .errors import GraceFileError
-from .metadata import GraceMetadata
+from pillow_grace.core import codec, colour, metadata
+from pillow_grace.core.errors import GraceFileError
+from pillow_grace.core.metadata import GraceMetadata
 
 FORMAT = "GRACE"
 

@@ -3,7 +3,7 @@
 All-ones quantization tables, 4:4:4: the only losses left are rounding the
 G-YUV planes to 8 bits and libjpeg's integer DCT, amplified by the inverse
 colour transform. Prints, per weight choice, the amplification A(w), the
-bound 1.6 A(w) + 0.5 that tests/codec/test_decode.py enforces, and the
+bound 1.6 A(w) + 0.5 that tests/adapters/test_decode.py enforces, and the
 measured max and mean |error| over the photos.
 
     python scripts/measure_decode_bound.py [photo ...]
@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 import pillow_grace
-from pillow_grace.colour import BT601
+from pillow_grace.core.colour import BT601
 
 WEIGHTS = [
     BT601,

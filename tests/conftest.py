@@ -24,8 +24,9 @@ import pytest
 from PIL import Image
 
 import pillow_grace
-from pillow_grace import Allocation, Perception, Strategy, registry
-from pillow_grace import tables as grace_tables
+from pillow_grace import Allocation, Perception, Strategy
+from pillow_grace.core import registry
+from pillow_grace.core import tables as grace_tables
 
 PHOTO_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
 PHOTO_NAMES = ("fruits.jpg", "baboon.jpg", "building.jpg", "HappyFish.jpg")

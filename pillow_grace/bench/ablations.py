@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..colour import BT601
-from ..fit.images import fit_to_capture
-from ..strategy import Allocation, Strategy
-from .export import slug
-from .photos import BenchImage
+from pillow_grace.bench.export import slug
+from pillow_grace.core.colour import BT601
+from pillow_grace.core.strategy import Allocation, Strategy
+from pillow_grace.evaluate.images import fit_to_capture
+from pillow_grace.evaluate.photos import BenchImage
 
 
 @dataclass
@@ -76,7 +76,7 @@ class Ablation:
     needs_fitter: bool = False
     rate_matched: bool = False
     """Place the variants' points at the reference's sizes (see
-    :func:`~pillow_grace.bench.codecs.rate_matched_tradeoffs`) instead of using the
+    :func:`~pillow_grace.evaluate.codecs.rate_matched_tradeoffs`) instead of using the
     quality grid: for variants whose trade-off parameter is on another scale."""
 
 
@@ -89,7 +89,7 @@ def fitter_available() -> bool:
 
 
 def _fit_strategy() -> Callable[..., Strategy]:
-    from ..fit import fit_strategy  # lazy: needs torch
+    from pillow_grace.fit import fit_strategy  # lazy: needs torch
 
     return fit_strategy
 

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import GraceError
-from . import codecs as codecs_mod
-from .analysis import DEFAULT_BOOTSTRAP
+from pillow_grace.core.errors import GraceError
+from pillow_grace.evaluate import codecs as codecs_mod
+from pillow_grace.evaluate.analysis import DEFAULT_BOOTSTRAP
 
 DEFAULT_OUT = "bench-out"
 #: The main job's photos: native photos, never upscaled (benchmarks/packaged-sets.toml).
@@ -197,16 +197,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .capture import CaptureSpec
+    from pillow_grace.evaluate.capture import CaptureSpec
 
     if args.all:
         return _run_all(args)
-    from . import report
-    from .export import slug, summary_json, write_json
-    from .job import DEFAULT_STRATEGY, BenchJob, run_job
-    from .plot import plot
-    from .runner import ResultCache
-    from .studies import run_ablation, run_cross_model
+    from pillow_grace.bench import report
+    from pillow_grace.bench.export import slug, summary_json, write_json
+    from pillow_grace.bench.job import DEFAULT_STRATEGY, BenchJob, run_job
+    from pillow_grace.bench.plot import plot
+    from pillow_grace.bench.studies import run_ablation, run_cross_model
+    from pillow_grace.evaluate.runner import ResultCache
 
     families = [f.strip() for f in args.codecs.split(",") if f.strip()]
     bad = [f for f in families if f not in codecs_mod.FAMILIES]
@@ -273,8 +273,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     ]
     if args.ablations:
-        from .ablations import builtin_ablations
-        from .job import find_probe_images, resolve_strategy
+        from pillow_grace.bench.ablations import builtin_ablations
+        from pillow_grace.bench.job import find_probe_images, resolve_strategy
 
         probes = find_probe_images(job, resolve_strategy(job.strategy))
         for abl in builtin_ablations():
@@ -308,7 +308,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    from .sources import repo_tooling
+    from pillow_grace.bench.sources import repo_tooling
 
     results = repo_tooling("results", "grace bench --all (the repository's results page)")
     plan = results.ResultsPlan(

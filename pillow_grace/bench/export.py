@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .analysis import Summary
-from .report import headline
+from pillow_grace.bench.report import headline
+from pillow_grace.evaluate.analysis import Summary
 
 JSON_FORMAT = "grace-bench"
 JSON_VERSION = 1

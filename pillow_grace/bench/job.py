@@ -13,17 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..registry import load_strategy
-from ..strategy import FIT_ALLOCATIONS, Strategy
-from . import codecs as codecs_mod
-from .ablations import AblationContext
-from .analysis import DEFAULT_BOOTSTRAP, Summary, summarize
-from .capture import CaptureSpec
-from .labels import labels_for, read_labels
-from .photos import BenchImage, ImageSet
-from .probes import ProbeCheck, check_probe_overlap, locate_probe_images, probe_fingerprints
-from .runner import BenchModel, ResultCache, prepare_smart, prepare_zeroed, run_sweep
-from .sources import load_images, probe_candidate_files
+from pillow_grace.bench.ablations import AblationContext
+from pillow_grace.bench.sources import load_images, probe_candidate_files
+from pillow_grace.core.registry import load_strategy
+from pillow_grace.core.strategy import FIT_ALLOCATIONS, Strategy
+from pillow_grace.evaluate import codecs as codecs_mod
+from pillow_grace.evaluate.analysis import DEFAULT_BOOTSTRAP, Summary, summarize
+from pillow_grace.evaluate.capture import CaptureSpec
+from pillow_grace.evaluate.labels import labels_for, read_labels
+from pillow_grace.evaluate.photos import BenchImage, ImageSet
+from pillow_grace.evaluate.probes import (
+    ProbeCheck,
+    check_probe_overlap,
+    locate_probe_images,
+    probe_fingerprints,
+)
+from pillow_grace.evaluate.runner import BenchModel, ResultCache, prepare_smart, prepare_zeroed, run_sweep
 
 DEFAULT_STRATEGY = "efficientnet-lite0"
 DEFAULT_CAPTURE = "1280x720"
@@ -35,7 +40,7 @@ _image_sets: dict[str, ImageSet] = {}
 def load_model(name: str) -> BenchModel:
     """A zoo model by name (loaded once per process)."""
     if name not in _models:
-        from ..zoo import available_models, get_model
+        from pillow_grace.zoo import available_models, get_model
 
         if name not in available_models():
             raise ValueError(f"unknown model {name!r}; zoo models: {', '.join(available_models())}")
@@ -45,7 +50,7 @@ def load_model(name: str) -> BenchModel:
 
 def model_for_strategy(strategy: Strategy) -> str | None:
     """The zoo model a strategy was fitted for: provenance "model", else its name."""
-    from ..zoo import available_models
+    from pillow_grace.zoo import available_models
 
     zoo = available_models()
     for candidate in (strategy.provenance.get("model"), strategy.name):
@@ -256,7 +261,7 @@ def _note_ground_truth(summary: Summary) -> None:
     sw = summary.sweep
     if sw.model.get("task") != "detection" or not sw.settings:
         return
-    from .metrics import DetectionScorer
+    from pillow_grace.evaluate.metrics import DetectionScorer
 
     boxes, images = DetectionScorer.clean_detection_count(sw.settings[0].records)
     sw.notes.append(

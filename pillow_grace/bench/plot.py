@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .analysis import Summary
+from pillow_grace.evaluate.analysis import Summary
 
 _STYLE = {
     "jpeg-420": ("tab:blue", "o"),

@@ -1,6 +1,6 @@
 """A benchmark summary as people read it: the text table on stdout and markdown sections.
 
-Everything printed is derived from a :class:`~pillow_grace.bench.analysis.Summary`,
+Everything printed is derived from a :class:`~pillow_grace.evaluate.analysis.Summary`,
 so the stdout table, the JSON (:mod:`~pillow_grace.bench.export`) and the
 markdown cannot disagree.
 """
@@ -11,10 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .analysis import RATE_TARGETS, Comparison, Interval, Summary
+from pillow_grace.evaluate.analysis import RATE_TARGETS, Comparison, Interval, Summary
 
 if TYPE_CHECKING:
-    from .studies import CrossCell
+    from pillow_grace.bench.studies import CrossCell
 
 
 # -- formatting helpers ----------------------------------------------------------------------
@@ -105,7 +105,7 @@ def target_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
 
 def quality_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     """GRACE's loss over standard JPEG 4:4:4's at each quality both were run at (see
-    :func:`~pillow_grace.bench.analysis.quality_scale`): the quality scale's promise."""
+    :func:`~pillow_grace.evaluate.analysis.quality_scale`): the quality scale's promise."""
     header = ["GRACE curve", "quality", "loss", "loss / JPEG 4:4:4's [95% CI]", "bytes / JPEG 4:4:4's"]
     rows = [
         [r.test, r.setting, r.loss,

@@ -19,8 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import unquote, urlparse
 
-from ..errors import GraceError
-from .photos import ImageSet, load_directory
+from pillow_grace.core.errors import GraceError
+from pillow_grace.evaluate.photos import ImageSet, load_directory
 
 PhotoLoader = Callable[[], ImageSet]
 ProbeFileFinder = Callable[[], list[Path]]

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ..strategy import Strategy
-from .ablations import Ablation, AblationContext, build_variants, fitter_available
-from .analysis import Summary
-from .job import BenchJob, prepare, resolve_model, resolve_strategy, run_job, sweep_curves
-from .photos import BenchImage
-from .runner import ResultCache
+from pillow_grace.bench.ablations import Ablation, AblationContext, build_variants, fitter_available
+from pillow_grace.bench.job import BenchJob, prepare, resolve_model, resolve_strategy, run_job, sweep_curves
+from pillow_grace.core.strategy import Strategy
+from pillow_grace.evaluate.analysis import Summary
+from pillow_grace.evaluate.photos import BenchImage
+from pillow_grace.evaluate.runner import ResultCache
 
 
 # -- ablations ---------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .images import fit_to_capture, image_fingerprint
-from .merge import merge_strategies
+from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint
+from pillow_grace.fit.merge import merge_strategies
 
 # name -> submodule that defines it (imported on first use: these need torch).
 _LAZY = {

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import tables as tables_mod
-from ..strategy import LAMBDA_ALLOCATIONS, Allocation, Perception
+from pillow_grace.core import tables as tables_mod
+from pillow_grace.core.strategy import LAMBDA_ALLOCATIONS, Allocation, Perception
 
 
 @dataclass

@@ -16,7 +16,7 @@ where the model barely reacts (g_G ~ 0, ratio = noise) outvote the ones that
 matter. Both are available; ``"weighted"`` is the default.
 
 The weights then follow from ``z_r = Wr/Wg``, ``z_b = Wb/Wg`` and
-``Wr + Wg + Wb = 1``. A weight below :data:`~pillow_grace.strategy.MIN_WEIGHT`
+``Wr + Wg + Wb = 1``. A weight below :data:`~pillow_grace.core.strategy.MIN_WEIGHT`
 would amplify decoding noise, so the result is clamped (see
 :func:`clamp_weights`) and the clamp is recorded.
 """
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..colour import BT601
-from ..strategy import MIN_WEIGHT
+from pillow_grace.core.colour import BT601
+from pillow_grace.core.strategy import MIN_WEIGHT
 
 MEDIANS = ("weighted", "plain")
 

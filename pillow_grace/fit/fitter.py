@@ -26,18 +26,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import tables as tables_mod
-from .._version import __version__
-from ..colour import BT601
-from ..strategy import FIT_ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Allocation, Strategy
-from .calibration import allocation_for, calibration_anchors
-from .colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
-from .images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
-from .labels import LOSS_KINDS
-from .planes import perception_for
-from .probe import MAX_STORED_VALUES, RGBProbe, geometry, merge_probes, probe_rgb
-from .progress import ProgressArg, make_progress
-from .select import (
+from pillow_grace._version import __version__
+from pillow_grace.core import tables as tables_mod
+from pillow_grace.core.colour import BT601
+from pillow_grace.core.strategy import FIT_ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Allocation, Strategy
+from pillow_grace.evaluate.images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
+from pillow_grace.evaluate.progress import ProgressArg, make_progress
+from pillow_grace.fit.calibration import allocation_for, calibration_anchors
+from pillow_grace.fit.colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
+from pillow_grace.fit.labels import LOSS_KINDS
+from pillow_grace.fit.planes import perception_for
+from pillow_grace.fit.probe import MAX_STORED_VALUES, RGBProbe, geometry, merge_probes, probe_rgb
+from pillow_grace.fit.select import (
     COLOUR_SEARCH_QUALITIES,
     Candidate,
     Judge,
@@ -47,7 +47,7 @@ from .select import (
     loss_distance,
     predicted_cost,
 )
-from .select import validate as validate_candidates
+from pillow_grace.fit.select import validate as validate_candidates
 
 #: Quality the strategy's own tables are derived at when neither ``quality``
 #: nor ``tradeoff`` is given.
@@ -146,7 +146,7 @@ def fit_strategy(
             given ``tradeoff`` (a raw parameter) is not validated.
 
     Returns:
-        A validated :class:`~pillow_grace.strategy.Strategy` carrying its
+        A validated :class:`~pillow_grace.core.strategy.Strategy` carrying its
         perception statistics, so tables for other qualities can be derived
         at encode time without torch.
     """

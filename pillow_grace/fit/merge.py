@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import colour
-from .. import tables as tables_mod
-from .._version import __version__
-from ..strategy import Perception, Strategy
+from pillow_grace._version import __version__
+from pillow_grace.core import colour
+from pillow_grace.core import tables as tables_mod
+from pillow_grace.core.strategy import Perception, Strategy
 
 
 def _gradient_map(weights: tuple[float, float, float]) -> np.ndarray:
@@ -72,7 +72,7 @@ def merge_strategies(
 
     The tables are derived for ``quality`` (or the raw ``tradeoff``); by
     default, for the trade-off all inputs share, else their common quality,
-    else :data:`pillow_grace.tables.DEFAULT_QUALITY`. ``allocation`` defaults
+    else :data:`pillow_grace.core.tables.DEFAULT_QUALITY`. ``allocation`` defaults
     to the inputs' common method, else "lagrangian" ("lagrangian" too for
     inputs fitted with "empirical", whose measured curves do not merge)."""
     if len(strategies) < 2:

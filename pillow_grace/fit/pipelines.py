@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from ..zoo.preprocess import ResizeNormalize
+from pillow_grace.zoo.preprocess import ResizeNormalize
 
 #: torchvision / timm ImageNet statistics on the [0, 1] scale.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import colour
-from ..strategy import Perception, RateDistortion
-from .dct import block_dct
-from .probe import RGBProbe, _box_sum, _padded, as_subsampling, geometry
+from pillow_grace.core import colour
+from pillow_grace.core.strategy import Perception, RateDistortion
+from pillow_grace.fit.dct import block_dct
+from pillow_grace.fit.probe import RGBProbe, _box_sum, _padded, as_subsampling, geometry
 
 
 def plane_matrices(weights: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -27,7 +27,7 @@ def plane_matrices(weights: tuple[float, float, float]) -> tuple[np.ndarray, np.
     M is the encoder's forward matrix (what the planes really are) and
     ``A = N^T`` with N the decoder's inverse matrix: a plane error e reaches the
     model as the RGB error N e, so dL/de = N^T dL/drgb exactly. With real
-    weights N = M^-1 and A = M^-T; :mod:`pillow_grace.colour` rounds both to
+    weights N = M^-1 and A = M^-T; :mod:`pillow_grace.core.colour` rounds both to
     1/1024, so they agree to about 1e-3."""
     m = colour.forward_matrix(weights)[:, :3]
     return m, colour.inverse_matrix(weights)[:, :3].T
@@ -99,7 +99,7 @@ RD_DIGITS = 4
 
 def perception_for(probe: RGBProbe, weights: tuple[float, float, float], subsampling: str, *,
                    measured: bool = False) -> Perception:
-    """The :class:`~pillow_grace.strategy.Perception` a strategy stores, for these weights and
+    """The :class:`~pillow_grace.core.strategy.Perception` a strategy stores, for these weights and
     this subsampling (which the probe must have measured, see ``as_subsampling``);
     ``measured`` adds the measured rate-distortion curves (:func:`rate_distortion`)
     that the ``"empirical"`` allocation needs."""
@@ -116,7 +116,7 @@ def perception_for(probe: RGBProbe, weights: tuple[float, float, float], subsamp
 def rate_distortion(probe: RGBProbe, weights: tuple[float, float, float],
                     steps: Sequence[int] = RD_STEPS) -> RateDistortion:
     """Rate and Fisher-weighted error of every bin of the G-YUV planes at each of ``steps``,
-    measured on the probe's stored blocks (see :class:`~pillow_grace.strategy.RateDistortion`).
+    measured on the probe's stored blocks (see :class:`~pillow_grace.core.strategy.RateDistortion`).
 
     Each stored block is paired with its own coefficients (``stored_*_at``); its
     Fisher weight for plane c is the label-sample sum of (a_c . g_rgb)^2. The

@@ -47,9 +47,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dct import block_dct
-from .labels import LOSS_KINDS, Labels, LossArg
-from .progress import ProgressArg, make_progress
+from pillow_grace.evaluate.progress import ProgressArg, make_progress
+from pillow_grace.fit.dct import block_dct
+from pillow_grace.fit.labels import LOSS_KINDS, Labels, LossArg
 
 #: (MCU width, MCU height) and chroma (horizontal, vertical) subsampling factors.
 GEOMETRY = {"4:4:4": ((8, 8), (1, 1)), "4:2:2": ((16, 8), (2, 1)), "4:2:0": ((16, 16), (2, 2))}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..strategy import CHANNELS, Strategy
+from pillow_grace.core.strategy import CHANNELS, Strategy
 
 # Matplotlib's viridis at nine anchors (perceptually uniform, readable in grey).
 _VIRIDIS = np.array(

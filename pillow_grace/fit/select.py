@@ -34,7 +34,7 @@ every choice below rests on real encodes and real forward passes:
    model what standard JPEG 4:4:4 at Q costs it. From the measured curves,
    each anchor quality gets the allocation parameter whose measured loss
    matches JPEG's; the encoder interpolates between anchors
-   (:func:`pillow_grace.tables.parameter_for_quality`).
+   (:func:`pillow_grace.core.tables.parameter_for_quality`).
 
 Everything measured is recorded in the strategy's provenance (``selection``).
 """
@@ -51,13 +51,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import tables as tables_mod
-from ..bench.bdrate import bd_rate
-from ..codec import encode as grace_encode
-from ..colour import BT601
-from ..strategy import Perception, Strategy
-from .calibration import CALIBRATION_BITS, CALIBRATION_MARGIN, Curve, calibrate, reference_threshold
-from .probe import RGBProbe
+from pillow_grace.core import tables as tables_mod
+from pillow_grace.core.codec import encode as grace_encode
+from pillow_grace.core.colour import BT601
+from pillow_grace.core.strategy import Perception, Strategy
+from pillow_grace.evaluate.bdrate import bd_rate
+from pillow_grace.fit.calibration import (
+    CALIBRATION_BITS,
+    CALIBRATION_MARGIN,
+    Curve,
+    calibrate,
+    reference_threshold,
+)
+from pillow_grace.fit.probe import RGBProbe
 
 #: Qualities at which candidates are compared and calibrated (standard JPEG's
 #: scale; each candidate is matched to JPEG's predicted loss at each one).
@@ -118,7 +124,7 @@ def jpeg_bytes(image: np.ndarray, quality: int, subsampling: str) -> bytes:
 
 def decode(data: bytes) -> np.ndarray:
     """RGB pixels as a GRACE-aware server decodes them."""
-    from ..plugin import register_grace_opener
+    from pillow_grace.plugin import register_grace_opener
 
     register_grace_opener()
     with Image.open(io.BytesIO(data)) as im:

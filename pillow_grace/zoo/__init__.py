@@ -112,6 +112,6 @@ def decode_detections(output: Any, conf: float = 0.25, iou: float = 0.45, **kwar
 
     Thin lazy wrapper around ``pillow_grace.zoo.yolo.decode_detections``.
     """
-    from .yolo import decode_detections as _decode
+    from pillow_grace.zoo.yolo import decode_detections as _decode
 
     return _decode(output, conf=conf, iou=iou, **kwargs)

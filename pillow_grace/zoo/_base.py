@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .preprocess import _check_image_batch
+from pillow_grace.zoo.preprocess import _check_image_batch
 
 
 class FrozenPipeline(nn.Module):

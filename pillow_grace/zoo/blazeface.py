@@ -31,10 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._onnx import dist_version, package_file, sha256_file
-from ._tflite import TFLiteModule
-from .preprocess import PadToSquare, ResizeNormalize
-from .yolo import detection_model
+from pillow_grace.zoo._onnx import dist_version, package_file, sha256_file
+from pillow_grace.zoo._tflite import TFLiteModule
+from pillow_grace.zoo.preprocess import PadToSquare, ResizeNormalize
+from pillow_grace.zoo.yolo import detection_model
 
 NAME = "blazeface-short"
 RESOLUTION = 128

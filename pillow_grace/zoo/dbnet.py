@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import sigmoid_segmentation_model
-from ._onnx import (
+from pillow_grace.zoo._base import sigmoid_segmentation_model
+from pillow_grace.zoo._onnx import (
     constants_to_initializers,
     dist_version,
     onnx_to_torch,
@@ -33,7 +33,7 @@ from ._onnx import (
     sha256_file,
     strip_final_sigmoid,
 )
-from .preprocess import ResizeNormalize, _check_image_batch, rapidocr_det_size
+from pillow_grace.zoo.preprocess import ResizeNormalize, _check_image_batch, rapidocr_det_size
 
 NAME = "dbnet-ppocrv4-det"
 DEFAULT_INPUT_SIZE = (1312, 736)

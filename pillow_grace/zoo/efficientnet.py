@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import torch
 
-from ._base import FrozenPipeline, classification_loss
-from ._onnx import INSTALL_HINT, dist_version, freeze, sha256_file
-from .preprocess import CenterCropFraction, ResizeNormalize
+from pillow_grace.zoo._base import FrozenPipeline, classification_loss
+from pillow_grace.zoo._onnx import INSTALL_HINT, dist_version, freeze, sha256_file
+from pillow_grace.zoo.preprocess import CenterCropFraction, ResizeNormalize
 
 NAME = "efficientnet-lite0"
 INPUT_SIZE = (224, 224)

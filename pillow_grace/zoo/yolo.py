@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import FrozenPipeline
-from ._onnx import dist_version, onnx_to_torch, package_file, sha256_file
-from .preprocess import PadToSquare, ResizeNormalize
+from pillow_grace.zoo._base import FrozenPipeline
+from pillow_grace.zoo._onnx import dist_version, onnx_to_torch, package_file, sha256_file
+from pillow_grace.zoo.preprocess import PadToSquare, ResizeNormalize
 
 NAME = "yolov8n-nudenet"
 DEFAULT_RESOLUTION = 320

@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._onnx import dist_version, package_file, sha256_file
-from .preprocess import ResizeNormalize
-from .yolo import decode_detections, detection_model
+from pillow_grace.zoo._onnx import dist_version, package_file, sha256_file
+from pillow_grace.zoo.preprocess import ResizeNormalize
+from pillow_grace.zoo.yolo import decode_detections, detection_model
 
 NAME = "yolov3-tiny-coco"
 RESOLUTION = 416

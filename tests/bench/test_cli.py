@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from benchkit import bench_images, hand_strategy, tiny_classifier
 
 from pillow_grace.bench import cli, job
+from tests.support.benchkit import bench_images, hand_strategy, tiny_classifier
 
 
 @pytest.fixture

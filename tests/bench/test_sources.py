@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchkit import synthetic_photo
 
 from pillow_grace.bench import cli, sources
-from pillow_grace.bench.photos import ImageSet
+from pillow_grace.evaluate.photos import ImageSet
+from tests.support.benchkit import synthetic_photo
 
 
 @pytest.fixture

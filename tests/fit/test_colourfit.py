@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from pillow_grace.core.strategy import MIN_WEIGHT, validate_weights
 from pillow_grace.fit.colourfit import (
     clamp_weights,
     fit_weights,
@@ -15,7 +16,6 @@ from pillow_grace.fit.colourfit import (
     weighted_median,
     weights_from_ratios,
 )
-from pillow_grace.strategy import MIN_WEIGHT, validate_weights
 
 
 def _lad(num: np.ndarray, den: np.ndarray, z: float) -> float:

@@ -13,8 +13,9 @@ torch = pytest.importorskip("torch")
 from grace_fit_models import Classifier, Segmenter, ZooLike, images  # noqa: E402
 
 import pillow_grace  # noqa: E402
-from pillow_grace import Strategy, tables  # noqa: E402
-from pillow_grace.errors import StrategyError  # noqa: E402
+from pillow_grace import Strategy  # noqa: E402
+from pillow_grace.core import tables  # noqa: E402
+from pillow_grace.core.errors import StrategyError  # noqa: E402
 from pillow_grace.fit import fit_strategy, image_fingerprint  # noqa: E402
 
 VOLATILE = ("date", "elapsed_s")

@@ -17,10 +17,10 @@ from grace_fit_models import (  # noqa: E402
     images,
 )
 
-from pillow_grace import colour  # noqa: E402
+from pillow_grace.core import colour  # noqa: E402
+from pillow_grace.core.strategy import MIN_WEIGHT  # noqa: E402
 from pillow_grace.fit import fit_strategy, plane_statistics, probe_rgb  # noqa: E402
 from pillow_grace.fit.dct import block_dct, block_idct  # noqa: E402
-from pillow_grace.strategy import MIN_WEIGHT  # noqa: E402
 
 # A trade-off large enough that every bin the model can see gets a fine step,
 # so "255 exactly where the model is blind" is a real distinction.

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from grace_fit_models import Classifier, images  # noqa: E402
 
-from pillow_grace import colour  # noqa: E402
+from pillow_grace.core import colour  # noqa: E402
 from pillow_grace.fit import probe_rgb  # noqa: E402
 from pillow_grace.fit.dct import block_dct  # noqa: E402
 from pillow_grace.fit.planes import RD_STEPS, perception_for, rate_distortion  # noqa: E402

@@ -23,8 +23,10 @@ from grace_fit_models import BlockDC, LowPass, Luma, head, images  # noqa: E402
 from torch import nn  # noqa: E402
 
 import pillow_grace  # noqa: E402
-from pillow_grace import Strategy, tables  # noqa: E402
-from pillow_grace.colour import BT601  # noqa: E402
+from pillow_grace import Strategy  # noqa: E402
+from pillow_grace.core import tables  # noqa: E402
+from pillow_grace.core.colour import BT601  # noqa: E402
+from pillow_grace.core.options import PIL_SUBSAMPLING  # noqa: E402
 from pillow_grace.fit import fit_strategy  # noqa: E402
 from pillow_grace.fit.calibration import (  # noqa: E402
     Curve,
@@ -47,7 +49,6 @@ from pillow_grace.fit.select import (  # noqa: E402
     merge_curves,
     verdict,
 )
-from pillow_grace.options import PIL_SUBSAMPLING  # noqa: E402
 
 
 def close(a: np.ndarray, b: np.ndarray, rel: float = 1e-9) -> bool:

@@ -1,6 +1,6 @@
 """The colour matrices are fixed-point, so every implementation computes the
 same exactly rounded planes: Pillow's float32 matrix conversion, cv2.transform
-and the integer reference (pillow_grace.colour.reference_transform)."""
+and the integer reference (pillow_grace.core.colour.reference_transform)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pillow_grace import colour
+from pillow_grace.core import colour
 
 WEIGHTS = [colour.BT601, (0.25, 0.45, 0.30), (0.4, 0.4, 0.2), (0.05, 0.05, 0.9), (0.9, 0.05, 0.05),
            (0.05, 0.9, 0.05), (1 / 3, 1 / 3, 1 / 3)]

@@ -16,7 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pillow_grace import Strategy, colour
+from pillow_grace import Strategy
+
+# JPEG's zigzag order: ZIGZAG[k] is the natural (row-major) index of the k-th stored value.
+# JPEG's zigzag order: ZIGZAG[k] is the natural (row-major) index of the k-th stored value.
+from pillow_grace.core import colour
 
 # JPEG's zigzag order: ZIGZAG[k] is the natural (row-major) index of the k-th stored value.
 ZIGZAG = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,

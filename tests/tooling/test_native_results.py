@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from benchmarks.native_results import Job, resize_section
-from pillow_grace.bench.analysis import Comparison
-from pillow_grace.bench.bdrate import BDResult
+from pillow_grace.evaluate.analysis import Comparison
+from pillow_grace.evaluate.bdrate import BDResult
 
 
 def _row(test: str, reference: str, value: float, ci: tuple[float, float], verdict: str) -> dict:

@@ -311,7 +311,7 @@ def test_set_check_counts_boxes(tmp_path, capsys):
 
 
 def test_labels_csv_names_each_singly_labelled_file_and_the_bench_reads_it(tmp_path):
-    from pillow_grace.bench.labels import read_labels
+    from pillow_grace.evaluate.labels import read_labels
 
     manifest = {"sets": {"s": {"files": [
         {"name": "bee.jpg", "labels": {"imagenet": [309]}},

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from benchmarks.results import resize_only_findings
-from pillow_grace.bench.analysis import Comparison
-from pillow_grace.bench.bdrate import BDResult
+from pillow_grace.evaluate.analysis import Comparison
+from pillow_grace.evaluate.bdrate import BDResult
 
 
 def _comparison(metric: str, value: float | None, ci: tuple[float, float] | None, verdict: str) -> Comparison:

@@ -1,0 +1,273 @@
+"""The APP11 metadata segment that marks a JPEG as GRACE (docs/file-format.md).
+
+Layout of the segment, after the marker ``FF EB`` and the 2-byte length::
+
+    "GRACE" 00          identifier, 6 bytes
+    major minor         segment format version, 1 byte each (currently 1, 0)
+    JSON (UTF-8)        {"strategy": name, "hash": "sha256:...",
+                         "weights": [Wr, Wg, Wb]}
+
+APP11 is shared with JPEG XT / JUMBF (identifier "JP"), so the identifier is
+checked first and foreign APP11 segments are ignored. Readers accept any
+minor version of major 1 and ignore unknown JSON keys; a different major
+version is refused, since the planes could not be interpreted.
+
+The segment decides how the pixels are turned back into RGB, so a reader is
+strict: anything that looks like a GRACE segment but is not a valid one
+raises :class:`GraceFileError` instead of letting the file be shown with the
+wrong colours.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO
+
+from pillow_grace.core._fields import validate_weights
+from pillow_grace.core._json import loads_strict
+from pillow_grace.core.errors import GraceFileError, StrategyError
+
+IDENTIFIER = b"GRACE\x00"
+#: Any APPn payload starting with this is meant to be a GRACE segment.
+_PREFIX = IDENTIFIER[:5]
+SEGMENT_VERSION = (1, 0)
+APP11 = 0xFFEB
+#: Largest payload accepted when reading; a real one is under 250 bytes.
+MAX_PAYLOAD = 4096
+MAX_NAME = 128
+_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class GraceMetadata:
+    """What a GRACE file says about itself."""
+
+    strategy: str
+    content_hash: str
+    weights: tuple[float, float, float]
+    version: tuple[int, int] = SEGMENT_VERSION
+
+    def to_payload(self) -> bytes:
+        """The segment payload (identifier, version, JSON), without marker and length."""
+        if not 0 < len(self.strategy) <= MAX_NAME:
+            raise ValueError(f"strategy name must be 1..{MAX_NAME} characters, got {self.strategy!r}")
+        body = json.dumps(
+            {"strategy": self.strategy, "hash": self.content_hash, "weights": list(self.weights)},
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode("utf-8")
+        return IDENTIFIER + bytes(self.version) + body
+
+    def to_segment(self) -> bytes:
+        """The whole marker segment, ready for Pillow's ``extra=``."""
+        payload = self.to_payload()
+        return struct.pack(">HH", APP11, len(payload) + 2) + payload
+
+
+def parse_payload(payload: bytes) -> GraceMetadata | None:
+    """Decode an APP11 payload; None if it is not ours, GraceFileError if corrupt."""
+    if not payload.startswith(_PREFIX):
+        return None
+    if not payload.startswith(IDENTIFIER):
+        raise GraceFileError("GRACE metadata segment has a corrupt identifier (expected 'GRACE\\0')")
+    if len(payload) > MAX_PAYLOAD:
+        raise GraceFileError(f"GRACE metadata segment is {len(payload)} bytes, over the {MAX_PAYLOAD} cap")
+    rest = payload[len(IDENTIFIER) :]
+    if len(rest) < 2:
+        raise GraceFileError("GRACE metadata segment is truncated (no version bytes)")
+    major, minor = rest[0], rest[1]
+    if major != SEGMENT_VERSION[0]:
+        raise GraceFileError(
+            f"GRACE metadata segment version {major}.{minor} is not supported "
+            f"(this pillow-grace reads {SEGMENT_VERSION[0]}.x)"
+            + ("; upgrade pillow-grace" if major > SEGMENT_VERSION[0] else "")
+        )
+    try:
+        obj = loads_strict(rest[2:].decode("utf-8"))
+    except RecursionError:
+        raise GraceFileError("GRACE metadata segment is corrupt: JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise GraceFileError(f"GRACE metadata segment is corrupt: {e}") from None
+    if not isinstance(obj, dict):
+        raise GraceFileError("GRACE metadata segment is corrupt: not a JSON object")
+    name, digest = obj.get("strategy"), obj.get("hash")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+        raise GraceFileError(
+            f"GRACE metadata segment is corrupt: 'strategy' must be a name of 1..{MAX_NAME} characters"
+        )
+    if not isinstance(digest, str) or not _HASH_RE.fullmatch(digest):
+        raise GraceFileError("GRACE metadata segment is corrupt: 'hash' must be 'sha256:' + 64 hex digits")
+    try:
+        weights = validate_weights(obj.get("weights"), field_name="weights")
+    except StrategyError as e:
+        raise GraceFileError(f"GRACE metadata segment claims impossible weights: {e}") from None
+    return GraceMetadata(name, digest, weights, (major, minor))
+
+
+def find(segments: Iterable[tuple[str, bytes]]) -> GraceMetadata | None:
+    """The GRACE metadata among already-parsed marker segments, e.g. Pillow's
+    ``JpegImageFile.applist`` of ``("APP11", payload)`` pairs.
+
+    A payload in another APPn that starts like a GRACE segment, or a second
+    GRACE segment, raises GraceFileError: the file was damaged or forged, and
+    guessing would risk wrong colours."""
+    found: GraceMetadata | None = None
+    for marker, payload in segments:
+        if not marker.startswith("APP") or not payload.startswith(_PREFIX):
+            continue
+        if marker != "APP11":
+            raise GraceFileError(f"GRACE metadata found in an {marker} segment; it must be in APP11")
+        meta = parse_payload(payload)
+        if found is not None:
+            raise GraceFileError("file holds two GRACE metadata segments")
+        found = meta
+    return found
+
+
+#: The first bytes of a GRACE segment as this library writes it: identifier,
+#: major version, minor version (any: index _WILDCARD), the JSON's first key.
+_TEMPLATE = IDENTIFIER + bytes([SEGMENT_VERSION[0], 0]) + b'{"strategy":"'
+_WILDCARD = len(IDENTIFIER) + 1
+#: Four disjoint pieces of the template (skipping the version bytes, which
+#: are common in binary EXIF): with at most _MAX_CHANGED bytes changed, at
+#: least one is intact and can be searched for.
+_ANCHORS = ((0, 4), (8, 12), (12, 16), (16, len(_TEMPLATE)))
+_MAX_CHANGED = 3
+#: The identifier with major version 1, for segments of other 1.x writers.
+_ID_V1 = IDENTIFIER + bytes([SEGMENT_VERSION[0]])
+
+
+def looks_damaged(header: bytes) -> bool:
+    """Whether JPEG header bytes hold remains of a GRACE segment.
+
+    For files in which no valid GRACE segment was found: a flipped marker
+    byte makes Pillow's parser skip the segment as junk, and a flipped
+    identifier byte makes it look foreign. Either way the file would open as
+    a plain JPEG with shifted colours; finding the remains lets the reader
+    refuse it instead.
+
+    Only the segment's own layout counts as remains: the intact identifier
+    and major version followed by a minor byte and ``{``, or the segment's
+    first 21 bytes (identifier, version, ``{"strategy":"``) with at most
+    three bytes changed. JSON alone is not enough: cameras and tools put
+    JSON with keys such as ``"hash"`` or ``"weights"`` in comments and XMP,
+    and a plugin that registers on import must never make such files
+    unopenable. A few substring searches; see scripts/measure_open_overhead.py."""
+    # One-byte searches (memchr) first. The first rule needs a "{"; the
+    # second needs a quote (three changed bytes cannot remove all four of
+    # the template's). Most headers hold neither and cost two memchr calls.
+    if b"{" not in header and b'"' not in header:
+        return False
+    i = header.find(_ID_V1)
+    while i >= 0:
+        if header[i + len(_ID_V1) + 1 : i + len(_ID_V1) + 2] == b"{":
+            return True
+        i = header.find(_ID_V1, i + 1)
+    if b'"' not in header:
+        return False
+    n = len(_TEMPLATE)
+    for lo, hi in _ANCHORS:
+        piece = _TEMPLATE[lo:hi]
+        i = header.find(piece)
+        while i >= 0:
+            start = i - lo
+            window = header[start : start + n] if start >= 0 else b""
+            if len(window) == n and _changed(window) <= _MAX_CHANGED:
+                return True
+            i = header.find(piece, i + 1)
+    return False
+
+
+def _changed(window: bytes) -> int:
+    return sum(a != b for k, (a, b) in enumerate(zip(window, _TEMPLATE, strict=True)) if k != _WILDCARD)
+
+
+def mimics_segment(blob: bytes) -> bool:
+    """Whether ``blob``, written into any marker segment, would make a reader
+    take the file for a damaged GRACE file (the writer refuses such blobs, so
+    that it never writes a file its own reader rejects)."""
+    return blob.startswith(_PREFIX) or looks_damaged(blob)
+
+
+def inspect(data: bytes) -> GraceMetadata | None:
+    """Decide whether a complete JPEG in memory is a GRACE file, without
+    decoding it and without Pillow (so no decompression-bomb limit applies).
+
+    Returns the metadata of a GRACE file and None for a file that certainly
+    is not one (no GRACE segment and no remains of one in its headers, or
+    not a JPEG at all). Raises :class:`GraceFileError` for a file that
+    carries a GRACE segment, or remains of one, that cannot be trusted: such
+    a file must never be decoded with another colour transform. When the
+    headers cannot be parsed up to the first scan, the whole buffer is
+    searched for remains."""
+    fp = io.BytesIO(data)
+    try:
+        meta = scan(fp)
+    except SyntaxError:
+        return None  # not a JPEG
+    if meta is not None:
+        return meta
+    reached_scan = data[fp.tell() - 2 : fp.tell()] == b"\xff\xda"
+    if looks_damaged(data[: fp.tell()] if reached_scan else data):
+        raise GraceFileError(
+            "file holds a damaged GRACE metadata segment (corrupt marker or identifier); "
+            "refusing to decode it with the wrong colours"
+        )
+    return None
+
+
+def scan(fp: IO[bytes]) -> GraceMetadata | None:
+    """Read marker headers from SOI up to the first scan; return GRACE metadata.
+
+    For readers that do not go through Pillow's JPEG parser (Pillow's own
+    opener uses :func:`find` on the segments it already parsed). Only segment
+    headers and APPn payloads are read. Returns None for a JPEG without a
+    GRACE segment; raises SyntaxError for data that is not a JPEG at all, and
+    GraceFileError when a GRACE segment is present but the headers around it
+    are broken."""
+    if fp.read(2) != b"\xff\xd8":
+        raise SyntaxError("not a JPEG file")
+    segments: list[tuple[str, bytes]] = []
+
+    def broken(message: str) -> GraceMetadata | None:
+        # Without a GRACE segment so far this is just a bad JPEG: the JPEG
+        # decoder reports it. With one, the file must not be decoded.
+        if find(segments) is not None:
+            raise GraceFileError(f"GRACE file has broken JPEG headers: {message}")
+        return None
+
+    while True:
+        byte = fp.read(1)
+        if not byte:
+            return broken("no start of scan")
+        if byte != b"\xff":
+            continue
+        marker = fp.read(1)
+        while marker == b"\xff":  # fill bytes
+            marker = fp.read(1)
+        if not marker:
+            return broken("no start of scan")
+        code = 0xFF00 | marker[0]
+        if code in (0xFFDA, 0xFFD9):  # start of scan / end of image
+            return find(segments)
+        if code == 0xFF01 or 0xFFD0 <= code <= 0xFFD7 or code == 0xFF00:
+            continue  # markers without a length
+        raw = fp.read(2)
+        if len(raw) < 2:
+            return broken("truncated segment")
+        (length,) = struct.unpack(">H", raw)
+        if length < 2:
+            return broken("bad segment length")
+        if 0xFFE0 <= code <= 0xFFEF:
+            payload = fp.read(length - 2)
+            if len(payload) < length - 2:
+                segments.append((f"APP{code & 15}", payload))
+                return broken("truncated segment")
+            segments.append((f"APP{code & 15}", payload))
+        else:
+            fp.seek(length - 2, 1)

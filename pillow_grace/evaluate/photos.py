@@ -1,0 +1,154 @@
+"""The photos a benchmark runs on: the photo filter and loading a folder of photos.
+
+Photo filter (documented in docs/benchmarking.md). A file is used when it
+
+1. opens as a raster image (after its EXIF orientation is applied);
+2. has 3 colour channels: RGB, or RGBA/LA/P whose alpha is fully opaque
+   (greyscale, CMYK and 16-bit files are skipped: a camera frame is 8-bit RGB);
+3. has a short side of at least ``MIN_SIDE`` = 200 px;
+4. is in colour: mean |R-G| + |G-B| over 2 is at least ``MIN_CHROMA`` = 4
+   (8-bit units), which skips grey images stored as RGB;
+5. is not a flat graphic: under ``MAX_FLAT`` = 50 % of pixels equal their
+   right neighbour exactly (logos, charts, rendered test patterns have large
+   flat areas; photos, with sensor noise, almost none);
+6. is not on the deny list its photo set gives (``load_directory(deny=...)``);
+7. is not a pixel-exact duplicate of an earlier file (same fingerprint).
+
+Every skipped file is reported with its reason. Named photo sets (``offline``,
+...) are in :mod:`~pillow_grace.bench.sources`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from pillow_grace.evaluate.images import IMAGE_EXTENSIONS, image_fingerprint
+
+MIN_SIDE = 200
+MIN_CHROMA = 4.0
+MAX_FLAT = 0.5
+
+
+@dataclass
+class BenchImage:
+    """One photo as loaded (full resolution, RGB) plus where it came from."""
+
+    name: str
+    """Unique, stable name, e.g. ``opencv:baboon.jpg`` or ``skimage:astronaut``."""
+    image: Image.Image
+    source: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, name: str, image: Image.Image, source: str) -> BenchImage:
+        return cls(name, image, source, image_fingerprint(image))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "fingerprint": self.fingerprint,
+            "size": list(self.image.size),
+        }
+
+
+@dataclass
+class ImageSet:
+    """Photos that passed the filter, and the files that did not (with reasons)."""
+
+    images: list[BenchImage] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def extend(self, other: ImageSet) -> None:
+        seen = {im.fingerprint: im.name for im in self.images}
+        for im in other.images:
+            if im.fingerprint in seen:
+                self.skipped.append((im.name, f"duplicate of {seen[im.fingerprint]}"))
+            else:
+                seen[im.fingerprint] = im.name
+                self.images.append(im)
+        self.skipped.extend(other.skipped)
+
+    def add(self, name: str, image: Image.Image, source: str) -> None:
+        """Add ``image`` under ``name`` if it passes the photo filter, else record why not."""
+        photo, reason = to_photo(image)
+        if photo is None:
+            self.skipped.append((name, reason))
+        else:
+            self.extend(ImageSet([BenchImage.of(name, photo, source)]))
+
+
+def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
+    """(RGB image, "") when ``image`` passes the photo filter, else (None, reason)."""
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:
+        pass
+    mode = image.mode
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        lo, _hi = rgba.getchannel("A").getextrema()  # type: ignore[misc]
+        if lo < 255:
+            return None, "has transparent pixels"
+        image = rgba.convert("RGB")
+    elif mode == "P":
+        image = image.convert("RGB")
+    elif mode != "RGB":
+        return None, f"mode {mode} (not 8-bit RGB)"
+    w, h = image.size
+    if min(w, h) < MIN_SIDE:
+        return None, f"short side {min(w, h)} px < {MIN_SIDE}"
+    a = np.asarray(image, dtype=np.int16)
+    chroma = float((np.abs(a[..., 0] - a[..., 1]) + np.abs(a[..., 1] - a[..., 2])).mean() / 2)
+    if chroma < MIN_CHROMA:
+        return None, f"greyscale content (chroma {chroma:.1f} < {MIN_CHROMA})"
+    flat = float((np.abs(np.diff(a, axis=1)).sum(axis=-1) == 0).mean())
+    if flat >= MAX_FLAT:
+        return None, f"flat graphic ({flat:.0%} of pixels equal their neighbour)"
+    return image, ""
+
+
+def load_file(path: Path) -> tuple[Image.Image | None, str]:
+    """(RGB photo, "") of an image file that passes the filter, else (None, reason)."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return to_photo(im)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        return None, f"not a readable image ({type(e).__name__})"
+
+
+def load_directory(
+    directory: str | os.PathLike[str], source: str | None = None, *, deny: Mapping[str, str] | None = None
+) -> ImageSet:
+    """Every photo in ``directory`` (recursively, sorted by path) that passes the filter.
+
+    ``deny`` maps file names to skip onto the reason recorded for them."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise FileNotFoundError(f"--images: {str(root)!r} is not a directory")
+    source = source or root.name or "images"
+    out = ImageSet()
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    for p in files:
+        name = f"{source}:{p.relative_to(root).as_posix()}"
+        if deny and p.name in deny:
+            out.skipped.append((name, deny[p.name]))
+            continue
+        photo, reason = load_file(p)
+        if photo is None:
+            out.skipped.append((name, reason))
+        else:
+            out.extend(ImageSet([BenchImage.of(name, photo, source)]))
+    return out

@@ -1,1 +1,0 @@
-"""Pillow-side tests of pillow-grace: strategy format, lookup, encode, decode, bad input."""

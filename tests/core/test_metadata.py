@@ -1,0 +1,86 @@
+"""The APP11 segment API used by readers outside Pillow's parser (metadata.scan, find)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from pillow_grace import GraceFileError, GraceMetadata, Strategy
+from pillow_grace.core import metadata
+from tests.support import jpegmarkers as jm
+
+
+@pytest.fixture(scope="module")
+def grace_file(photo: Image.Image, make_strategy: Any) -> tuple[bytes, Strategy]:
+    s = make_strategy("meta", weights=(0.25, 0.5, 0.25))
+    buf = io.BytesIO()
+    photo.crop((0, 0, 32, 24)).save(buf, "GRACE", strategy=s, exif=b"Exif\x00\x00" + b"\x00" * 20)
+    return buf.getvalue(), s
+
+
+def test_segment_round_trip() -> None:
+    meta = GraceMetadata("name", "sha256:" + "ab" * 32, (0.2, 0.5, 0.3))
+    seg = meta.to_segment()
+    assert seg[:2] == b"\xff\xeb" and int.from_bytes(seg[2:4], "big") == len(seg) - 2
+    assert metadata.parse_payload(seg[4:]) == meta
+    assert metadata.parse_payload(b"JP\x00\x01jumbf") is None  # JPEG XT / JUMBF: not ours
+    with pytest.raises(ValueError, match="strategy name"):
+        GraceMetadata("", "sha256:" + "0" * 64, (0.2, 0.5, 0.3)).to_segment()
+
+
+def test_scan_agrees_with_the_pillow_opener(grace_file: tuple[bytes, Strategy]) -> None:
+    data, s = grace_file
+    found = metadata.scan(io.BytesIO(data))
+    assert found == GraceMetadata("meta", s.content_hash, s.weights)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.grace == found  # type: ignore[attr-defined]
+    plain = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(plain, "JPEG")
+    assert metadata.scan(io.BytesIO(plain.getvalue())) is None
+    with pytest.raises(SyntaxError, match="not a JPEG"):
+        metadata.scan(io.BytesIO(b"\x89PNG\r\n"))
+
+
+def test_scan_refuses_broken_headers_around_a_grace_segment(grace_file: tuple[bytes, Strategy]) -> None:
+    data, _s = grace_file
+    seg = jm.find(data, 0xFFEB)[0]
+    end_of_app11 = seg.offset + 4 + len(seg.payload)
+    with pytest.raises(GraceFileError, match="broken JPEG headers"):
+        metadata.scan(io.BytesIO(data[:end_of_app11]))  # no start of scan after it
+    with pytest.raises(GraceFileError, match="corrupt"):
+        metadata.scan(io.BytesIO(data[: end_of_app11 - 10]))  # segment cut short
+    bad_length = data[:end_of_app11] + b"\xff\xdb\x00\x01" + data[end_of_app11 + 4 :]
+    with pytest.raises(GraceFileError, match="bad segment length"):
+        metadata.scan(io.BytesIO(bad_length))
+
+
+def test_find_on_segment_lists() -> None:
+    payload = GraceMetadata("x", "sha256:" + "0" * 64, (0.2, 0.5, 0.3)).to_payload()
+    assert metadata.find([("APP0", b"JFIF\x00"), ("APP11", payload), ("COM", b"GRACE\x00")]) is not None
+    assert metadata.find([("APP1", b"Exif\x00\x00GRACE")]) is None
+    with pytest.raises(GraceFileError, match="APP3"):
+        metadata.find([("APP3", payload)])
+    with pytest.raises(GraceFileError, match="two"):
+        metadata.find([("APP11", payload), ("APP11", payload)])
+
+
+@pytest.mark.parametrize(
+    ("header", "damaged"),
+    [
+        (b"\xff\xd8 plain header", False),
+        (b"Exif\x00\x00Artist\x00GRACE\x00\x01\x02", False),  # the word, even NUL-terminated
+        (b"xx GRACE\x00\x01\x00{...", True),
+        (b'xx\x00\x8fGRA\x9fE\x00\x01\x00{"strategy":"s",', True),
+        (b'xx\x8fGRA\x9fE\x00\x01\x00{\xffstrategy":"s",', True),  # three bytes changed
+        (b'xx\x8fGRB\x9fE\x00\x01\x00{\xffstr\x00tegy":"s",', False),  # five: noise
+        # JSON that is not in a GRACE segment's layout: ordinary comments and XMP
+        (b'junk "hash":"sha256:0123456789abcdef', False),
+        (b'junk "weights":[0.2,', False),
+        (b'{"strategy":"s","hash":"sha256:00","weights":[1]}', False),
+    ],
+)
+def test_looks_damaged(header: bytes, damaged: bool) -> None:
+    assert metadata.looks_damaged(header) is damaged
