@@ -128,7 +128,7 @@ def _from_plugins() -> Iterator[tuple[str, Location]]:
     # reverse, so each is called here in turn (which also isolates failures).
     for impl in hook.get_hookimpls():
         try:
-            result = impl.function()
+            result: Any = impl.function()
             items = list(result or ())
         except Exception as e:
             warnings.warn(

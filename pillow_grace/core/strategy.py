@@ -30,7 +30,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 # The limits are defined beside the checks that enforce them and re-exported
 # here, where callers import them from (``strategy.MIN_WEIGHT``).
@@ -123,6 +126,17 @@ class Perception:
     """Measured rate and distortion of every bin at a grid of steps (format 1.2):
     what the ``"empirical"`` allocation derives its tables from."""
 
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts (validated into tuples by __post_init__),
+        # so that callers passing numpy arrays or a JSON object type-check.
+        def __init__(
+            self,
+            grad_abs_mean: ArrayLike,
+            grad_sq_mean: ArrayLike,
+            coef_abs_mean: ArrayLike,
+            rate_distortion: RateDistortion | Mapping[str, Any] | None = None,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
             object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name)))
@@ -130,7 +144,7 @@ class Perception:
         if rd is not None and not isinstance(rd, RateDistortion):
             if not isinstance(rd, Mapping):
                 raise _bad("perception.rate_distortion", f"must be a JSON object, got {_show(rd)}")
-            rd = RateDistortion(rd.get("steps"), rd.get("rate"), rd.get("mse"))  # type: ignore[arg-type]
+            rd = RateDistortion(rd.get("steps"), rd.get("rate"), rd.get("mse"))
             object.__setattr__(self, "rate_distortion", rd)
 
     def to_dict(self) -> dict[str, Any]:
@@ -445,7 +459,7 @@ class Strategy:
         perception = None
         if top.get("perception") is not None:
             p = section("perception", top["perception"], optional=False)
-            rd = None
+            rd: Any = None  # a JSON object; Perception validates it into RateDistortion
             if p.get("rate_distortion") is not None:
                 rd = section("perception.rate_distortion", p["rate_distortion"], optional=False)
             perception = Perception(p["grad_abs_mean"], p["grad_sq_mean"], p["coef_abs_mean"], rd)
@@ -469,7 +483,7 @@ class Strategy:
             description=model.get("description", ""),
             model_input_size=model.get("input_size"),
             probe_resolution=probe.get("resolution"),
-            provenance=top.get("provenance"),
+            provenance=top.get("provenance", {}),
             version=min(version, FORMAT_VERSION),
         )
         # A newer minor version may hold fields this library drops, so its hash
