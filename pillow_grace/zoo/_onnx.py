@@ -25,12 +25,12 @@ import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pillow_grace.zoo.install import INSTALL_HINT
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import onnx
     import torch
     from torch import nn
-
-INSTALL_HINT = "install the model zoo with `bash scripts/install-zoo.sh /path/to/python -m pip`"
 
 
 _M = TypeVar("_M", bound="nn.Module")

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-INSTALL_HINT = "install the model zoo with `bash scripts/install-zoo.sh /path/to/python -m pip`"
+from pillow_grace.zoo.install import INSTALL_HINT
 
 _NUMPY_TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}
 _NONE, _RELU, _RELU_N1_TO_1, _RELU6 = 0, 1, 2, 3

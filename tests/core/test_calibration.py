@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 import pillow_grace
-from pillow_grace import Allocation, Strategy, StrategyError
+from pillow_grace import Strategy, StrategyError
 from pillow_grace.core import tables
-from pillow_grace.core.strategy import FIT_ALLOCATIONS
+from pillow_grace.core.strategy import FIT_ALLOCATIONS, Allocation
 from tests.core.test_strategy import doc_of, set_path
 from tests.support import jpegmarkers as jm
 

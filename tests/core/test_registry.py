@@ -111,7 +111,7 @@ def test_search_order_shipped_then_path_then_plugin(
     shipped = write(make_strategy, fake_shipped, "dup", weights=(0.3, 0.4, 0.3))
     on_path = write(make_strategy, isolated_registry, "dup", weights=(0.2, 0.6, 0.2))
     from_plugin = make_strategy("dup", tables="ones", perception=None, weights=(0.1, 0.8, 0.1))
-    pillow_grace.plugin_manager().register(ObjectPlugin(from_plugin), name="objects")
+    registry.plugin_manager().register(ObjectPlugin(from_plugin), name="objects")
     assert [o for _n, o, _l in strategy_sources("dup")] == ["shipped", "path", "plugin"]
     assert load_strategy("dup") == shipped
     (fake_shipped / "dup.json").unlink()
@@ -124,7 +124,7 @@ def test_search_order_shipped_then_path_then_plugin(
 def test_first_registered_plugin_wins(isolated_registry: Path, make_strategy: Any) -> None:
     one = make_strategy("p", tables="ones", perception=None, weights=(0.2, 0.6, 0.2))
     two = make_strategy("p", tables="ones", perception=None, weights=(0.6, 0.2, 0.2))
-    pm = pillow_grace.plugin_manager()
+    pm = registry.plugin_manager()
     pm.register(ObjectPlugin(one), name="one")
     pm.register(ObjectPlugin(two), name="two")
     assert load_strategy("p") is one
@@ -158,7 +158,7 @@ def test_pluggy_registration_of_the_test_plugin_module(
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))
     monkeypatch.delitem(sys.modules, PLUGIN_MODULE, raising=False)
     module = importlib.import_module(PLUGIN_MODULE)
-    pillow_grace.plugin_manager().register(module)
+    registry.plugin_manager().register(module)
     s = load_strategy("plugin-test")
     assert s.name == "plugin-test" and s.weights == (0.25, 0.5, 0.25)
     assert strategy_sources("plugin-test")[0][1] == "plugin"
@@ -184,7 +184,7 @@ def test_entry_point_discovery_with_a_dist_info(
     registry.reset_plugins()
     assert "plugin-test" in available_strategies()
     assert load_strategy("plugin-test").name == "plugin-test"
-    assert pillow_grace.plugin_manager().has_plugin(PLUGIN_MODULE)
+    assert registry.plugin_manager().has_plugin(PLUGIN_MODULE)
 
 
 def test_broken_plugins_warn_and_do_not_break_lookup(
@@ -211,8 +211,8 @@ def test_broken_plugins_warn_and_do_not_break_lookup(
         def grace_strategies(self) -> list[Any]:
             raise RuntimeError("plugin bug")
 
-    pillow_grace.plugin_manager().register(Raising(), name="raising")
-    pillow_grace.plugin_manager().register(ObjectPlugin(42), name="wrong-type")
+    registry.plugin_manager().register(Raising(), name="raising")
+    registry.plugin_manager().register(ObjectPlugin(42), name="wrong-type")
     with pytest.warns(RuntimeWarning) as record:
         with pytest.raises(StrategyNotFoundError):
             load_strategy("nowhere")

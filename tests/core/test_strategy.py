@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import pillow_grace
-from pillow_grace import Allocation, Perception, Strategy, StrategyError
-from pillow_grace.core.strategy import FORMAT_VERSION, MAX_FILE_BYTES, MIN_WEIGHT
+from pillow_grace import Strategy, StrategyError
+from pillow_grace.core.strategy import FORMAT_VERSION, MAX_FILE_BYTES, MIN_WEIGHT, Allocation, Perception
 
 
 def doc_of(strategy: Strategy) -> dict[str, Any]:
