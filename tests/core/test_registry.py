@@ -12,6 +12,7 @@ import textwrap
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -152,12 +153,20 @@ def test_changed_file_is_reloaded(isolated_registry: Path, make_strategy: Any) -
     assert load_strategy("live").weights == (0.25, 0.5, 0.25)
 
 
-def test_pluggy_registration_of_the_test_plugin_module(
-    isolated_registry: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
-    monkeypatch.delitem(sys.modules, PLUGIN_MODULE, raising=False)
-    module = importlib.import_module(PLUGIN_MODULE)
+def load_plugin_module_from_file(name: str) -> ModuleType:
+    """The test plugin's module, imported from its file under ``name``, with nothing
+    added to sys.path: the plugin's folder may hold the ``grace_test_plugin.egg-info``
+    that `pip install tests/plugins/grace_test_plugin` leaves behind, whose entry
+    point would register the same module under its entry-point name."""
+    spec = importlib.util.spec_from_file_location(name, PLUGIN_DIR / PLUGIN_MODULE / "__init__.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pluggy_registration_of_the_test_plugin_module(isolated_registry: Path) -> None:
+    module = load_plugin_module_from_file("grace_test_plugin_registered_at_run_time")
     registry.plugin_manager().register(module)
     s = load_strategy("plugin-test")
     assert s.name == "plugin-test" and s.weights == (0.25, 0.5, 0.25)
