@@ -263,3 +263,18 @@ def test_real_pip_install_of_the_test_plugin(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "plugin-test ['plugin']"
+
+
+def test_grace_list_fails_on_a_listed_file_that_does_not_load(
+    isolated_registry: Path, make_strategy: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pillow_grace import cli
+
+    write(make_strategy, isolated_registry, "fine")
+    assert cli.main(["list"]) == 0
+    (isolated_registry / "broken.json").write_text('{"format": "grace-strategy", "version": "1.0"}')
+    capsys.readouterr()
+    assert cli.main(["list"]) == cli.EXIT_ERROR
+    out, err = capsys.readouterr()
+    assert "broken" in err and str(isolated_registry / "broken.json") in err
+    assert [row.split()[0] for row in out.splitlines() if "BROKEN" in row] == ["broken"]
