@@ -192,7 +192,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """List every strategy found; a listed file that would not load (missing,
     unreadable, invalid) is marked and makes the exit status 1, so that a
     plugin package that forgot to ship its JSON is caught here."""
-    from pillow_grace.core.registry import load_strategy, strategy_sources
+    from pillow_grace.core.registry import load_source, strategy_sources
 
     seen: set[str] = set()
     rows = []
@@ -202,7 +202,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if isinstance(location, (str, os.PathLike)):
             where = str(location)
             try:
-                load_strategy(Path(location))
+                load_source(name, Path(location))
             except GraceError as e:
                 note += " (BROKEN)"
                 fix = (" A plugin package must ship the file: list it in its package data "

@@ -273,8 +273,9 @@ def test_grace_list_fails_on_a_listed_file_that_does_not_load(
     write(make_strategy, isolated_registry, "fine")
     assert cli.main(["list"]) == 0
     (isolated_registry / "broken.json").write_text('{"format": "grace-strategy", "version": "1.0"}')
+    make_strategy("inner", tables="ones", perception=None).save(isolated_registry / "outer.json")
     capsys.readouterr()
     assert cli.main(["list"]) == cli.EXIT_ERROR
     out, err = capsys.readouterr()
-    assert "broken" in err and str(isolated_registry / "broken.json") in err
-    assert [row.split()[0] for row in out.splitlines() if "BROKEN" in row] == ["broken"]
+    assert str(isolated_registry / "broken.json") in err and "rename the file to inner.json" in err
+    assert [row.split()[0] for row in out.splitlines() if "BROKEN" in row] == ["broken", "outer"]
