@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 from benchmarks.measured_pages import OUT, PAGES, ROOT, as_markdown, render
 
@@ -19,7 +18,8 @@ def test_every_page_runs_a_script_of_the_checkout_and_points_to_its_explanation(
 
 def test_output_lines_stay_lines_and_tables_stay_tables() -> None:
     out = "photo: mosaic\nruns: 30\n\n\n### Table\n| a | b |\n|---|---|\n| 1 | 2 |\nafter\n"
-    assert as_markdown(out) == "photo: mosaic\n\nruns: 30\n\n### Table\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nafter"
+    expected = "photo: mosaic\n\nruns: 30\n\n### Table\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nafter"
+    assert as_markdown(out) == expected
 
 
 def test_a_page_records_command_date_machine_and_output() -> None:
