@@ -125,8 +125,7 @@ def imdecode(buf: Any, flags: int) -> np.ndarray | None:
     a GRACE segment, or the remains of one, that cannot be trusted raises
     :class:`pillow_grace.GraceFileError` instead of being decoded with the
     wrong colours."""
-    data = _buffer_bytes(buf)
-    arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(bytes(buf), dtype=np.uint8)
+    data, arr = _buffer_bytes(buf)
     meta = metadata.inspect(data) if data is not None and _maybe_jpeg(data) else None
     if meta is None:
         return cv2.imdecode(arr, flags)
@@ -161,11 +160,35 @@ def _maybe_jpeg(data: bytes) -> bool:
     return data[:3] == b"\xff\xd8\xff"
 
 
-def _buffer_bytes(buf: Any) -> bytes | None:
+def _buffer_bytes(buf: Any) -> tuple[bytes | None, Any]:
+    """The bytes a decode of ``buf`` reads, and what to hand ``cv2.imdecode``.
+
+    The GRACE check must see exactly the bytes that would be decoded, for
+    every buffer type, or a GRACE file slips through to cv2's BT.601 decode:
+
+    * numpy arrays of 1-byte integers (uint8, and int8, which cv2 reads as
+      the same bytes), shaped as cv2 accepts (1-D, a row or a column, any
+      strides): their bytes. Other arrays go to cv2 as they are, which
+      returns None or raises for them.
+    * anything with the buffer protocol (bytes, bytearray, memoryview, mmap,
+      array.array, ...) and lists or tuples of ints 0..255: their bytes, as
+      a uint8 array. cv2 itself refuses most of these (docs/interop.md).
+    """
     if isinstance(buf, np.ndarray):
-        if buf.dtype != np.uint8:
-            return None  # let cv2 report it as it always has
-        return buf.tobytes()
-    if isinstance(buf, (bytes, bytearray, memoryview)):
-        return bytes(buf)
-    return None
+        if buf.dtype.itemsize != 1 or buf.dtype.kind not in "ui" or sum(d > 1 for d in buf.shape) > 1:
+            return None, buf  # cv2 decides (None, or its own error)
+        return np.ascontiguousarray(buf).view(np.uint8).tobytes(), buf
+    if isinstance(buf, (list, tuple)):
+        try:
+            data = bytes(buf)
+        except (TypeError, ValueError):
+            raise TypeError(
+                "buf as a list or tuple must hold ints 0..255 (the file's bytes); "
+                "or pass np.frombuffer(data, np.uint8)"
+            ) from None
+    else:
+        try:
+            data = memoryview(buf).tobytes()
+        except TypeError:
+            return None, buf  # not a buffer: cv2 reports it
+    return data, np.frombuffer(data, dtype=np.uint8)

@@ -165,6 +165,23 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     codec.encode(im, fp, strategy, codec.EncodeOptions.from_mapping(info))
 
 
+def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """Refuse ``save_all=True`` (and ``append_images``) with the reason.
+
+    Pillow's JPEG writer has no multi-frame mode either (it fails with
+    ``KeyError: 'JPEG'``). Without this handler Pillow fails the same way
+    *before* its ``try``/``finally``, so the options stay in
+    ``im.encoderinfo`` and the next ``im.save(f, "GRACE")`` silently reuses
+    them; raising here lets Pillow restore them (and delete a file it
+    created)."""
+    frames = getattr(im, "n_frames", 1) + len(im.encoderinfo.get("append_images") or ())
+    raise codec.EncodeOptionError(
+        f"GRACE writes one image per JPEG file (as Pillow's JPEG writer), so save_all=True / "
+        f"append_images cannot be honoured (this image has {frames} frame(s)); save each frame "
+        'to its own file with img.save(path, "GRACE", strategy=...), after img.seek(i) for frame i'
+    )
+
+
 def register_grace_opener() -> None:
     """Register the GRACE save format and opener with Pillow (idempotent).
 
@@ -176,6 +193,7 @@ def register_grace_opener() -> None:
     Image.preinit()  # make sure JPEG is registered, so we can go in front of it
     Image.register_open(FORMAT, _open_factory, _accept)
     Image.register_save(FORMAT, _save)
+    Image.register_save_all(FORMAT, _save_all)
     Image.register_mime(FORMAT, "image/jpeg")
     if FORMAT in Image.ID and "JPEG" in Image.ID:
         Image.ID.remove(FORMAT)

@@ -133,58 +133,140 @@ def find(segments: Iterable[tuple[str, bytes]]) -> GraceMetadata | None:
 #: major version, minor version (any: index _WILDCARD), the JSON's first key.
 _TEMPLATE = IDENTIFIER + bytes([SEGMENT_VERSION[0], 0]) + b'{"strategy":"'
 _WILDCARD = len(IDENTIFIER) + 1
-#: Four disjoint pieces of the template (skipping the version bytes, which
-#: are common in binary EXIF): with at most _MAX_CHANGED bytes changed, at
-#: least one is intact and can be searched for.
-_ANCHORS = ((0, 4), (8, 12), (12, 16), (16, len(_TEMPLATE)))
+#: Four disjoint pieces of the template (the minor version byte, which can
+#: be anything, is in none): at most _MAX_CHANGED edits (bytes changed,
+#: inserted or deleted) leave at least one intact, to be searched for.
+#: Each is rare in camera and editor headers ("rate", say, is not: every
+#: XMP packet has "CreateDate").
+_ANCHORS = ((0, 4), (4, 7), (8, 14), (14, len(_TEMPLATE)))
 _MAX_CHANGED = 3
 #: The identifier with major version 1, for segments of other 1.x writers.
 _ID_V1 = IDENTIFIER + bytes([SEGMENT_VERSION[0]])
+#: Segments with a longer payload cannot be a GRACE segment (MAX_PAYLOAD), so
+#: only their ends are searched: the head, where a GRACE segment whose own
+#: length was damaged upwards starts, and the tail, where a segment before
+#: it whose length was damaged upwards (low byte) swallowed it.
+_HEAD = 32
+_TAIL = 288
 
 
 def looks_damaged(header: bytes) -> bool:
     """Whether JPEG header bytes hold remains of a GRACE segment.
 
     For files in which no valid GRACE segment was found: a flipped marker
-    byte makes Pillow's parser skip the segment as junk, and a flipped
-    identifier byte makes it look foreign. Either way the file would open as
-    a plain JPEG with shifted colours; finding the remains lets the reader
-    refuse it instead.
+    byte makes Pillow's parser skip the segment as junk, a flipped identifier
+    byte makes it look foreign, an inserted or deleted byte shifts it. Any of
+    these would open the file as a plain JPEG with shifted colours; finding
+    the remains lets the reader refuse it instead.
 
     Only the segment's own layout counts as remains: the intact identifier
     and major version followed by a minor byte and ``{``, or the segment's
     first 21 bytes (identifier, version, ``{"strategy":"``) with at most
-    three bytes changed. JSON alone is not enough: cameras and tools put
-    JSON with keys such as ``"hash"`` or ``"weights"`` in comments and XMP,
-    and a plugin that registers on import must never make such files
-    unopenable. A few substring searches; see scripts/measure_open_overhead.py."""
-    # One-byte searches (memchr) first. The first rule needs a "{"; the
-    # second needs a quote (three changed bytes cannot remove all four of
-    # the template's). Most headers hold neither and cost two memchr calls.
+    three bytes changed, inserted or deleted. JSON alone is not enough:
+    cameras and tools put JSON with keys such as ``"hash"`` or ``"weights"``
+    in comments and XMP, and a plugin that registers on import must never
+    make such files unopenable.
+
+    Cost: every plain JPEG is checked, so this is one pass of C-speed
+    searches over the bytes that can hold remains (see :func:`_searched`:
+    large EXIF and XMP blocks only at their ends), with no per-byte Python
+    work. See ``benchmarks/speed.py --group open``."""
+    # One-byte searches (memchr) first. Both rules need one of the
+    # template's four "{" or '"' bytes (three edits cannot remove them all);
+    # headers without EXIF, XMP or comments hold neither.
     if b"{" not in header and b'"' not in header:
         return False
-    i = header.find(_ID_V1)
+    text = _searched(header)
+    if b"{" not in text and b'"' not in text:
+        return False  # the quotes were in DHT/DQT tables
+    i = text.find(_ID_V1)
     while i >= 0:
-        if header[i + len(_ID_V1) + 1 : i + len(_ID_V1) + 2] == b"{":
+        if text[i + len(_ID_V1) + 1 : i + len(_ID_V1) + 2] == b"{":
             return True
-        i = header.find(_ID_V1, i + 1)
-    if b'"' not in header:
-        return False
+        i = text.find(_ID_V1, i + 1)
     n = len(_TEMPLATE)
     for lo, hi in _ANCHORS:
         piece = _TEMPLATE[lo:hi]
-        i = header.find(piece)
+        i = text.find(piece)
         while i >= 0:
             start = i - lo
-            window = header[start : start + n] if start >= 0 else b""
-            if len(window) == n and _changed(window) <= _MAX_CHANGED:
+            window = text[max(0, start - _MAX_CHANGED) : start + n + _MAX_CHANGED]
+            if _edits_to_template(window) <= _MAX_CHANGED:
                 return True
-            i = header.find(piece, i + 1)
+            i = text.find(piece, i + 1)
     return False
 
 
-def _changed(window: bytes) -> int:
-    return sum(a != b for k, (a, b) in enumerate(zip(window, _TEMPLATE, strict=True)) if k != _WILDCARD)
+def _searched(header: bytes) -> bytes:
+    """The bytes of ``header`` that can hold remains of a GRACE segment.
+
+    A header that starts like a JPEG is walked segment by segment (a few
+    index reads per segment) up to the frame header or first Huffman table.
+    Kept whole: junk between segments, APPn and comment segments up to
+    MAX_PAYLOAD, and everything after a length that runs past the end. Of a
+    longer APPn or comment payload only the first _HEAD and last _TAIL bytes
+    are kept. Left out: quantization tables and what follows the frame
+    header (libjpeg, and so the GRACE writer, puts every APPn segment before
+    them, so no damaged length can make them hold a GRACE segment). Data
+    that is not a JPEG header is searched whole."""
+    if not header.startswith(b"\xff\xd8"):
+        return header
+    n = len(header)
+    kept: list[bytes] = []
+    pos = 2
+    while pos + 4 <= n:
+        if header[pos] != 0xFF:  # junk: kept up to the next possible marker
+            nxt = header.find(b"\xff", pos + 1)
+            kept.append(header[pos : nxt if nxt >= 0 else n])
+            if nxt < 0:
+                break
+            pos = nxt
+            continue
+        code = header[pos + 1]
+        if code == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if code in _NO_LENGTH:
+            pos += 2
+            continue
+        if 0xC0 <= code <= 0xCF or code == 0xDA or code == 0xD9:
+            return b"\xff".join(kept)  # a frame or Huffman table: the APPn segments are over
+        end = pos + 2 + ((header[pos + 2] << 8) | header[pos + 3])
+        if end > n:
+            break
+        if not 0xDB <= code <= 0xDF:  # DQT, DNL, DRI, DHP, EXP: tables
+            if end - pos > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
+                kept.append(header[pos : pos + 4 + _HEAD])
+                kept.append(header[end - _TAIL : end])
+            else:
+                kept.append(header[pos:end])
+        pos = end
+    kept.append(header[pos:])  # broken or unfinished: the rest whole
+    return b"\xff".join(kept)  # not a template byte: no match across a cut
+
+
+#: Markers without a length field: TEM, SOI, RST0-7 (and 00, a stuffed byte).
+_NO_LENGTH = frozenset({0x00, 0x01, 0xD8, *range(0xD0, 0xD8)})
+
+
+def _edits_to_template(window: bytes) -> int:
+    """Fewest bytes changed, inserted or deleted to turn some run of
+    ``window`` into _TEMPLATE (the minor version byte matches anything).
+
+    Semi-global edit distance, cut off above _MAX_CHANGED; runs only where
+    an anchor of the template was found, which plain headers rarely have."""
+    cap = _MAX_CHANGED + 1
+    prev = [0] * (len(window) + 1)  # the run may start anywhere in window
+    for r, t in enumerate(_TEMPLATE, 1):
+        cur = [min(r, cap)] + [cap] * len(window)
+        wild = r - 1 == _WILDCARD
+        for j, w in enumerate(window, 1):
+            cost = prev[j - 1] + (0 if wild or w == t else 1)
+            cur[j] = min(cost, prev[j] + 1, cur[j - 1] + 1, cap)
+        if min(cur) >= cap:
+            return cap
+        prev = cur
+    return min(prev)
 
 
 def mimics_segment(blob: bytes) -> bool:
