@@ -24,7 +24,7 @@ import io
 import json
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -212,37 +212,53 @@ def _searched(header: bytes) -> bytes:
     if not header.startswith(b"\xff\xd8"):
         return header
     n = len(header)
-    kept: list[bytes] = []
+    ranges: list[list[int]] = []  # [start, end) of the kept bytes, contiguous ones merged
+
+    def keep(start: int, end: int) -> None:
+        if ranges and ranges[-1][1] == start:
+            ranges[-1][1] = end
+        else:
+            ranges.append([start, end])
+
     pos = 2
     while pos + 4 <= n:
         if header[pos] != 0xFF:  # junk: kept up to the next possible marker
             nxt = header.find(b"\xff", pos + 1)
-            kept.append(header[pos : nxt if nxt >= 0 else n])
-            if nxt < 0:
-                break
+            nxt = n if nxt < 0 else nxt
+            keep(pos, nxt)
             pos = nxt
             continue
         code = header[pos + 1]
         if code == 0xFF:  # fill byte
+            keep(pos, pos + 1)
             pos += 1
             continue
         if code in _NO_LENGTH:
+            keep(pos, pos + 2)
             pos += 2
             continue
         if 0xC0 <= code <= 0xCF or code == 0xDA or code == 0xD9:
-            return b"\xff".join(kept)  # a frame or Huffman table: the APPn segments are over
+            return _joined(header, ranges)  # a frame or Huffman table: the APPn segments are over
         end = pos + 2 + ((header[pos + 2] << 8) | header[pos + 3])
         if end > n:
             break
-        if not 0xDB <= code <= 0xDF:  # DQT, DNL, DRI, DHP, EXP: tables
-            if end - pos > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
-                kept.append(header[pos : pos + 4 + _HEAD])
-                kept.append(header[end - _TAIL : end])
-            else:
-                kept.append(header[pos:end])
+        if 0xDB <= code <= 0xDF:  # DQT, DNL, DRI, DHP, EXP: tables
+            pass
+        elif end - pos > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
+            keep(pos, pos + 4 + _HEAD)
+            keep(end - _TAIL, end)
+        else:
+            keep(pos, end)
         pos = end
-    kept.append(header[pos:])  # broken or unfinished: the rest whole
-    return b"\xff".join(kept)  # not a template byte: no match across a cut
+    keep(pos, n)  # broken or unfinished: the rest whole
+    return _joined(header, ranges)
+
+
+def _joined(header: bytes, ranges: list[list[int]]) -> bytes:
+    if len(ranges) == 1 and ranges[0] == [2, len(header)]:
+        return header
+    # 0xFF is no template byte: nothing matches across a cut
+    return b"\xff".join(header[a:b] for a, b in ranges)
 
 
 #: Markers without a length field: TEM, SOI, RST0-7 (and 00, a stuffed byte).
@@ -274,6 +290,31 @@ def mimics_segment(blob: bytes) -> bool:
     take the file for a damaged GRACE file (the writer refuses such blobs, so
     that it never writes a file its own reader rejects)."""
     return blob.startswith(_PREFIX) or looks_damaged(blob)
+
+
+def lookalike_segments(segments: Sequence[tuple[str, int, bytes]]) -> list[str]:
+    """Which of the header segments a writer is about to write, in file
+    order as ``(name, marker, payload)``, would make readers refuse a file
+    *without* a GRACE segment as a damaged GRACE file (empty if none).
+
+    Checking each blob alone is not enough: the bytes that follow a comment
+    or an XMP packet in the file can complete a GRACE layout that the blob
+    only starts. The whole header is checked with :func:`looks_damaged`, as
+    readers do; the culprits are the segments whose removal clears it (all
+    of them when no single one does)."""
+
+    def header(skip: int) -> bytes:
+        body = b"".join(
+            struct.pack(">HH", marker, len(payload) + 2) + payload
+            for i, (_name, marker, payload) in enumerate(segments)
+            if i != skip
+        )
+        return b"\xff\xd8" + body + b"\xff\xc0\x00\x11"  # the frame header follows
+
+    if not looks_damaged(header(-1)):
+        return []
+    culprits = [name for i, (name, _m, _p) in enumerate(segments) if not looks_damaged(header(i))]
+    return culprits or [name for name, _m, _p in segments]
 
 
 def inspect(data: bytes) -> GraceMetadata | None:
