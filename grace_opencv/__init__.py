@@ -41,9 +41,9 @@ import numpy as np
 
 from grace_opencv._decode import decode_grace
 from grace_opencv._encode import encode_grace
-from grace_opencv._flags import cv_params, options_from_params
+from grace_opencv._flags import CvParamError, cv_params, options_from_params
 from pillow_grace.core import codec, metadata
-from pillow_grace.core.errors import EncodeOptionError
+from pillow_grace.core.errors import EncodeOptionError, GraceFileError
 from pillow_grace.plugin import register_grace_opener
 
 # The decoder (._decode) opens GRACE files through Pillow's registry; say so
@@ -52,9 +52,10 @@ register_grace_opener()
 
 __all__ = ["JPEG_EXTENSIONS", "imdecode", "imencode", "imread", "imwrite"]
 
-#: Extensions written as GRACE JPEG (compared case-insensitively); the same
-#: set cv2's JPEG codec claims, plus ".jfif".
-JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
+#: Extensions written as GRACE JPEG (compared case-insensitively): the set
+#: cv2's JPEG codec claims. Like cv2, "jpg" without the dot and ".jfif" are
+#: refused (cv2 finds no encoder for them).
+JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe"})
 
 
 # -- encoding -----------------------------------------------------------------
@@ -72,12 +73,24 @@ def imencode(
         raise TypeError(f"ext must be a str such as '.jpg', got {type(ext).__name__}")
     if not _is_jpeg(ext):
         if strategy is not None:
-            raise EncodeOptionError(
-                f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {ext!r}"
-            )
+            _refuse_non_jpeg(ext, repr(ext))
         return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value]
     data = encode_grace(img, _require_strategy(strategy), options_from_params(params))
     return True, data
+
+
+def _refuse_non_jpeg(ext: str, what: str) -> None:
+    """A strategy with an extension that is not a cv2 JPEG extension."""
+    bare = ext.lower().lstrip(".")
+    if bare in ("jpg", "jpeg", "jpe", "jfif"):
+        # cv2 finds no encoder for these either (cv2.error); say how to fix it
+        raise CvParamError(
+            f"could not find encoder for the extension {ext!r} (as cv2): cv2's JPEG extensions are "
+            "'.jpg', '.jpeg' and '.jpe', with the dot; use '.jpg'"
+        )
+    raise EncodeOptionError(
+        f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {what}"
+    )
 
 
 def _require_strategy(strategy: Any) -> Any:
@@ -99,9 +112,7 @@ def imwrite(
     ext = os.path.splitext(path)[1]
     if not _is_jpeg(ext):
         if strategy is not None:
-            raise EncodeOptionError(
-                f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {path!r}"
-            )
+            _refuse_non_jpeg(ext, repr(path))
         return bool(cv2.imwrite(path, img, cv_params(params)))
     data = encode_grace(img, _require_strategy(strategy), options_from_params(params))
     with open(path, "wb") as f:
@@ -126,7 +137,7 @@ def imdecode(buf: Any, flags: int) -> np.ndarray | None:
     :class:`pillow_grace.GraceFileError` instead of being decoded with the
     wrong colours."""
     data, arr = _buffer_bytes(buf)
-    meta = metadata.inspect(data) if data is not None and _maybe_jpeg(data) else None
+    meta = _inspect(data) if data is not None and _maybe_jpeg(data) else None
     if meta is None:
         return cv2.imdecode(arr, flags)
     return decode_grace(data, meta, flags, partial=False, plain=lambda: cv2.imdecode(arr, flags))  # type: ignore[arg-type]
@@ -144,7 +155,7 @@ def imread(filename: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> n
             data = head + f.read() if _maybe_jpeg(head) else None
     except OSError:
         data = None
-    meta = metadata.inspect(data) if data is not None else None
+    meta = _inspect(data) if data is not None else None
     if meta is None:
         return cv2.imread(path, flags)
     return decode_grace(data, meta, flags, partial=True, plain=lambda: cv2.imread(path, flags))  # type: ignore[arg-type]
@@ -152,8 +163,19 @@ def imread(filename: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> n
 
 # -- helpers --------------------------------------------------------------------
 def _is_jpeg(ext: str) -> bool:
-    e = ext.lower()
-    return (e if e.startswith(".") else "." + e) in JPEG_EXTENSIONS
+    return ext.lower() in JPEG_EXTENSIONS
+
+
+def _inspect(data: bytes) -> metadata.GraceMetadata | None:
+    """:func:`metadata.inspect`, except that data without a start of scan goes
+    to cv2, which returns None for it (a file cut inside its headers has no
+    pixels to show in any colours)."""
+    try:
+        return metadata.inspect(data)
+    except GraceFileError:
+        if b"\xff\xda" not in data:
+            return None
+        raise
 
 
 def _maybe_jpeg(data: bytes) -> bool:
