@@ -212,53 +212,36 @@ def _searched(header: bytes) -> bytes:
     if not header.startswith(b"\xff\xd8"):
         return header
     n = len(header)
-    ranges: list[list[int]] = []  # [start, end) of the kept bytes, contiguous ones merged
-
-    def keep(start: int, end: int) -> None:
-        if ranges and ranges[-1][1] == start:
-            ranges[-1][1] = end
-        else:
-            ranges.append([start, end])
-
-    pos = 2
+    spans: list[int] = []  # start, end, start, end, ... of the kept bytes; touching ones merged
+    pos, rest_whole = 2, True
     while pos + 4 <= n:
+        start, code = pos, header[pos + 1]
         if header[pos] != 0xFF:  # junk: kept up to the next possible marker
-            nxt = header.find(b"\xff", pos + 1)
-            nxt = n if nxt < 0 else nxt
-            keep(pos, nxt)
-            pos = nxt
-            continue
-        code = header[pos + 1]
-        if code == 0xFF:  # fill byte
-            keep(pos, pos + 1)
-            pos += 1
-            continue
-        if code in _NO_LENGTH:
-            keep(pos, pos + 2)
-            pos += 2
-            continue
-        if 0xC0 <= code <= 0xCF or code == 0xDA or code == 0xD9:
-            return _joined(header, ranges)  # a frame or Huffman table: the APPn segments are over
-        end = pos + 2 + ((header[pos + 2] << 8) | header[pos + 3])
-        if end > n:
+            pos = header.find(b"\xff", pos + 1)
+            pos = n if pos < 0 else pos
+        elif 0xC0 <= code <= 0xCF or code == 0xDA or code == 0xD9:
+            rest_whole = False  # a frame or Huffman table: the APPn segments are over
             break
-        if 0xDB <= code <= 0xDF:  # DQT, DNL, DRI, DHP, EXP: tables
-            pass
-        elif end - pos > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
-            keep(pos, pos + 4 + _HEAD)
-            keep(end - _TAIL, end)
+        elif code == 0xFF or code in _NO_LENGTH:  # a fill byte, or a marker without a length
+            pos += 1 if code == 0xFF else 2
         else:
-            keep(pos, end)
-        pos = end
-    keep(pos, n)  # broken or unfinished: the rest whole
-    return _joined(header, ranges)
-
-
-def _joined(header: bytes, ranges: list[list[int]]) -> bytes:
-    if len(ranges) == 1 and ranges[0] == [2, len(header)]:
-        return header
+            end = pos + 2 + ((header[pos + 2] << 8) | header[pos + 3])
+            if end > n:
+                break  # a length past the end: the rest is kept whole, below
+            pos = end
+            if 0xDB <= code <= 0xDF:  # DQT, DNL, DRI, DHP, EXP: tables
+                continue
+            if end - start > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
+                spans += (start, start + 4 + _HEAD, end - _TAIL, end)
+                continue
+        if spans and spans[-1] == start:
+            spans[-1] = pos
+        else:
+            spans += (start, pos)
+    if rest_whole and pos < n:
+        spans += (pos, n)  # broken or unfinished: the rest whole
     # 0xFF is no template byte: nothing matches across a cut
-    return b"\xff".join(header[a:b] for a, b in ranges)
+    return b"\xff".join(header[spans[i] : spans[i + 1]] for i in range(0, len(spans), 2))
 
 
 #: Markers without a length field: TEM, SOI, RST0-7 (and 00, a stuffed byte).
