@@ -24,6 +24,8 @@ plain decode (BT.601 colours) of a GRACE file.
 
 from __future__ import annotations
 
+import io
+import os
 from typing import IO, Any
 
 from PIL import Image, ImageFile, JpegImagePlugin
@@ -142,16 +144,35 @@ def _check_not_damaged(fp: IO[bytes]) -> None:
 
     Pillow's parser stops right after the start-of-scan header, so the bytes
     before the current position are exactly the headers it has read."""
-    end = fp.tell()
-    fp.seek(0)
-    header = fp.read(end)
-    fp.seek(end)
-    if metadata.looks_damaged(header):
+    if metadata.looks_damaged(_header_bytes(fp)):
         raise GraceFileError(
             "file holds a damaged GRACE metadata segment (corrupt marker or identifier); "
             "refusing to decode it with the wrong colours. Image.open(fp, formats=['JPEG']) "
             "reads the raw planes as plain JPEG"
         )
+
+
+def _header_bytes(fp: IO[bytes]) -> bytes:
+    """The bytes from the start of ``fp`` to its current position (Pillow
+    opens from offset 0), without disturbing it.
+
+    A header longer than the read buffer, in a file Pillow opened itself
+    (``Image.open(path)``), is read with one ``os.pread``: seeking the
+    buffered reader back to 0 would throw away its buffer and cost three
+    system calls, a measurable part of opening a JPEG with a large XMP or
+    EXIF block. A short header is still in the buffer: seek and read."""
+    end = fp.tell()
+    if end > io.DEFAULT_BUFFER_SIZE and type(fp) is io.BufferedReader and type(fp.raw) is io.FileIO:
+        try:
+            data = os.pread(fp.fileno(), end, 0)
+        except (OSError, AttributeError):
+            data = b""
+        if len(data) == end:
+            return data
+    fp.seek(0)
+    header = fp.read(end)
+    fp.seek(end)
+    return header
 
 
 def _accept(prefix: bytes) -> bool:

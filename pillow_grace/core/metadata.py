@@ -201,14 +201,15 @@ def _searched(header: bytes) -> bytes:
     """The bytes of ``header`` that can hold remains of a GRACE segment.
 
     A header that starts like a JPEG is walked segment by segment (a few
-    index reads per segment) up to the frame header or first Huffman table.
-    Kept whole: junk between segments, APPn and comment segments up to
-    MAX_PAYLOAD, and everything after a length that runs past the end. Of a
-    longer APPn or comment payload only the first _HEAD and last _TAIL bytes
-    are kept. Left out: quantization tables and what follows the frame
-    header (libjpeg, and so the GRACE writer, puts every APPn segment before
-    them, so no damaged length can make them hold a GRACE segment). Data
-    that is not a JPEG header is searched whole."""
+    index reads per segment) up to the first table or frame header (DQT,
+    DHT, DRI, SOFn, ...). Kept whole: junk between segments, APPn and
+    comment segments up to MAX_PAYLOAD, and everything after a length that
+    runs past the end. Of a longer APPn or comment payload only the first
+    _HEAD and last _TAIL bytes are kept. Left out: the tables and all that
+    follows them (libjpeg, and so the GRACE writer, puts every APPn segment
+    before the first table, so no damage to the file can move a GRACE
+    segment's bytes there). Data that is not a JPEG header is searched
+    whole."""
     if not header.startswith(b"\xff\xd8"):
         return header
     n = len(header)
@@ -219,8 +220,8 @@ def _searched(header: bytes) -> bytes:
         if header[pos] != 0xFF:  # junk: kept up to the next possible marker
             pos = header.find(b"\xff", pos + 1)
             pos = n if pos < 0 else pos
-        elif 0xC0 <= code <= 0xCF or code == 0xDA or code == 0xD9:
-            rest_whole = False  # a frame or Huffman table: the APPn segments are over
+        elif 0xC0 <= code <= 0xCF or 0xD9 <= code <= 0xDF:
+            rest_whole = False  # a table or frame header: the APPn segments are over
             break
         elif code == 0xFF or code in _NO_LENGTH:  # a fill byte, or a marker without a length
             pos += 1 if code == 0xFF else 2
@@ -229,8 +230,6 @@ def _searched(header: bytes) -> bytes:
             if end > n:
                 break  # a length past the end: the rest is kept whole, below
             pos = end
-            if 0xDB <= code <= 0xDF:  # DQT, DNL, DRI, DHP, EXP: tables
-                continue
             if end - start > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
                 spans += (start, start + 4 + _HEAD, end - _TAIL, end)
                 continue
@@ -240,8 +239,10 @@ def _searched(header: bytes) -> bytes:
             spans += (start, pos)
     if rest_whole and pos < n:
         spans += (pos, n)  # broken or unfinished: the rest whole
+    if len(spans) == 2:  # the usual case: the APPn segments, one after the other
+        return header[spans[0] : spans[1]]
     # 0xFF is no template byte: nothing matches across a cut
-    return b"\xff".join(header[spans[i] : spans[i + 1]] for i in range(0, len(spans), 2))
+    return b"\xff".join([header[spans[i] : spans[i + 1]] for i in range(0, len(spans), 2)])
 
 
 #: Markers without a length field: TEM, SOI, RST0-7 (and 00, a stuffed byte).
