@@ -179,17 +179,15 @@ def looks_damaged(header: bytes) -> bool:
     text = _searched(header)
     if b"{" not in text and b'"' not in text:
         return False  # the quotes were in DHT/DQT tables
-    i = text.find(_ID_V1)
-    while i >= 0:
-        if text[i + len(_ID_V1) + 1 : i + len(_ID_V1) + 2] == b"{":
-            return True
-        i = text.find(_ID_V1, i + 1)
     n = len(_TEMPLATE)
-    for lo, hi in _ANCHORS:
+    for lo, hi in _ANCHORS:  # the first anchor, "GRAC", also finds every _ID_V1
         piece = _TEMPLATE[lo:hi]
         i = text.find(piece)
         while i >= 0:
             start = i - lo
+            brace = i + len(_ID_V1) + 1  # after the minor version
+            if lo == 0 and text.startswith(_ID_V1, i) and text[brace : brace + 1] == b"{":
+                return True
             window = text[max(0, start - _MAX_CHANGED) : start + n + _MAX_CHANGED]
             if _edits_to_template(window) <= _MAX_CHANGED:
                 return True
