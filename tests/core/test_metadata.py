@@ -112,3 +112,18 @@ def test_where_remains_are_searched(header: bytes, damaged: bool) -> None:
     hold them; the inside of a large block and what follows the frame header
     are not searched (docs/file-format.md), which keeps opening cheap."""
     assert metadata.looks_damaged(header) is damaged
+
+
+def test_scan_of_a_large_xmp_block_is_cheap() -> None:
+    """Issue #18, item 13: the scan looked at the whole header five times and
+    ran a Python check at every "rate" (of "CreateDate"): 2-4x Pillow's own
+    open. Now only the block's ends are searched, whatever it holds."""
+    import timeit
+
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00" + b'<x xmp:CreateDate="2024" crs:Rate="1"/>' * 800
+    header = b"\xff\xd8" + _segment(0xFFE0, b"JFIF\x00\x01\x01") + _segment(0xFFE1, xmp) + _TABLES
+    assert len(xmp) > 30_000
+    assert len(metadata._searched(header)) < 1024
+    assert metadata.looks_damaged(header) is False
+    per_call = min(timeit.repeat(lambda: metadata.looks_damaged(header), number=20, repeat=5)) / 20
+    assert per_call < 40e-6, f"{per_call * 1e6:.0f} us per header"  # about 5 now, 90 before
