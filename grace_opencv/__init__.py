@@ -50,7 +50,7 @@ from pillow_grace.plugin import register_grace_opener
 # explicitly rather than relying on the side effect of importing pillow_grace.
 register_grace_opener()
 
-__all__ = ["JPEG_EXTENSIONS", "imdecode", "imencode", "imread", "imwrite"]
+__all__ = ["JPEG_EXTENSIONS", "CvParamError", "imdecode", "imencode", "imread", "imwrite"]
 
 #: Extensions written as GRACE JPEG (compared case-insensitively): the set
 #: cv2's JPEG codec claims. Like cv2, "jpg" without the dot and ".jfif" are
