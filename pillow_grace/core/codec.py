@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile
 
-from pillow_grace.core import colour, tables
+from pillow_grace.core import colour, metadata, tables
 from pillow_grace.core.errors import EncodeOptionError, UnsupportedModeError
 from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.core.options import (  # EncodeOptions: re-exported
@@ -77,7 +77,8 @@ def check_encode(
     strat, opts = _prepare(image, strategy, options, kwargs)
     check_image(image)
     tables_for(strat, opts.quality, opts.tradeoff)
-    writes_segment(strat, opts)
+    if not writes_segment(strat, opts):
+        refuse_lookalike_header(opts)
 
 
 def _prepare(
@@ -335,6 +336,8 @@ def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeO
         params["xmp"] = opts.xmp
     if opts.dpi:
         params["dpi"] = opts.dpi
+    if "extra" not in params:
+        refuse_lookalike_header(opts)
     if not (opts.optimize or opts.progressive):
         planes.save(fp, "JPEG", **params)  # single pass: libjpeg streams through any buffer
         return
@@ -345,6 +348,32 @@ def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeO
     # buffer is only reserved address space: pages are touched as written.
     with _output_buffer(_worst_case_size(planes, subsampling)):
         planes.save(fp, "JPEG", **params)
+
+
+def refuse_lookalike_header(opts: EncodeOptions) -> None:
+    """A file without the GRACE segment must not carry bytes that readers
+    take for a damaged one: checked on the header segments as Pillow writes
+    them (EXIF, XMP, ICC chunks, comment, in that order), not blob by blob,
+    since the bytes after a blob can complete a layout the blob starts."""
+    segments: list[tuple[str, int, bytes]] = []
+    if opts.exif:
+        segments.append(("exif", 0xFFE1, opts.exif))
+    if opts.xmp:
+        segments.append(("xmp", 0xFFE1, b"http://ns.adobe.com/xap/1.0/\x00" + opts.xmp))
+    icc, step = opts.icc_profile or b"", 65533 - 14
+    chunks = [icc[i : i + step] for i in range(0, len(icc), step)]
+    for i, chunk in enumerate(chunks, 1):
+        segments.append(("icc_profile", 0xFFE2, b"ICC_PROFILE\x00" + bytes([i, len(chunks)]) + chunk))
+    if opts.comment:
+        segments.append(("comment", 0xFFFE, opts.comment))
+    culprits = sorted(set(metadata.lookalike_segments(segments)))
+    if culprits:
+        raise EncodeOptionError(
+            f"{' and '.join(culprits)}, with the bytes around it in the file, would look like a damaged "
+            "GRACE metadata segment, so readers would refuse the file (it carries no GRACE segment: "
+            "metadata=False or a BT.601 fallback strategy); change that data, or keep the segment "
+            "with metadata=True"
+        )
 
 
 def _worst_case_size(planes: Image.Image, subsampling: str) -> int:
