@@ -60,12 +60,13 @@ from pillow_grace.core import colour
 from pillow_grace.core import tables as T
 from pillow_grace.core.colour import BT601
 from pillow_grace.evaluate.bdrate import bd_rate
+from pillow_grace.evaluate.codecs import read_rgb
 from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint, parse_size
+from pillow_grace.evaluate.judge import kl_distance
 from pillow_grace.fit import probe_rgb
 from pillow_grace.fit.dct import block_dct, dct_basis
 from pillow_grace.fit.labels import Labels
 from pillow_grace.fit.planes import perception_for
-from pillow_grace.fit.select import decode, kl_distance
 from pillow_grace.zoo import get_model
 
 STEPS = np.arange(1, 256, dtype=np.float64)
@@ -190,7 +191,7 @@ class Bench:
             data = [encode(im, s) for im in self.images]  # type: ignore[operator]
             with torch.no_grad():
                 kl = [
-                    kl_distance(c, self.module(self._x(decode(d))))
+                    kl_distance(c, self.module(self._x(np.asarray(read_rgb(d)))))
                     for c, d in zip(self.clean, data, strict=True)
                 ]
             points.append((8 * sum(map(len, data)) / self.pixels, float(np.mean(kl))))

@@ -38,7 +38,8 @@ from pillow_grace.bench.job import (
     run_job,
 )
 from pillow_grace.bench.plot import plot
-from pillow_grace.bench.studies import CrossCell, run_ablation, run_cross_model
+from pillow_grace.bench.report import CrossCell
+from pillow_grace.bench.studies import run_ablation, run_cross_model
 from pillow_grace.core.registry import strategy_sources
 from pillow_grace.core.strategy import Strategy
 from pillow_grace.evaluate import codecs as codecs_mod

@@ -16,8 +16,6 @@ the package and imports its heavy dependencies only when run.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -39,57 +37,6 @@ class CommandError(Exception):
     """An error to report as ``grace: error: ...`` with exit status 1."""
 
 
-# -- model loading ---------------------------------------------------------------
-def load_model(spec: str) -> Any:
-    """``module:factory`` / ``path/to/file.py:factory`` (factory() -> model) or a zoo model name.
-
-    The factory may return a torch module or a ZooModel-like object (with
-    ``.module`` and optionally ``.task``, ``.input_size``, ``.loss``)."""
-    if ":" in spec:
-        module_part, _, attr = spec.rpartition(":")
-        module = _import_module(module_part)
-        obj: Any = module
-        for part in attr.split("."):
-            try:
-                obj = getattr(obj, part)
-            except AttributeError:
-                raise CommandError(f"--model {spec!r}: {module_part!r} has no attribute {attr!r}") from None
-        if not callable(obj):
-            raise CommandError(f"--model {spec!r}: {attr!r} is not callable (it must be a factory function)")
-        return obj()
-    try:
-        from pillow_grace.zoo import available_models, get_model
-    except ImportError as e:  # pragma: no cover - zoo missing from the install
-        raise CommandError(
-            f"--model {spec!r}: the model zoo is not available ({e}); use module:factory"
-        ) from e
-    if spec not in available_models():
-        raise CommandError(
-            f"--model {spec!r} is neither module:factory nor a zoo model; zoo models: "
-            f"{', '.join(available_models())}"
-        )
-    return get_model(spec)
-
-
-def _import_module(name: str) -> Any:
-    if name.endswith(".py") or os.sep in name or "/" in name:
-        path = Path(name)
-        if not path.is_file():
-            raise CommandError(f"--model: file {name!r} does not exist")
-        mod_name = f"_grace_model_{abs(hash(str(path.resolve())))}"
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        if spec is None or spec.loader is None:
-            raise CommandError(f"--model: cannot import {name!r}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
-        return module
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        raise CommandError(f"--model: cannot import module {name!r} ({e}); is it on PYTHONPATH?") from e
-
-
 # -- subcommands -----------------------------------------------------------------
 def cmd_fit(args: argparse.Namespace) -> int:
     try:
@@ -103,6 +50,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         list_image_files,
         load_image,
     )
+    from pillow_grace.evaluate.models import load_model
     from pillow_grace.fit import fit_strategy
     from pillow_grace.fit.colourfit import NAMED_WEIGHTS
 

@@ -21,6 +21,7 @@ from pillow_grace.evaluate import codecs as codecs_mod
 from pillow_grace.evaluate.analysis import DEFAULT_BOOTSTRAP, Summary, summarize
 from pillow_grace.evaluate.capture import CaptureSpec
 from pillow_grace.evaluate.labels import labels_for, read_labels
+from pillow_grace.evaluate.models import load_model
 from pillow_grace.evaluate.photos import BenchImage, ImageSet
 from pillow_grace.evaluate.probes import (
     ProbeCheck,
@@ -30,22 +31,17 @@ from pillow_grace.evaluate.probes import (
 )
 from pillow_grace.evaluate.runner import BenchModel, ResultCache, prepare_smart, prepare_zeroed, run_sweep
 
+#: The main job (``grace bench`` with no arguments, the README's command): this strategy ...
 DEFAULT_STRATEGY = "efficientnet-lite0"
+#: ... at this capture ...
 DEFAULT_CAPTURE = "1280x720"
+#: ... on native photos, never upscaled (a set of benchmarks/packaged-sets.toml, installed with
+#: the repository's photo sets: see :mod:`pillow_grace.bench.sources`) ...
+DEFAULT_IMAGES = "native720"
+#: ... at most this many of them, evenly spread, so that it stays a few minutes on 2 cores.
+DEFAULT_MAX_IMAGES = 12
 
-_models: dict[str, Any] = {}
 _image_sets: dict[str, ImageSet] = {}
-
-
-def load_model(name: str) -> BenchModel:
-    """A zoo model by name (loaded once per process)."""
-    if name not in _models:
-        from pillow_grace.zoo import available_models, get_model
-
-        if name not in available_models():
-            raise ValueError(f"unknown model {name!r}; zoo models: {', '.join(available_models())}")
-        _models[name] = get_model(name)
-    return _models[name]  # type: ignore[no-any-return]
 
 
 def model_for_strategy(strategy: Strategy) -> str | None:
@@ -77,19 +73,23 @@ def spread(items: Sequence[Any], k: int | None) -> list[Any]:
 
 @dataclass
 class BenchJob:
-    """Everything that defines one ``grace bench`` run (defaults: the README's main job)."""
+    """Everything that defines one ``grace bench`` run. The defaults are the main job, the one
+    ``grace bench`` runs with no arguments: the shipped strategy on ``DEFAULT_MAX_IMAGES`` photos
+    of ``DEFAULT_IMAGES`` minus its probe images, quick quality grids."""
 
     strategy: str | Strategy = DEFAULT_STRATEGY
     model: str | BenchModel | None = None
-    """Zoo model name or object; None: the model the strategy was fitted for."""
-    images: str | Sequence[BenchImage] = "offline"
+    """Model name (see :mod:`pillow_grace.evaluate.models`) or object; None: the model the
+    strategy was fitted for."""
+    images: str | Sequence[BenchImage] = DEFAULT_IMAGES
     capture: CaptureSpec = field(default_factory=lambda: CaptureSpec.parse(DEFAULT_CAPTURE))
     families: Sequence[str] = codecs_mod.FAMILIES
-    grace_qualities: Sequence[codecs_mod.GraceSetting] = codecs_mod.GRACE_QUALITIES
-    baseline_qualities: Sequence[int] = codecs_mod.BASELINE_QUALITIES
+    grace_qualities: Sequence[codecs_mod.GraceSetting] = codecs_mod.QUICK_GRACE_QUALITIES
+    baseline_qualities: Sequence[int] = codecs_mod.QUICK_BASELINE_QUALITIES
     labels: str | None = None
-    probe_policy: str = "refuse"
-    max_images: int | None = None
+    probe_policy: str = "exclude"
+    """"exclude" the strategy's probe images, "refuse" to run on them, or "allow" (contaminated)."""
+    max_images: int | None = DEFAULT_MAX_IMAGES
     bootstrap: int = DEFAULT_BOOTSTRAP
     seed: int = 0
     batch_size: int = 8

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from pillow_grace.evaluate.analysis import RATE_TARGETS, Comparison, Interval, Summary
 
-if TYPE_CHECKING:
-    from pillow_grace.bench.studies import CrossCell
+
+@dataclass
+class CrossCell:
+    """One cell of the cross-model table (:func:`pillow_grace.bench.studies.run_cross_model`):
+    the strategy fitted for one model, inference with another; ``summary`` None where not run."""
+
+    strategy: str
+    model: str
+    summary: Summary | None
+    note: str = ""
 
 
 # -- formatting helpers ----------------------------------------------------------------------

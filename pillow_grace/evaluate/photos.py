@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from pillow_grace.evaluate.images import IMAGE_EXTENSIONS, image_fingerprint
+from pillow_grace.evaluate.images import IMAGE_EXTENSIONS, image_fingerprint, upright
 
 MIN_SIDE = 200
 MIN_CHROMA = 4.0
@@ -91,10 +91,7 @@ class ImageSet:
 
 def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
     """(RGB image, "") when ``image`` passes the photo filter, else (None, reason)."""
-    try:
-        image = ImageOps.exif_transpose(image)
-    except Exception:
-        pass
+    image = upright(image)
     mode = image.mode
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")

@@ -31,6 +31,7 @@ from pillow_grace.core import tables as tables_mod
 from pillow_grace.core.colour import BT601
 from pillow_grace.core.strategy import FIT_ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Allocation, Strategy
 from pillow_grace.evaluate.images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
+from pillow_grace.evaluate.judge import Judge, kl_distance, loss_distance
 from pillow_grace.evaluate.progress import ProgressArg, make_progress
 from pillow_grace.fit.calibration import allocation_for, calibration_anchors
 from pillow_grace.fit.colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
@@ -40,11 +41,8 @@ from pillow_grace.fit.probe import MAX_STORED_VALUES, RGBProbe, geometry, merge_
 from pillow_grace.fit.select import (
     COLOUR_SEARCH_QUALITIES,
     Candidate,
-    Judge,
     Selection,
     colour_candidates,
-    kl_distance,
-    loss_distance,
     predicted_cost,
 )
 from pillow_grace.fit.select import validate as validate_candidates
