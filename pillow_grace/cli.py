@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +102,35 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"wrote {out}: strategy {strategy.name!r}, {len(frames)} probe images at {size[0]}x{size[1]}, "
         f"weights Wr={wr:.3f} Wg={wg:.3f} Wb={wb:.3f}, {strategy.provenance.get('elapsed_s')} s"
     )
+    fallback = fallback_note(strategy)
+    if fallback:
+        print(fallback)
     if out.stem != strategy.name:
         print(f"note: the file name differs from the strategy name; rename it to {strategy.name}.json "
               "to load it by name from GRACE_STRATEGY_PATH", file=sys.stderr)
     return 0
+
+
+def fallback_note(strategy: Any) -> str | None:
+    """What to tell the user when the fit fell back to standard JPEG (None when it did not):
+    the promise "never worse than JPEG" was kept by writing JPEG, and the numbers say why."""
+    alloc = strategy.allocation
+    sel = strategy.provenance.get("selection")
+    if alloc is None or alloc.method != "reference" or not isinstance(sel, Mapping):
+        return None
+    head = (f"fallback: standard JPEG {strategy.subsampling} (libjpeg's tables, BT.601): the files are "
+            "plain JPEG, never larger than JPEG for what the model sees")
+    if sel.get("inconclusive"):
+        return f"{head}; the validation could not judge: {sel['inconclusive']}"
+    verdicts = {k: v for k, v in (sel.get("verdict_vs_better_jpeg") or {}).items() if v is not None}
+    if not verdicts:
+        return f"{head}; no candidate had a defined BD-rate against JPEG on the held-out probe images"
+    best = min(verdicts, key=verdicts.__getitem__)
+    bound = sel.get("best_upper_bound")
+    bound_text = f"{100 * bound:+.1f}%" if isinstance(bound, (int, float)) else "undefined"
+    return (f"{head}; no candidate saved bits with confidence on {sel.get('validation_images')} held-out "
+            f"probe images: best {best} at {100 * verdicts[best]:+.1f}% BD-rate against the better JPEG, "
+            f"{100 * sel.get('confidence', 0.9):.0f}% upper bound {bound_text} (it must be below 0)")
 
 
 def cmd_show(args: argparse.Namespace) -> int:

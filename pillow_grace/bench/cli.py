@@ -18,7 +18,6 @@ runs the same command standalone.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shlex
 import sys
 from collections.abc import Sequence
@@ -207,9 +206,11 @@ class MissingExtra(GraceError, ImportError):
 
 def require_torch() -> None:
     """Fail first, with the extra to install, where torch (which runs every model) is missing."""
-    if importlib.util.find_spec("torch") is None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
         raise MissingExtra("grace bench runs the models with torch, which is not installed: "
-                           "pip install 'pillow-grace[bench]'")
+                           "pip install 'pillow-grace[bench]'") from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -229,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     cache = ResultCache()
     summary = run_job(job, cache)
     print(report.render_text(summary))
+    print(report.skipped_text(summary.sweep.skipped_images))
     command = rerun_command(sys.argv[1:])
     written, md = write_outputs(summary, out, command, plots=not args.no_plot)
     if args.ablations:

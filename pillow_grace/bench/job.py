@@ -15,6 +15,7 @@ from typing import Any
 
 from pillow_grace.bench.ablations import AblationContext
 from pillow_grace.bench.defaults import DEFAULT_CAPTURE, DEFAULT_IMAGES, DEFAULT_MAX_IMAGES, DEFAULT_STRATEGY
+from pillow_grace.bench.report import skipped_text
 from pillow_grace.bench.sources import load_images, probe_candidate_files
 from pillow_grace.core.registry import load_strategy
 from pillow_grace.core.strategy import FIT_ALLOCATIONS, Strategy
@@ -147,7 +148,8 @@ def prepare(job: BenchJob, strategies: Sequence[Strategy] | None = None) -> Prep
         skipped += [(im.name, f"beyond --max-images {job.max_images}") for im in images if im not in kept]
         images = kept
     if not images:
-        raise ValueError("no evaluation images left after filtering and probe-image exclusion")
+        raise ValueError("no evaluation images left after filtering and probe-image exclusion; "
+                         + skipped_text(skipped))
     if strategy.probe_resolution is not None and job.capture.kind != "native":
         size = job.capture.target((0, 0), model.input_size)
         if size is not None and tuple(size) != tuple(strategy.probe_resolution):

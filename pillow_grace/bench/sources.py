@@ -88,7 +88,7 @@ def load_images(spec: str) -> ImageSet:
         if part in photo_sets():
             out.extend(_sets[part]())
         elif Path(part).is_dir() or "/" in part or part.startswith("."):
-            out.extend(load_directory(part))
+            out.extend(load_directory(part, curated=False))  # the user's own frames, greyscale too
         elif photo_sets():
             raise PhotoSetNotFound(
                 f"--images {part!r}: neither a directory nor an installed photo set "

@@ -38,7 +38,7 @@ def test_a_registered_set_loads_by_name_beside_a_folder(no_tooling: None, tmp_pa
 
 
 def test_a_set_name_without_a_plugin_says_to_pass_a_folder(no_tooling: None) -> None:
-    with pytest.raises(sources.PhotoSetNotFound, match="--images DIR.*pip install -e benchmarks"):
+    with pytest.raises(sources.PhotoSetNotFound, match=r"--images DIR.*pip install -e benchmarks"):
         sources.load_images("offline")
     assert sources.probe_candidate_files() == []
 
