@@ -133,7 +133,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="where the strategy's probe images are, for --refit and refitted ablations (matched by "
-        "fingerprint; default: benchmarks/probe-set.txt and the photos)",
+        "fingerprint; default: the probe photos installed photo sets register, and the photos)",
     )
     extra.add_argument(
         "--cross-model",

@@ -237,8 +237,8 @@ def refit_subsampling(strategy: Strategy) -> str:
 def find_probe_images(job: BenchJob, strategy: Strategy) -> list[BenchImage]:
     """The strategy's own probe images, proven by fingerprint, for refits.
 
-    Searched in ``job.probe_images`` (a directory) if given, the registered
-    probe-photo places (from a checkout: the shipped strategies' probe set,
+    Searched in ``job.probe_images`` (a directory) if given, the probe-photo places that
+    installed photo sets register (the repository's: the shipped strategies' probe set,
     ``benchmarks/probe-set.txt``) and the evaluation photos."""
     candidates: list[Any] = []
     if job.probe_images:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: IoU at which a detection matches a ground-truth box.
 MATCH_IOU = 0.5
@@ -50,7 +51,7 @@ def kl_divergence(clean_logits: np.ndarray, logits: np.ndarray, axis: int = -1) 
 NEGLOG10_FLOOR = 1e-12
 
 
-def neglog10(value: float | np.ndarray) -> np.ndarray:
+def neglog10(value: ArrayLike) -> np.ndarray:
     """-log10 of a divergence: the "higher is better" axis on which BD-rates of divergences are
     taken (bench and fit alike), so that orders of magnitude count alike and the BD average is
     not dominated by the worst-quality end."""

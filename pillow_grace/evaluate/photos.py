@@ -100,10 +100,9 @@ def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
     """(RGB image, "") when ``image`` passes the photo filter, else (None, reason)."""
     image = upright(image)
     mode = image.mode
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        lo, _hi = rgba.getchannel("A").getextrema()  # type: ignore[misc]
-        if lo < 255:
+    if _has_alpha(image):
+        rgba = _opaque(image)
+        if rgba is None:
             return None, "has transparent pixels"
         image = rgba.convert("RGB")
     elif mode == "P":
@@ -123,14 +122,24 @@ def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
     return image, ""
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def _opaque(image: Image.Image) -> Image.Image | None:
+    """``image`` as RGBA where every pixel is fully opaque, else None."""
+    rgba = image.convert("RGBA")
+    lo = rgba.getchannel("A").getextrema()[0]
+    return rgba if isinstance(lo, (int, float)) and lo >= 255 else None
+
+
 def to_frame(image: Image.Image) -> tuple[Image.Image | None, str]:
     """(RGB image, "") of any camera frame, greyscale or colour; (None, reason) only where it
     has transparent pixels (no camera sends those; dropping the alpha would invent content)."""
     image = upright(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        lo, _hi = rgba.getchannel("A").getextrema()  # type: ignore[misc]
-        if lo < 255:
+    if _has_alpha(image):
+        rgba = _opaque(image)
+        if rgba is None:
             return None, "has transparent pixels"
         image = rgba
     if image.mode == "I;16":  # 16-bit grey: keep the top 8 bits, as an 8-bit camera would

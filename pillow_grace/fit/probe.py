@@ -138,8 +138,12 @@ def probe_rgb(
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size]
             masks = grid.masks(rng, len(batch), keep)
-            used_samples = _backward_passes(model, batch, labels, device,
-                                            lambda g, ws, m=masks, s=start: acc.add(g, ws, m, s))
+
+            def take(g: torch.Tensor, ws: torch.Tensor, masks: list[torch.Tensor] = masks,
+                     first: int = start) -> None:
+                acc.add(g, ws, masks, first)
+
+            used_samples = _backward_passes(model, batch, labels, device, take)
             bar.update(len(batch))
     finally:
         bar.close()

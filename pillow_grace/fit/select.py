@@ -140,7 +140,7 @@ def merge_curves(label: str, parts: Sequence[Curve]) -> Curve:
 def bd_against(ref: Curve, test: Curve) -> float | None:
     """BD-rate of ``test`` against ``ref`` on the measured loss, on the bench's -log10 axis
     (None where undefined)."""
-    return bd_rate(ref.bits, neglog10(ref.loss), test.bits, neglog10(test.loss)).value
+    return bd_rate(ref.bits, neglog10(ref.loss).tolist(), test.bits, neglog10(test.loss).tolist()).value
 
 
 def verdict(refs: Sequence[Curve], test: Curve) -> float:
