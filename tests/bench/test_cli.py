@@ -149,3 +149,19 @@ def test_without_torch_the_extra_to_install_is_named(
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     assert cli.main(["bench", "--quiet"]) == 1
     assert "pip install 'pillow-grace[bench]'" in capsys.readouterr().err
+
+
+def test_no_arguments_is_the_main_job_and_images_dir_takes_every_frame() -> None:
+    """``grace bench`` alone runs BenchJob's defaults (one home for the main job); ``--images DIR``
+    evaluates all of its frames and refuses probe images unless told."""
+    from pillow_grace.bench.job import BenchJob
+
+    parser = argparse.ArgumentParser(prog="grace")
+    cli.add_parser(parser.add_subparsers())
+    main = BenchJob()
+    job = cli.job_from_args(parser.parse_args(["bench"]))
+    for name in ("strategy", "images", "max_images", "probe_policy", "grace_qualities", "baseline_qualities",
+                 "capture"):
+        assert getattr(job, name) == getattr(main, name), name
+    own = cli.job_from_args(parser.parse_args(["bench", "--images", "frames/"]))
+    assert own.images == "frames/" and own.max_images is None and own.probe_policy == "refuse"
