@@ -118,8 +118,8 @@ def fallback_note(strategy: Any) -> str | None:
     sel = strategy.provenance.get("selection")
     if alloc is None or alloc.method != "reference" or not isinstance(sel, Mapping):
         return None
-    head = (f"fallback: standard JPEG {strategy.subsampling} (libjpeg's tables, BT.601): the files are "
-            "plain JPEG, never larger than JPEG for what the model sees")
+    head = (f"fallback: standard JPEG {strategy.subsampling} (libjpeg's tables, BT.601): the strategy "
+            "writes plain JPEG files, so it is never worse than JPEG")
     if sel.get("inconclusive"):
         return f"{head}; the validation could not judge: {sel['inconclusive']}"
     verdicts = {k: v for k, v in (sel.get("verdict_vs_better_jpeg") or {}).items() if v is not None}

@@ -15,10 +15,14 @@ changed.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -50,15 +54,41 @@ def load_model(spec: str) -> Any:
 
 def _from_factory(spec: str) -> Any:
     module_part, _, attr = spec.rpartition(":")
-    obj: Any = _import_module(module_part)
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ModelSpecError(f"--model {spec!r}: {module_part!r} has no attribute {attr!r}") from None
-    if not callable(obj):
-        raise ModelSpecError(f"--model {spec!r}: {attr!r} is not callable (it must be a factory function)")
-    return obj()
+    with _current_directory_last():  # the factory may import its own neighbours when called
+        obj: Any = _import_module(module_part)
+        for part in attr.split("."):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                raise ModelSpecError(f"--model {spec!r}: {module_part!r} has no attribute {attr!r}") from None
+        if not callable(obj):
+            raise ModelSpecError(f"--model {spec!r}: {attr!r} is not callable (it must be a factory)")
+        return obj()
+
+
+class _DirectoryFinder(importlib.abc.MetaPathFinder):
+    """Finds top-level modules and packages in one directory (after every other finder)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if path is not None:  # a submodule: its package's own __path__ finds it
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, [self.root])
+
+
+@contextmanager
+def _current_directory_last() -> Iterator[None]:
+    """While a model module is imported and its factory runs, modules that are nowhere else are
+    also looked up in the current directory, as ``python -m`` would (the module and the
+    neighbours it imports); ``sys.path`` is left as it is, and the lookup ends afterwards."""
+    finder = _DirectoryFinder(str(Path.cwd()))
+    sys.meta_path.append(finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def _import_module(name: str) -> ModuleType:
@@ -71,20 +101,10 @@ def _import_module(name: str) -> ModuleType:
     except ModuleNotFoundError as e:
         if e.name != top:
             raise
-    spec = importlib.machinery.PathFinder.find_spec(top, [str(Path.cwd())])
-    if spec is None or spec.loader is None:
         raise ModelSpecError(
             f"--model: cannot import module {name!r}: it is not installed, not on PYTHONPATH and there "
             f"is no {top}.py (or package {top}/) in the current directory {str(Path.cwd())!r}"
-        )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[top] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[top]
-        raise
-    return importlib.import_module(name)
+        ) from None
 
 
 def _import_file(path: Path) -> ModuleType:

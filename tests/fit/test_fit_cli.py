@@ -156,16 +156,19 @@ def test_a_model_module_in_the_current_directory_and_a_fallback_that_says_so(
     frames.mkdir()
     for i, f in enumerate(images(6, (64, 48), seed=5)):
         Image.fromarray(f).save(frames / f"f{i}.png")
-    (tmp_path / "my_cwd_models.py").write_text(
-        "from grace_fit_models import Classifier\n\ndef make():\n    return Classifier(classes=10, seed=3)\n"
+    (tmp_path / "my_cwd_net.py").write_text(  # a neighbour the model module imports
+        "from grace_fit_models import Classifier\n\ndef net():\n    return Classifier(classes=10, seed=3)\n"
     )
+    model_module = "import my_cwd_net\n\ndef make():\n    return my_cwd_net.net()\n"
+    (tmp_path / "my_cwd_models.py").write_text(model_module)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, "my_cwd_models", raising=False)
+    assert str(tmp_path) not in sys.path
     try:
         assert cli.main(["fit", "--model", "my_cwd_models:make", "--images", "frames", "--out", "fb.json",
                          "--probe-count", "6", "--quiet"]) == 0
     finally:
         sys.modules.pop("my_cwd_models", None)
+        sys.modules.pop("my_cwd_net", None)
     out = capsys.readouterr().out
     s = Strategy.load(tmp_path / "fb.json")
     assert s.allocation.method == "reference" and s.subsampling == "4:2:0"
