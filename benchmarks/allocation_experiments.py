@@ -60,12 +60,14 @@ from pillow_grace.core import colour
 from pillow_grace.core import tables as T
 from pillow_grace.core.colour import BT601
 from pillow_grace.evaluate.bdrate import bd_rate
+from pillow_grace.evaluate.codecs import read_rgb
 from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint, parse_size
+from pillow_grace.evaluate.judge import kl_distance
+from pillow_grace.evaluate.measures import neglog10
 from pillow_grace.fit import probe_rgb
 from pillow_grace.fit.dct import block_dct, dct_basis
 from pillow_grace.fit.labels import Labels
 from pillow_grace.fit.planes import perception_for
-from pillow_grace.fit.select import decode, kl_distance
 from pillow_grace.zoo import get_model
 
 STEPS = np.arange(1, 256, dtype=np.float64)
@@ -190,7 +192,7 @@ class Bench:
             data = [encode(im, s) for im in self.images]  # type: ignore[operator]
             with torch.no_grad():
                 kl = [
-                    kl_distance(c, self.module(self._x(decode(d))))
+                    kl_distance(c, self.module(self._x(np.asarray(read_rgb(d)))))
                     for c, d in zip(self.clean, data, strict=True)
                 ]
             points.append((8 * sum(map(len, data)) / self.pixels, float(np.mean(kl))))
@@ -257,7 +259,7 @@ def dc_difference_rate(coefs: np.ndarray, per_image: int, grid: np.ndarray) -> n
 
 def bd(ref: list[tuple[float, float]], test: list[tuple[float, float]]) -> str:
     def axis(pts: list[tuple[float, float]]) -> list[float]:
-        return [-math.log10(max(k, 1e-12)) for _, k in pts]
+        return neglog10([k for _, k in pts]).tolist()
 
     v = bd_rate([b for b, _ in ref], axis(ref), [b for b, _ in test], axis(test)).value
     return "n/a" if v is None else f"{100 * v:+.1f}%"

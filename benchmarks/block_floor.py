@@ -35,16 +35,15 @@ if __name__ == "__main__":
 import pillow_grace  # registers "GRACE"
 from benchmarks.photo_sets import PHOTO_SETS
 from pillow_grace.core.codec import resolve_strategy, subsampling_for, tables_for, to_planes
+from pillow_grace.core.options import PIL_SUBSAMPLING
 from pillow_grace.evaluate.images import fit_to_capture, parse_size
-
-SUBSAMPLING = {"4:4:4": 0, "4:2:0": 2}
 
 
 def jpeg_size(planes: Image.Image, tables: np.ndarray, subsampling: str) -> int:
     """Bytes of a baseline, optimized-Huffman JPEG of ``planes`` with ``tables`` (3 x 64)."""
     buf = io.BytesIO()
     planes.save(buf, "JPEG", qtables=[[int(v) for v in t] for t in tables],
-                subsampling=SUBSAMPLING[subsampling], optimize=True)
+                subsampling=PIL_SUBSAMPLING[subsampling], optimize=True)
     return buf.tell()
 
 

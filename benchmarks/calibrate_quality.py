@@ -28,6 +28,7 @@ import pillow_grace as pg
 from benchmarks.photo_sets import load_offline
 from pillow_grace.core import tables
 from pillow_grace.evaluate.images import fit_to_capture
+from pillow_grace.evaluate.judge import kl_distance
 from pillow_grace.evaluate.probes import check_probe_overlap
 from pillow_grace.zoo import get_model
 
@@ -45,16 +46,16 @@ def main() -> None:
     check_probe_overlap(photos, [strategy])
     frames = [fit_to_capture(p.image, CAPTURE) for p in photos]
 
-    def logprobs(images: list[Image.Image]) -> torch.Tensor:
+    def logits(images: list[Image.Image]) -> torch.Tensor:
         out = []
         for i in range(0, len(images), 8):
             batch = [np.asarray(im, dtype=np.float32) / 255 for im in images[i : i + 8]]
             x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2)
             with torch.inference_mode():
-                out.append(torch.log_softmax(net(x), 1))
+                out.append(net(x))
         return torch.cat(out)
 
-    clean = logprobs(frames)
+    clean = logits(frames)
 
     def evaluate(encode: Callable[[Image.Image, io.BytesIO], None]) -> str:
         decoded, nbytes = [], 0
@@ -64,9 +65,9 @@ def main() -> None:
             nbytes += buf.tell()
             buf.seek(0)
             decoded.append(Image.open(buf).convert("RGB"))
-        lp = logprobs(decoded)
+        lp = logits(decoded)
         agree = (lp.argmax(1) == clean.argmax(1)).float().mean().item()
-        kl = (clean.exp() * (clean - lp)).sum(1).mean().item()
+        kl = kl_distance(clean, lp)
         bpp = nbytes * 8 / len(frames) / (CAPTURE[0] * CAPTURE[1])
         return f"bpp={bpp:.4f} agreement={agree:.3f} kl={kl:.4f}"
 

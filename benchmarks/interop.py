@@ -37,6 +37,7 @@ import pillow_grace
 from benchmarks.photo import benchmark_photo
 from pillow_grace import Strategy
 from pillow_grace.core import colour
+from pillow_grace.core.tables import jpeg_reference_tables
 
 WEIGHTS = {
     "BT.601": colour.BT601,
@@ -45,14 +46,6 @@ WEIGHTS = {
     "(0.40, 0.40, 0.20)": (0.4, 0.4, 0.2),
     "(0.10, 0.80, 0.10)": (0.1, 0.8, 0.1),
 }
-
-
-def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
-    """Pillow's (libjpeg's) quality-90 luma and chroma tables, natural order."""
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(out, "JPEG", quality=90)
-    q = Image.open(out).quantization
-    return (tuple(q[0]), tuple(q[1]), tuple(q[1]))
 
 
 def error(decoded: np.ndarray, original: np.ndarray) -> tuple[float, float, int]:
@@ -193,7 +186,8 @@ def main() -> None:
     original = np.asarray(image)
     print(f"photo: {source}; pillow-grace {pillow_grace.__version__}, Pillow {Image.__version__}, "
           f"numpy {np.__version__}, Python {platform.python_version()}")
-    decode_table(image, original, pillow_q90_tables(), "Pillow's quality-90 tables, 4:4:4")
+    q90 = jpeg_reference_tables(90).astype(int).tolist()  # what Pillow writes at quality=90
+    decode_table(image, original, q90, "Pillow's quality-90 tables, 4:4:4")
     decode_table(image, original, ((1,) * 64,) * 3, "All-ones tables (nearly lossless), 4:4:4")
     if not args.no_exhaustive:
         exhaustive()

@@ -2,9 +2,11 @@
 
 ``PHOTO_SETS`` maps a name (``grace bench --images NAME``) to a loader that
 returns the filtered photos as a :class:`~pillow_grace.evaluate.photos.ImageSet`.
-To add a set, write a loader and add it there: importing this module registers
-every entry with the library (:func:`pillow_grace.bench.sources.register_photo_set`).
-``grace bench`` imports it from a source checkout when it meets a set's name.
+To add a set, write a loader and add it there: :func:`register` registers every
+entry with the library (:func:`pillow_grace.bench.sources.register_photo_set`).
+``grace bench`` calls it through the ``pillow_grace.photo_sets`` entry point once
+the repository's sets are installed (``pip install -e benchmarks``, as
+``scripts/setup.sh`` does); importing this module registers them as well.
 
 Offline sets (nothing is downloaded):
 
@@ -116,6 +118,13 @@ def probe_set_files() -> list[Path]:
     return [p for p in probe_set_entries() if p.is_file()]
 
 
-for _name, _loader in PHOTO_SETS.items():
-    register_photo_set(_name, _loader)
-register_probe_files(probe_set_files)
+def register() -> None:
+    """Register every set and the probe-photo finder with the library: the entry point of the
+    ``pillow_grace.photo_sets`` group that ``benchmarks/pyproject.toml`` declares, so an installed
+    ``grace bench`` finds these sets (``pip install -e benchmarks``)."""
+    for name, loader in PHOTO_SETS.items():
+        register_photo_set(name, loader)
+    register_probe_files(probe_set_files)
+
+
+register()  # the repository's scripts and tests import this module: that registers them too

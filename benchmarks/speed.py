@@ -81,13 +81,6 @@ def timeit(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, float
     return [(min(t) * 1e3, statistics.median(t) * 1e3, min(c) * 1e3) for t, c in zip(times, cpu, strict=True)]
 
 
-def pillow_q90_tables() -> tuple[tuple[int, ...], ...]:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(out, "JPEG", quality=90)
-    q = Image.open(out).quantization
-    return (tuple(q[0]), tuple(q[1]), tuple(q[1]))
-
-
 def realistic_strategies(name: str | None) -> tuple[list[Strategy], str]:
     """The strategies for the "strategy tables" rows: --strategy, else every
     shipped one, else one allocated from a synthetic perception model."""
@@ -186,7 +179,7 @@ def main() -> None:
     image.load()
     rgb = np.asarray(image)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    q90 = pillow_q90_tables()
+    q90 = grace_tables.jpeg_reference_tables(90).astype(int).tolist()
     bt601 = Strategy(name="q90-bt601", task="other", weights=colour.BT601, tables=q90)
     custom = Strategy(name="q90-custom", task="other", weights=WEIGHTS, tables=q90)
     real, real_desc = realistic_strategies(args.strategy)

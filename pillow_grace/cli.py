@@ -17,12 +17,10 @@ the package and imports its heavy dependencies only when run.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,57 +39,6 @@ class CommandError(Exception):
     """An error to report as ``grace: error: ...`` with exit status 1."""
 
 
-# -- model loading ---------------------------------------------------------------
-def load_model(spec: str) -> Any:
-    """``module:factory`` / ``path/to/file.py:factory`` (factory() -> model) or a zoo model name.
-
-    The factory may return a torch module or a ZooModel-like object (with
-    ``.module`` and optionally ``.task``, ``.input_size``, ``.loss``)."""
-    if ":" in spec:
-        module_part, _, attr = spec.rpartition(":")
-        module = _import_module(module_part)
-        obj: Any = module
-        for part in attr.split("."):
-            try:
-                obj = getattr(obj, part)
-            except AttributeError:
-                raise CommandError(f"--model {spec!r}: {module_part!r} has no attribute {attr!r}") from None
-        if not callable(obj):
-            raise CommandError(f"--model {spec!r}: {attr!r} is not callable (it must be a factory function)")
-        return obj()
-    try:
-        from pillow_grace.zoo import available_models, get_model
-    except ImportError as e:  # pragma: no cover - zoo missing from the install
-        raise CommandError(
-            f"--model {spec!r}: the model zoo is not available ({e}); use module:factory"
-        ) from e
-    if spec not in available_models():
-        raise CommandError(
-            f"--model {spec!r} is neither module:factory nor a zoo model; zoo models: "
-            f"{', '.join(available_models())}"
-        )
-    return get_model(spec)
-
-
-def _import_module(name: str) -> Any:
-    if name.endswith(".py") or os.sep in name or "/" in name:
-        path = Path(name)
-        if not path.is_file():
-            raise CommandError(f"--model: file {name!r} does not exist")
-        mod_name = f"_grace_model_{abs(hash(str(path.resolve())))}"
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        if spec is None or spec.loader is None:
-            raise CommandError(f"--model: cannot import {name!r}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
-        return module
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        raise CommandError(f"--model: cannot import module {name!r} ({e}); is it on PYTHONPATH?") from e
-
-
 # -- subcommands -----------------------------------------------------------------
 def cmd_fit(args: argparse.Namespace) -> int:
     try:
@@ -105,6 +52,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         list_image_files,
         load_image,
     )
+    from pillow_grace.evaluate.models import load_model
     from pillow_grace.fit import fit_strategy
     from pillow_grace.fit.colourfit import NAMED_WEIGHTS
 
@@ -156,10 +104,35 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"wrote {out}: strategy {strategy.name!r}, {len(frames)} probe images at {size[0]}x{size[1]}, "
         f"weights Wr={wr:.3f} Wg={wg:.3f} Wb={wb:.3f}, {strategy.provenance.get('elapsed_s')} s"
     )
+    fallback = fallback_note(strategy)
+    if fallback:
+        print(fallback)
     if out.stem != strategy.name:
         print(f"note: the file name differs from the strategy name; rename it to {strategy.name}.json "
               "to load it by name from GRACE_STRATEGY_PATH", file=sys.stderr)
     return 0
+
+
+def fallback_note(strategy: Any) -> str | None:
+    """What to tell the user when the fit fell back to standard JPEG (None when it did not):
+    the promise "never worse than JPEG" was kept by writing JPEG, and the numbers say why."""
+    alloc = strategy.allocation
+    sel = strategy.provenance.get("selection")
+    if alloc is None or alloc.method != "reference" or not isinstance(sel, Mapping):
+        return None
+    head = (f"fallback: standard JPEG {strategy.subsampling} (libjpeg's tables, BT.601): the strategy "
+            "writes plain JPEG files, so it is never worse than JPEG")
+    if sel.get("inconclusive"):
+        return f"{head}; the validation could not judge: {sel['inconclusive']}"
+    verdicts = {k: v for k, v in (sel.get("verdict_vs_better_jpeg") or {}).items() if v is not None}
+    if not verdicts:
+        return f"{head}; no candidate had a defined BD-rate against JPEG on the held-out probe images"
+    best = min(verdicts, key=verdicts.__getitem__)
+    bound = sel.get("best_upper_bound")
+    bound_text = f"{100 * bound:+.1f}%" if isinstance(bound, (int, float)) else "undefined"
+    return (f"{head}; no candidate saved bits with confidence on {sel.get('validation_images')} held-out "
+            f"probe images: best {best} at {100 * verdicts[best]:+.1f}% BD-rate against the better JPEG, "
+            f"{100 * sel.get('confidence', 0.9):.0f}% upper bound {bound_text} (it must be below 0)")
 
 
 def cmd_show(args: argparse.Namespace) -> int:

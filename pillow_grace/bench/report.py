@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from pillow_grace.evaluate.analysis import RATE_TARGETS, Comparison, Interval, Summary
 
-if TYPE_CHECKING:
-    from pillow_grace.bench.studies import CrossCell
+
+@dataclass
+class CrossCell:
+    """One cell of the cross-model table (:func:`pillow_grace.bench.studies.run_cross_model`):
+    the strategy fitted for one model, inference with another; ``summary`` None where not run."""
+
+    strategy: str
+    model: str
+    summary: Summary | None
+    note: str = ""
 
 
 # -- formatting helpers ----------------------------------------------------------------------
@@ -171,6 +180,25 @@ def headline(summary: Summary, metrics: Sequence[str] | None = None) -> list[str
         else:
             out.append(f"{on}{c.test} vs {c.reference}: {v:+.1f}%{ci}, {where}: {c.verdict}.")
     return out
+
+
+def skipped_text(skipped: Sequence[tuple[str, str]], groups: int = 8, names: int = 3) -> str:
+    """What was left out of the evaluation and why, grouped by reason (most frequent first),
+    with a few names each: printed by ``grace bench`` so no frame disappears silently."""
+    if not skipped:
+        return "skipped: nothing"
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in skipped:
+        by_reason.setdefault(reason, []).append(name)
+    order = sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    lines = [f"skipped {len(skipped)} image(s):"]
+    for reason, who in order[:groups]:
+        more = f", ... ({len(who) - names} more)" if len(who) > names else ""
+        lines.append(f"  {len(who)} x {reason}: {', '.join(who[:names])}{more}")
+    if len(order) > groups:
+        lines.append(f"  ... and {sum(len(w) for _, w in order[groups:])} more with other reasons "
+                     "(all in summary.json, skipped_images)")
+    return "\n".join(lines)
 
 
 def render_text(summary: Summary) -> str:

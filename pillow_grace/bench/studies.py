@@ -5,10 +5,11 @@ inference with model B)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from pillow_grace.bench.ablations import Ablation, AblationContext, build_variants, fitter_available
 from pillow_grace.bench.job import BenchJob, prepare, resolve_model, resolve_strategy, run_job, sweep_curves
+from pillow_grace.bench.report import CrossCell
 from pillow_grace.core.strategy import Strategy
 from pillow_grace.evaluate.analysis import Summary
 from pillow_grace.evaluate.photos import BenchImage
@@ -58,14 +59,6 @@ def run_ablation(
 
 
 # -- cross-model ---------------------------------------------------------------------------------
-@dataclass
-class CrossCell:
-    strategy: str
-    model: str
-    summary: Summary | None
-    note: str = ""
-
-
 def run_cross_model(
     strategies: Sequence[str | Strategy],
     models: Sequence[str],

@@ -97,6 +97,21 @@ FAMILIES = (
 SMART_FAMILIES = ("smart-jpeg-420", "smart-jpeg-444")
 
 
+def write_grace(image: Image.Image, strategy: Strategy, options: EncodeOptions | None = None) -> bytes:
+    """A real GRACE file of ``image`` (what a device sends): the one GRACE writer of the engine,
+    used by the bench's codecs and the fit's validation alike (the core sizes its own buffer)."""
+    buf = io.BytesIO()
+    grace_encode(image, buf, strategy, options)
+    return buf.getvalue()
+
+
+def read_rgb(data: bytes) -> Image.Image:
+    """RGB pixels of a file as a GRACE-aware server decodes them (importing this package
+    registers the GRACE opener)."""
+    with Image.open(io.BytesIO(data)) as im:
+        return im.convert("RGB")
+
+
 class Codec(ABC):
     """One codec setting: encode on the device, decode on the server."""
 
@@ -121,8 +136,7 @@ class Codec(ABC):
         """The bytes a device sends for this RGB frame."""
 
     def decode(self, data: bytes) -> Image.Image:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.convert("RGB")
+        return read_rgb(data)
 
     def describe(self) -> dict[str, Any]:
         return {"curve": self.curve, "setting": self.setting, "quality": self.quality}
@@ -171,9 +185,7 @@ class GraceCodec(Codec):
         return f"grace/{self.strategy.content_hash}/{self.quality}/{self._options.tradeoff!r}"
 
     def encode(self, image: Image.Image) -> bytes:
-        buf = io.BytesIO()
-        grace_encode(image, buf, self.strategy, self._options)  # sizes its own buffer
-        return buf.getvalue()
+        return write_grace(image, self.strategy, self._options)
 
     def decode(self, data: bytes) -> Image.Image:
         # A fallback strategy writes plain JPEG (no GRACE segment): it must read back as JPEG.
@@ -395,12 +407,7 @@ def rate_matched_tradeoffs(
     pixels = sum(f.size[0] * f.size[1] for f in frames)
 
     def bpp(param: float) -> float:
-        total = 0
-        for f in frames:
-            buf = io.BytesIO()
-            grace_encode(f, buf, strategy, EncodeOptions(tradeoff=param))
-            total += 8 * len(buf.getvalue())
-        return total / pixels
+        return sum(8 * len(write_grace(f, strategy, EncodeOptions(tradeoff=param))) for f in frames) / pixels
 
     lam = method in LAMBDA_ALLOCATIONS
     lo, hi = (1e0, 1e13) if lam else (1e-14, 1e2)

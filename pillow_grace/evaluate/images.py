@@ -112,11 +112,21 @@ def choose_probe_files(files: Sequence[Path], count: int, seed: int) -> list[Pat
     return [files[i] for i in idx]
 
 
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned by its EXIF orientation, as a camera shows it (unchanged where the
+    orientation is absent or unreadable: a broken tag must not lose the photo)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # malformed EXIF of any kind
+        return image
+
+
 def load_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Open an image file as RGB, applying its EXIF orientation (as a camera shows it)."""
+    """Open an image file as RGB, applying its EXIF orientation: the one way every part of the
+    library (fit, bench, photo sets) reads a photo from disk."""
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        return im.convert("RGB")
+        im.load()
+        return upright(im).convert("RGB")
 
 
 def common_size(images: Iterable[ImageLike]) -> tuple[int, int]:

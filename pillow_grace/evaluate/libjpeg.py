@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, JpegImagePlugin, features
 
 from pillow_grace.core.codec import _output_buffer, _worst_case_size
+from pillow_grace.core.options import PIL_SUBSAMPLING
 from pillow_grace.core.tables import jpeg_reference_tables
 
 #: (vertical, horizontal) factors by which a model's resize shrinks a frame of a given (width, height).
@@ -61,9 +62,13 @@ def zeroed_tables(quality: int, invisible: np.ndarray) -> np.ndarray:
 def write_jpeg(
     image: Image.Image, quality: int, subsampling: str, qtables: np.ndarray | None = None
 ) -> bytes:
-    """Pillow's libjpeg-turbo encoder with optimized Huffman tables (``qtables``: natural order, unscaled)."""
+    """Pillow's libjpeg-turbo encoder with optimized Huffman tables (``qtables``: natural order, unscaled).
+
+    The one reference JPEG writer: the bench's baselines and the fit's validation both
+    measure standard JPEG through it."""
     buf = io.BytesIO()
-    params: dict[str, Any] = {"quality": quality, "optimize": True, "subsampling": subsampling}
+    params: dict[str, Any] = {"quality": quality, "optimize": True,
+                              "subsampling": PIL_SUBSAMPLING[subsampling]}
     if qtables is not None:
         # quality=-1 with qtables: libjpeg stores the tables unscaled (as the core does).
         params.update(quality=-1, qtables=[[int(v) for v in t] for t in qtables])
@@ -88,4 +93,4 @@ def jpeg_subsampling(data: bytes) -> str:
     """The chroma subsampling a JPEG file actually uses (for encoders that choose it)."""
     with Image.open(io.BytesIO(data)) as im:
         code = JpegImagePlugin.get_sampling(im)
-    return {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}.get(code, "other")
+    return next((name for name, pil in PIL_SUBSAMPLING.items() if pil == code), "other")

@@ -4,11 +4,21 @@ numpy in, numbers out, so each can be tested on hand-made inputs."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: IoU at which a detection matches a ground-truth box.
 MATCH_IOU = 0.5
+
+
+def as_numpy(output: Any) -> np.ndarray:
+    """A model's output (a torch tensor, detached, as float32, or anything array-like) as numpy,
+    so the measures below never need torch."""
+    if hasattr(output, "detach"):
+        output = output.detach().float().cpu().numpy()
+    return np.asarray(output)
 
 
 def top1_agreement(clean_logits: np.ndarray, logits: np.ndarray) -> np.ndarray:
@@ -20,17 +30,34 @@ def top1_agreement(clean_logits: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return (clean_logits.argmax(axis=-1) == logits.argmax(axis=-1)).astype(np.float64)
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    z = z - z.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
-def kl_divergence(clean_logits: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    """Per image KL(p_clean || p_decoded) of the softmax distributions, in nats (float64)."""
-    lp = log_softmax(clean_logits)
-    lq = log_softmax(logits)
-    return np.maximum((np.exp(lp) * (lp - lq)).sum(axis=-1), 0.0)
+def kl_divergence(clean_logits: np.ndarray, logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """KL(p_clean || p_decoded) of the softmax distributions over ``axis``, in nats (float64).
+
+    The one home of the divergence: per image for N x C class scores (the
+    bench's scorer), per pixel with ``axis=1`` for N x C x H x W maps (the
+    fit's validation averages those)."""
+    lp = log_softmax(clean_logits, axis)
+    lq = log_softmax(logits, axis)
+    return np.maximum((np.exp(lp) * (lp - lq)).sum(axis=axis), 0.0)
+
+
+#: Smallest divergence :func:`neglog10` tells apart (an exact decode scores 0).
+NEGLOG10_FLOOR = 1e-12
+
+
+def neglog10(value: ArrayLike) -> np.ndarray:
+    """-log10 of a divergence: the "higher is better" axis on which BD-rates of divergences are
+    taken (bench and fit alike), so that orders of magnitude count alike and the BD average is
+    not dominated by the worst-quality end."""
+    v = np.asarray(value, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.log10(np.maximum(v, NEGLOG10_FLOOR))
 
 
 def iou_counts(

@@ -33,9 +33,11 @@ import numpy as np
 
 from pillow_grace.evaluate.measures import (
     ap_from_sorted,
+    as_numpy,
     iou_counts,
     kl_divergence,
     match_detections,
+    neglog10,
     top1_agreement,
 )
 
@@ -66,10 +68,9 @@ class MetricSpec:
     axis: str = "linear"
 
     def to_axis(self, value: float | np.ndarray) -> np.ndarray:
-        v = np.asarray(value, dtype=np.float64)
         if self.axis == "neglog10":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return -np.log10(np.maximum(v, 1e-12))
+            return neglog10(value)
+        v = np.asarray(value, dtype=np.float64)
         return v * 100.0 if self.percent else v
 
     @property
@@ -123,12 +124,6 @@ class TaskScorer(ABC):
         return {}
 
 
-def _to_numpy(output: Any) -> np.ndarray:
-    if hasattr(output, "detach"):
-        output = output.detach().float().cpu().numpy()
-    return np.asarray(output)
-
-
 class ClassificationScorer(TaskScorer):
     task = "classification"
     primary = "top1"
@@ -144,7 +139,7 @@ class ClassificationScorer(TaskScorer):
         self.with_labels = with_labels
 
     def reference(self, output: Any) -> list[np.ndarray]:
-        arr = _to_numpy(output).astype(np.float32)
+        arr = as_numpy(output).astype(np.float32)
         if arr.ndim != 2:
             raise ValueError(f"a classification model must return N x C logits, got shape {arr.shape}")
         return list(arr)
@@ -152,7 +147,7 @@ class ClassificationScorer(TaskScorer):
     def score(
         self, refs: Sequence[np.ndarray], output: Any, labels: Sequence[int | None]
     ) -> list[dict[str, float]]:
-        logits = _to_numpy(output).astype(np.float64)
+        logits = as_numpy(output).astype(np.float64)
         clean = np.stack(refs).astype(np.float64)
         agree = top1_agreement(clean, logits)
         kl = kl_divergence(clean, logits)
@@ -192,7 +187,7 @@ class SegmentationScorer(TaskScorer):
     )
 
     def reference(self, output: Any) -> list[np.ndarray]:
-        arr = _to_numpy(output)
+        arr = as_numpy(output)
         if arr.ndim != 4 or arr.shape[1] < 2:
             raise ValueError(
                 f"a segmentation model must return N x C x h x w logits (C >= 2), got {arr.shape}"
@@ -204,7 +199,7 @@ class SegmentationScorer(TaskScorer):
     def score(
         self, refs: Sequence[np.ndarray], output: Any, labels: Sequence[int | None]
     ) -> list[np.ndarray]:
-        arr = _to_numpy(output)
+        arr = as_numpy(output)
         c = arr.shape[1]
         maps = arr.argmax(axis=1)
         out = []
@@ -358,7 +353,7 @@ def _class_scores(output: Any) -> np.ndarray | None:
     """Rows 4.. of a YOLO-style raw output (N x (4 + C) x A), or None for other outputs."""
     if output is None:
         return None
-    arr = _to_numpy(output)
+    arr = as_numpy(output)
     if arr.ndim != 3 or arr.shape[1] < 5:
         return None
     return arr[:, 4:].astype(np.float32)

@@ -14,6 +14,13 @@ Photo filter (documented in docs/benchmarking.md). A file is used when it
 6. is not on the deny list its photo set gives (``load_directory(deny=...)``);
 7. is not a pixel-exact duplicate of an earlier file (same fingerprint).
 
+The filter curates photo sets (``load_directory(curated=True)``, the default,
+and :meth:`ImageSet.add`). A folder of the user's own frames
+(``grace bench --images DIR``) is taken as it is (``curated=False``): every
+readable image is evaluated, greyscale ones as RGB with the grey replicated (a
+fixed camera may well send near-greyscale frames); only unreadable files,
+images with transparent pixels and duplicates are skipped.
+
 Every skipped file is reported with its reason. Named photo sets (``offline``,
 ...) are in :mod:`~pillow_grace.bench.sources`.
 """
@@ -27,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from pillow_grace.evaluate.images import IMAGE_EXTENSIONS, image_fingerprint
+from pillow_grace.evaluate.images import IMAGE_EXTENSIONS, image_fingerprint, upright
 
 MIN_SIDE = 200
 MIN_CHROMA = 4.0
@@ -91,15 +98,11 @@ class ImageSet:
 
 def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
     """(RGB image, "") when ``image`` passes the photo filter, else (None, reason)."""
-    try:
-        image = ImageOps.exif_transpose(image)
-    except Exception:
-        pass
+    image = upright(image)
     mode = image.mode
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        lo, _hi = rgba.getchannel("A").getextrema()  # type: ignore[misc]
-        if lo < 255:
+    if _has_alpha(image):
+        rgba = _opaque(image)
+        if rgba is None:
             return None, "has transparent pixels"
         image = rgba.convert("RGB")
     elif mode == "P":
@@ -119,20 +122,51 @@ def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
     return image, ""
 
 
-def load_file(path: Path) -> tuple[Image.Image | None, str]:
-    """(RGB photo, "") of an image file that passes the filter, else (None, reason)."""
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def _opaque(image: Image.Image) -> Image.Image | None:
+    """``image`` as RGBA where every pixel is fully opaque, else None."""
+    rgba = image.convert("RGBA")
+    lo = rgba.getchannel("A").getextrema()[0]
+    return rgba if isinstance(lo, (int, float)) and lo >= 255 else None
+
+
+def to_frame(image: Image.Image) -> tuple[Image.Image | None, str]:
+    """(RGB image, "") of any camera frame, greyscale or colour; (None, reason) only where it
+    has transparent pixels (no camera sends those; dropping the alpha would invent content)."""
+    image = upright(image)
+    if _has_alpha(image):
+        rgba = _opaque(image)
+        if rgba is None:
+            return None, "has transparent pixels"
+        image = rgba
+    if image.mode == "I;16":  # 16-bit grey: keep the top 8 bits, as an 8-bit camera would
+        image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8))
+    return (image if image.mode == "RGB" else image.convert("RGB")), ""
+
+
+def load_file(path: Path, curated: bool = True) -> tuple[Image.Image | None, str]:
+    """(RGB image, "") of an image file that passes the photo filter (``curated``) or is any
+    frame (see :func:`to_frame`), else (None, reason)."""
     try:
         with Image.open(path) as im:
             im.load()
-            return to_photo(im)
+            return to_photo(im) if curated else to_frame(im)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         return None, f"not a readable image ({type(e).__name__})"
 
 
 def load_directory(
-    directory: str | os.PathLike[str], source: str | None = None, *, deny: Mapping[str, str] | None = None
+    directory: str | os.PathLike[str],
+    source: str | None = None,
+    *,
+    deny: Mapping[str, str] | None = None,
+    curated: bool = True,
 ) -> ImageSet:
-    """Every photo in ``directory`` (recursively, sorted by path) that passes the filter.
+    """Every image in ``directory`` (recursively, sorted by path) that passes the photo filter
+    (``curated``, for photo sets) or, with ``curated=False``, every readable frame.
 
     ``deny`` maps file names to skip onto the reason recorded for them."""
     root = Path(directory)
@@ -146,7 +180,7 @@ def load_directory(
         if deny and p.name in deny:
             out.skipped.append((name, deny[p.name]))
             continue
-        photo, reason = load_file(p)
+        photo, reason = load_file(p, curated)
         if photo is None:
             out.skipped.append((name, reason))
         else:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from pillow_grace.core.errors import GraceError
-from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint
+from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint, upright
 from pillow_grace.evaluate.photos import BenchImage
 
 
@@ -131,7 +131,7 @@ def locate_probe_images(strategy: Any, candidates: Iterable[Path | BenchImage]) 
                 with Image.open(cand) as im:
                     im.load()
                     raw = im.convert("RGB")
-                    turned = ImageOps.exif_transpose(im).convert("RGB")
+                    turned = upright(im).convert("RGB")
             except (OSError, SyntaxError, ValueError):
                 continue
             options = [BenchImage.of(f"probe:{cand.name}", img, "probe") for img in (raw, turned)]

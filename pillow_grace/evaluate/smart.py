@@ -24,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
+from pillow_grace.evaluate.images import ImageLike, as_rgb_array
 from pillow_grace.zoo.preprocess import CenterCropFraction, PadToSquare, ResizeNormalize, rapidocr_det_size
 
 
@@ -103,9 +103,10 @@ class SmartSplit:
         return err
 
 
-def to_tensor(image: Image.Image) -> torch.Tensor:
-    """RGB PIL image -> 1 x 3 x H x W float32 in [0, 1]."""
-    arr = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
+def to_tensor(image: ImageLike) -> torch.Tensor:
+    """RGB PIL image or H x W x 3 uint8 array -> 1 x 3 x H x W float32 in [0, 1] (what every model
+    of the bench, the zoo and the fit's validation takes)."""
+    arr = as_rgb_array(image)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 

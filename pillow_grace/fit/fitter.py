@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,22 +30,25 @@ import torch
 from pillow_grace._version import __version__
 from pillow_grace.core import tables as tables_mod
 from pillow_grace.core.colour import BT601
-from pillow_grace.core.strategy import FIT_ALLOCATIONS, MAX_PROVENANCE_ITEMS, TASKS, Allocation, Strategy
+from pillow_grace.core.strategy import (
+    MAX_PROVENANCE_ITEMS,
+    Allocation,
+    Perception,
+    Strategy,
+)
 from pillow_grace.evaluate.images import ImageLike, as_rgb_array, fit_to_capture, image_fingerprint
+from pillow_grace.evaluate.judge import Judge, kl_distance, loss_distance
 from pillow_grace.evaluate.progress import ProgressArg, make_progress
+from pillow_grace.fit.arguments import check_options, resolve_model
 from pillow_grace.fit.calibration import allocation_for, calibration_anchors
-from pillow_grace.fit.colourfit import MEDIANS, ColourFit, fit_weights, fixed_weights
-from pillow_grace.fit.labels import LOSS_KINDS
+from pillow_grace.fit.colourfit import ColourFit, fit_weights, fixed_weights
 from pillow_grace.fit.planes import perception_for
-from pillow_grace.fit.probe import MAX_STORED_VALUES, RGBProbe, geometry, merge_probes, probe_rgb
+from pillow_grace.fit.probe import MAX_STORED_VALUES, RGBProbe, merge_probes, probe_rgb
 from pillow_grace.fit.select import (
     COLOUR_SEARCH_QUALITIES,
     Candidate,
-    Judge,
     Selection,
     colour_candidates,
-    kl_distance,
-    loss_distance,
     predicted_cost,
 )
 from pillow_grace.fit.select import validate as validate_candidates
@@ -151,15 +155,54 @@ def fit_strategy(
         at encode time without torch.
     """
     t0 = time.monotonic()
-    module, task, loss, model_input_size, description, model_name = _resolve_model(
+    module, task, loss, model_input_size, description, model_name = resolve_model(
         model, task, loss, model_input_size, description
     )
-    _check_options(name, task, loss, allocation, quality, tradeoff, subsampling, colour_median, label_samples)
+    check_options(name, task, loss, allocation, quality, tradeoff, subsampling, colour_median, label_samples)
+    arrays = _probe_frames(images, capture_size)
+    h, w = arrays[0].shape[:2]
     # Asked for one allocation: that one. Else the validation measures both Lagrangians (the
     # measured curves need many probe blocks to beat the Laplacian model) and keeps the better.
     methods = (allocation,) if allocation else MEASURED_ALLOCATIONS
+    subsamplings = ["4:4:4", "4:2:0"] if subsampling == "auto" else [subsampling]
+    folds_wanted = min(VALIDATION_FOLDS, len(arrays)) if validate and tradeoff is None else 1
+    validate = validate and folds_wanted >= 2
     colour_choice = _colour_choice(weights)
 
+    with _eval_mode(module):
+        folds = _probe_folds(module, arrays, folds_wanted, subsamplings, task=task, loss=loss,
+                             label_samples=label_samples, seed=seed, batch_size=batch_size,
+                             max_stored_values=max_stored_values, progress=progress)
+        probe = merge_probes(folds)
+        fitted = colour_choice or _fit_colour(probe, colour_median)
+        candidates, search = _candidates(probe, fitted, colour_choice is None and weights != "theorem2",
+                                         subsamplings, methods)
+        selection = _validate(module, loss, folds, candidates, progress) if validate else None
+
+    if tradeoff is None and quality is None:
+        quality = DEFAULT_QUALITY
+    final_weights, final_sub, perception, alloc = _final_choice(
+        probe, candidates[0] if selection is None else selection.chosen, selection, quality, tradeoff
+    )
+    prov = _provenance(
+        probe=probe, fitted=fitted, loss=loss, allocation=allocation or "auto", alloc=alloc, seed=seed,
+        fingerprints=[image_fingerprint(a) for a in arrays], model_name=model_name, search=search,
+        selection=selection, extra=provenance,
+    )
+    prov["subsampling_option"] = subsampling  # what was asked ("auto": chosen by measurement)
+    prov["elapsed_s"] = round(time.monotonic() - t0, 3)
+    strategy = Strategy(name=name, task=task, weights=final_weights,
+                        tables=tables_mod.derive_tables(perception, alloc.method, alloc.parameter),
+                        subsampling=final_sub, perception=perception, allocation=alloc,
+                        description=description, model_input_size=model_input_size, probe_resolution=(w, h),
+                        provenance=prov)
+    # Round-trip through the validator: what we return is exactly what a device loads.
+    return Strategy.from_dict(strategy.to_dict(), source=f"fitted strategy {name!r}")
+
+
+# -- the steps of a fit ---------------------------------------------------------------------
+def _probe_frames(images: Sequence[ImageLike], capture_size: tuple[int, int] | None) -> list[np.ndarray]:
+    """The probe images as RGB arrays at the capture resolution (all one size)."""
     arrays = [as_rgb_array(im, index=i) for i, im in enumerate(images)]
     if not arrays:
         raise ValueError("images is empty: give at least one probe image (the paper uses 15)")
@@ -170,107 +213,80 @@ def fit_strategy(
         )
     if capture_size is not None:
         arrays = [np.array(fit_to_capture(a, capture_size)) for a in arrays]
-    h, w = arrays[0].shape[:2]
     sizes = sorted({(a.shape[1], a.shape[0]) for a in arrays})
     if len(sizes) > 1:
         raise ValueError(
             f"probe images have different sizes {sizes}; they must all be at the capture resolution. "
             "Pass capture_size=(width, height) to resize-to-cover and centre-crop them"
         )
-    fingerprints = [image_fingerprint(a) for a in arrays]
-    subsamplings = ["4:4:4", "4:2:0"] if subsampling == "auto" else [subsampling]
-    # One probe geometry serves every candidate: 4:2:0 also measures the 8x8 (4:4:4) blocks.
-    geometry_for_probe = "4:2:0" if "4:2:0" in subsamplings else subsamplings[0]
-    folds_wanted = min(VALIDATION_FOLDS, len(arrays)) if validate and tradeoff is None else 1
-    if validate and folds_wanted < 2:
-        validate = False
+    return arrays
 
+
+@contextmanager
+def _eval_mode(module: Any) -> Iterator[None]:
+    """The model in eval mode for the probe and the validation; a training model is given back
+    in training mode."""
     was_training = isinstance(module, torch.nn.Module) and module.training
     if was_training:
         module.eval()
     try:
-        with torch.enable_grad():
-            folds = [
-                probe_rgb(
-                    module,
-                    arrays[k::folds_wanted],
-                    task=task,
-                    loss=loss,
-                    label_samples=label_samples,
-                    subsampling=geometry_for_probe,
-                    seed=seed + k,
-                    batch_size=batch_size,
-                    max_stored_values=max(1, max_stored_values // folds_wanted),
-                    progress=progress,
-                )
-                for k in range(folds_wanted)
-            ]
-        probe = merge_probes(folds)
-        fitted = colour_choice or _fit_colour(probe, colour_median)
-        candidates, search = _candidates(probe, fitted, colour_choice is None and weights != "theorem2",
-                                         subsamplings, methods)
-        selection = None
-        if validate:
-            judge = Judge(module, loss_distance(loss) if callable(loss) else kl_distance)
-            ticks = make_progress(progress, folds_wanted * (len(candidates) + 2), "validating")
-            try:
-                selection = validate_candidates(
-                    judge, folds, candidates,
-                    lambda p, c: perception_for(p, c.weights, c.subsampling,
-                                                measured=c.method == "empirical"),
-                    merge_probes,
-                    lambda: ticks.update(1),
-                )
-            finally:
-                ticks.close()
+        yield
     finally:
         if was_training:
             module.train(True)
 
-    if tradeoff is None and quality is None:
-        quality = DEFAULT_QUALITY
-    chosen = candidates[0] if selection is None else selection.chosen
-    if chosen is None:  # nothing beat standard JPEG on held-out probe images
-        assert selection is not None and quality is not None
-        final_weights, final_sub, method = BT601, selection.fallback_subsampling, "reference"
-        perception = perception_for(probe, final_weights, final_sub)
-        alloc = Allocation("reference", float(quality), quality)
-    else:
-        final_weights, final_sub, method = chosen.weights, chosen.subsampling, chosen.method
-        perception = perception_for(probe, final_weights, final_sub, measured=method == "empirical")
-        calibration, above = None, None
-        if selection is not None:
-            calibration = calibration_anchors(selection.effective_qualities(), method, perception)
-            above = selection.reference_above()
-        if tradeoff is not None:
-            alloc = Allocation(method, float(tradeoff), None, None, above)
-        else:
-            assert quality is not None
-            alloc = allocation_for(method, quality, perception, calibration, above)
-    tables = tables_mod.derive_tables(perception, method, alloc.parameter)
 
-    prov = _provenance(
-        probe=probe, fitted=fitted, loss=loss, allocation=allocation or "auto", alloc=alloc, seed=seed,
-        fingerprints=fingerprints, model_name=model_name, search=search, selection=selection,
-        extra=provenance,
-    )
-    prov["subsampling_option"] = subsampling  # what was asked ("auto": chosen by measurement)
-    prov["elapsed_s"] = round(time.monotonic() - t0, 3)
-    strategy = Strategy(
-        name=name,
-        task=task,
-        weights=final_weights,
-        tables=tables,
-        subsampling=final_sub,
-        perception=perception,
-        allocation=alloc,
-        description=description,
-        model_input_size=model_input_size,
-        probe_resolution=(w, h),
-        provenance=prov,
-    )
-    # Round-trip through the validator: what we return is exactly what a device loads.
-    return Strategy.from_dict(strategy.to_dict(), source=f"fitted strategy {name!r}")
+def _probe_folds(module: Any, arrays: Sequence[np.ndarray], folds: int, subsamplings: Sequence[str], *,
+                 seed: int, max_stored_values: int, **options: Any) -> list[RGBProbe]:
+    """One gradient probe per validation fold (every ``folds``-th image; one fold without validation).
+
+    One probe geometry serves every candidate: 4:2:0 also measures the 8x8 (4:4:4) blocks."""
+    geometry_for_probe = "4:2:0" if "4:2:0" in subsamplings else subsamplings[0]
+    with torch.enable_grad():
+        return [
+            probe_rgb(module, arrays[k::folds], subsampling=geometry_for_probe, seed=seed + k,
+                      max_stored_values=max(1, max_stored_values // folds), **options)
+            for k in range(folds)
+        ]
+
+
+def _validate(module: Any, loss: Any, folds: Sequence[RGBProbe], candidates: Sequence[Candidate],
+              progress: ProgressArg) -> Selection:
+    """The cross-fitted validation (:func:`pillow_grace.fit.select.validate`), judged by the model:
+    its own loss where one was given, else the KL divergence of its outputs."""
+    judge = Judge(module, loss_distance(loss) if callable(loss) else kl_distance)
+    ticks = make_progress(progress, len(folds) * (len(candidates) + 2), "validating")
+    try:
+        return validate_candidates(
+            judge, folds, candidates,
+            lambda p, c: perception_for(p, c.weights, c.subsampling, measured=c.method == "empirical"),
+            merge_probes,
+            lambda: ticks.update(1),
+        )
+    finally:
+        ticks.close()
+
+
+def _final_choice(probe: RGBProbe, chosen: Candidate | None, selection: Selection | None, quality: int | None,
+                  tradeoff: float | None) -> tuple[tuple[float, float, float], str, Perception, Allocation]:
+    """(weights, subsampling, perception, allocation) of the strategy: the chosen candidate, calibrated
+    on the measured curves, or standard JPEG where nothing beat it on held-out probe images."""
+    if chosen is None:
+        assert selection is not None and quality is not None
+        sub = selection.fallback_subsampling
+        return BT601, sub, perception_for(probe, BT601, sub), Allocation("reference", float(quality), quality)
+    method = chosen.method
+    perception = perception_for(probe, chosen.weights, chosen.subsampling, measured=method == "empirical")
+    calibration, above = None, None
+    if selection is not None:
+        calibration = calibration_anchors(selection.effective_qualities(), method, perception)
+        above = selection.reference_above()
+    if tradeoff is not None:
+        alloc = Allocation(method, float(tradeoff), None, None, above)
+    else:
+        assert quality is not None
+        alloc = allocation_for(method, quality, perception, calibration, above)
+    return chosen.weights, chosen.subsampling, perception, alloc
 
 
 def _colour_choice(weights: str | Sequence[float] | None) -> ColourFit | None:
@@ -359,70 +375,3 @@ def _fit_colour(probe: RGBProbe, kind: str) -> ColourFit:
     g = probe.stored_chroma  # (M, 3, 64): minimise what the chroma planes are coded with
     sw = probe.stored_chroma_w[:, None]
     return fit_weights(g[:, 0, :], g[:, 1, :], g[:, 2, :], kind, sample_weights=sw)
-
-
-def _rows(a: np.ndarray) -> tuple[tuple[float, ...], ...]:
-    return tuple(tuple(float(x) for x in row) for row in np.asarray(a, dtype=np.float64))
-
-
-def _resolve_model(
-    model: Any, task: str | None, loss: Any, input_size: tuple[int, int] | None, description: str | None
-) -> tuple[Any, str, Any, tuple[int, int] | None, str, str | None]:
-    """Unwrap a ZooModel-like object; fill defaults from it."""
-    module = model
-    model_name = None
-    if not isinstance(model, torch.nn.Module) and hasattr(model, "module"):
-        module = model.module
-        model_name = getattr(model, "name", None)
-        task = task or getattr(model, "task", None)
-        if input_size is None and getattr(model, "input_size", None) is not None:
-            input_size = tuple(int(v) for v in model.input_size)  # type: ignore[assignment]
-        if description is None:
-            description = getattr(model, "description", None)
-        if loss is None and task not in ("classification", "segmentation"):
-            loss = getattr(model, "loss", None)
-    if not callable(module):
-        raise TypeError(f"model must be a torch callable (e.g. an nn.Module), got {type(module).__name__}")
-    task = task or "classification"
-    if loss is None:
-        if task not in ("classification", "segmentation"):
-            raise ValueError(
-                f"task {task!r} needs loss=fn(output, clean_output) -> scalar tensor; "
-                "the built-in 'sampled'/'argmax' losses exist for classification and segmentation"
-            )
-        loss = "sampled"
-    if input_size is not None:
-        input_size = (int(input_size[0]), int(input_size[1]))
-    return module, task, loss, input_size, description or "", model_name
-
-
-def _check_options(name: str, task: str, loss: Any, allocation: str | None, quality: int | None,
-                   tradeoff: float | None, subsampling: str, colour_median: str, label_samples: int) -> None:
-    """Fail before the (slow) probe, with messages that name the argument."""
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {type(name).__name__}")
-    # The strategy validator is the single definition of a valid name.
-    dummy = Strategy(name=name, task="other", weights=(0.299, 0.587, 0.114), tables=((1,) * 64,) * 3)
-    Strategy.from_dict(dummy.to_dict(), source="fit_strategy(name=...)")
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-    if isinstance(loss, str) and loss not in LOSS_KINDS:
-        raise ValueError(f"loss must be one of {', '.join(LOSS_KINDS)} or a callable; got {loss!r}")
-    if not isinstance(loss, str) and not callable(loss):
-        raise TypeError(f"loss must be a string or a callable, got {type(loss).__name__}")
-    if allocation is not None and allocation not in FIT_ALLOCATIONS:
-        raise ValueError(f"allocation must be one of {', '.join(FIT_ALLOCATIONS)} (standard JPEG tables, "
-                         f"\"reference\", are what a fit falls back to); got {allocation!r}")
-    if quality is not None and tradeoff is not None:
-        raise ValueError("give quality or tradeoff, not both")
-    if quality is not None:
-        tables_mod.validate_quality(quality)
-    if subsampling != "auto":
-        geometry(subsampling)
-    if allocation == "reference":
-        raise ValueError('allocation "reference" (standard JPEG tables) is the fitter\'s fallback, '
-                         "not a fit; use lagrangian or paper")
-    if colour_median not in MEDIANS:
-        raise ValueError(f"colour_median must be one of {', '.join(MEDIANS)}; got {colour_median!r}")
-    if isinstance(label_samples, bool) or not isinstance(label_samples, int) or label_samples < 1:
-        raise ValueError(f"label_samples must be an integer >= 1, got {label_samples!r}")

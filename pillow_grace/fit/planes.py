@@ -17,8 +17,9 @@ import torch.nn.functional as F
 
 from pillow_grace.core import colour
 from pillow_grace.core.strategy import Perception, RateDistortion
+from pillow_grace.fit.blocks import box_sum, geometry, padded_size
 from pillow_grace.fit.dct import block_dct
-from pillow_grace.fit.probe import RGBProbe, _box_sum, _padded, as_subsampling, geometry
+from pillow_grace.fit.probe import RGBProbe, as_subsampling
 
 
 def plane_matrices(weights: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -69,14 +70,14 @@ def coefficient_abs_mean(images: Sequence[np.ndarray], weights: tuple[float, flo
     mt = torch.from_numpy(m)
     (_, _), (fx, fy) = geometry(subsampling)
     h, w = images[0].shape[:2]
-    hp, wp = _padded(h, w, subsampling)
+    hp, wp = padded_size(h, w, subsampling)
     sums = torch.zeros(3, 64, dtype=torch.float64)
     for im in images:
         rgb = torch.tensor(im, dtype=torch.float64).permute(2, 0, 1) - 128.0  # (3, h, w); copies
         planes = torch.einsum("cd,dhw->chw", mt, rgb)
         planes = F.pad(planes[None], (0, wp - w, 0, hp - h), mode="replicate")[0]
         sums[0] += block_dct(planes[0]).abs().sum(dim=(0, 1))
-        chroma = _box_sum(planes[1:], fx, fy) / (fx * fy)
+        chroma = box_sum(planes[1:], fx, fy) / (fx * fy)
         sums[1:] += block_dct(chroma).abs().sum(dim=(1, 2))
     luma_blocks = len(images) * (hp // 8) * (wp // 8)
     chroma_blocks = len(images) * (hp // fy // 8) * (wp // fx // 8)
@@ -127,7 +128,7 @@ def rate_distortion(probe: RGBProbe, weights: tuple[float, float, float],
     m, a = plane_matrices(weights)
     (_, _), (fx, fy) = geometry(probe.subsampling)
     height, width = probe.images[0].shape[:2]
-    padded = tuple(probe.extra.get("padded_size", _padded(height, width, probe.subsampling)[::-1]))
+    padded = tuple(probe.extra.get("padded_size", padded_size(height, width, probe.subsampling)[::-1]))
     grid = np.asarray(steps, dtype=np.float64)
     rate = np.zeros((3, 64, len(grid)))
     mse = np.zeros((3, 64, len(grid)))
@@ -158,7 +159,7 @@ def _plane_coefficients(images: Sequence[np.ndarray], row: np.ndarray, keys: np.
         rgb = torch.tensor(images[int(i)], dtype=torch.float64).permute(2, 0, 1) - 128.0
         plane = torch.einsum("d,dhw->hw", torch.from_numpy(row), rgb)
         plane = F.pad(plane[None, None], (0, wp - w, 0, hp - h), mode="replicate")[0]
-        plane = _box_sum(plane, fx, fy) / (fx * fy)
+        plane = box_sum(plane, fx, fy) / (fx * fy)
         coef = block_dct(plane[0]).reshape(-1, 64).numpy()
         sel = keys[:, 0] == i
         out[sel] = coef[keys[sel, 1]]

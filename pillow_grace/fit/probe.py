@@ -38,21 +38,16 @@ triangle upsampling spreads it slightly further).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from pillow_grace.evaluate.progress import ProgressArg, make_progress
-from pillow_grace.fit.dct import block_dct
+from pillow_grace.fit.blocks import ProbeAccumulator, ProbeGrid, geometry
 from pillow_grace.fit.labels import LOSS_KINDS, Labels, LossArg
-
-#: (MCU width, MCU height) and chroma (horizontal, vertical) subsampling factors.
-GEOMETRY = {"4:4:4": ((8, 8), (1, 1)), "4:2:2": ((16, 8), (2, 1)), "4:2:0": ((16, 16), (2, 2))}
 
 #: Default cap on stored RGB gradient values (float32): 64 MiB. Millions of
 #: coefficients are far more than a median or a mean needs.
@@ -99,25 +94,6 @@ class RGBProbe:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def geometry(subsampling: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    try:
-        return GEOMETRY[subsampling]
-    except KeyError:
-        raise ValueError(f"subsampling must be one of {', '.join(GEOMETRY)}; got {subsampling!r}") from None
-
-
-def _padded(h: int, w: int, subsampling: str) -> tuple[int, int]:
-    (mw, mh), _ = geometry(subsampling)
-    return math.ceil(h / mh) * mh, math.ceil(w / mw) * mw
-
-
-def _box_sum(x: torch.Tensor, fx: int, fy: int) -> torch.Tensor:
-    if fx == 1 and fy == 1:
-        return x
-    *lead, h, w = x.shape
-    return x.reshape(*lead, h // fy, fy, w // fx, fx).sum(dim=(-3, -1))
-
-
 def _model_device(model: Any) -> torch.device:
     params = getattr(model, "parameters", None)
     if callable(params):
@@ -144,6 +120,41 @@ def probe_rgb(
     ``loss``: ``"sampled"`` (Fisher: labels drawn from the model's own output
     on the clean image), ``"argmax"`` (NLL of the clean top-1, as in the
     paper), or ``fn(output, clean_output) -> scalar``."""
+    _check_probe(images, task, loss, label_samples)
+    geometry(subsampling)  # the error that names the option, before any work
+    h, w = images[0].shape[:2]
+    grid = ProbeGrid(h, w, subsampling)
+    if batch_size is None:
+        batch_size = 1 if callable(loss) else max(1, min(16, BATCH_PIXELS // (h * w)))
+    samples = 1 if callable(loss) or loss == "argmax" else label_samples + (task == "classification")
+    keep = grid.kept_mcus(len(images), samples, max_stored_values)
+    device = _model_device(model)
+    rng = np.random.default_rng(seed)
+    labels = Labels(loss, task, label_samples, torch.Generator().manual_seed(seed))
+    acc = ProbeAccumulator(grid)
+    used_samples = 0
+    bar = make_progress(progress, len(images), "probing")
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            masks = grid.masks(rng, len(batch), keep)
+
+            def take(g: torch.Tensor, ws: torch.Tensor, masks: list[torch.Tensor] = masks,
+                     first: int = start) -> None:
+                acc.add(g, ws, masks, first)
+
+            used_samples = _backward_passes(model, batch, labels, device, take)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    kind, estimator = _estimator(loss, task, labels, label_samples)
+    hp, wp = grid.padded
+    return RGBProbe(**acc.means(images, keep), loss_kind=kind,
+                    label_samples=label_samples if kind == "sampled" else 1, estimator=estimator,
+                    extra={"backward_passes_per_image": used_samples, "padded_size": [wp, hp]})
+
+
+def _check_probe(images: Sequence[np.ndarray], task: str, loss: LossArg, label_samples: int) -> None:
     if not images:
         raise ValueError("no probe images given")
     if isinstance(loss, str) and loss not in LOSS_KINDS:
@@ -161,165 +172,35 @@ def probe_rgb(
                 f"images[{i}] is {im.shape} {im.dtype}, expected {(h, w, 3)} uint8 like images[0]; "
                 "all probe images must be at the capture resolution (see capture_size=)"
             )
-    (mw, mh), (fx, fy) = geometry(subsampling)
-    hp, wp = _padded(h, w, subsampling)
-    hm, wm = hp // mh, wp // mw
-    luma_per_image = (hp // 8) * (wp // 8)
-    chroma_per_image = (hp // fy // 8) * (wp // fx // 8)
-    subsampled = (fx, fy) != (1, 1)
 
-    if batch_size is None:
-        batch_size = 1 if callable(loss) else max(1, min(16, BATCH_PIXELS // (h * w)))
-    if isinstance(loss, str) and loss == "argmax":
-        samples = 1
-    elif callable(loss):
-        samples = 1
-    else:
-        samples = label_samples + (1 if task == "classification" else 0)
-    per_block = 3 * 64
-    blocks_per_image = luma_per_image + (chroma_per_image if subsampled else 0)
-    total_values = len(images) * samples * per_block * blocks_per_image
-    fraction = min(1.0, max_stored_values / max(total_values, 1))
-    keep_mcus = hm * wm if fraction >= 1.0 else max(1, round(fraction * hm * wm))
 
-    device = _model_device(model)
-    gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    labels = Labels(loss, task, label_samples, gen)
+def _backward_passes(model: Callable[[torch.Tensor], Any], batch: Sequence[np.ndarray], labels: Labels,
+                     device: torch.device, take: Callable[[torch.Tensor, torch.Tensor], None]) -> int:
+    """One forward pass of ``batch``, then one backward pass per label sample; ``take(g, weights)``
+    gets each sample's pixel gradients (0..255 units, float32, on the CPU). Returns the passes made."""
+    x = torch.from_numpy(np.stack(batch)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    x = x.contiguous().requires_grad_(True)
+    out = model(x)
+    closures, weights = labels.plan(out, len(batch))
+    for s, closure in enumerate(closures):
+        (g,) = torch.autograd.grad(closure(out), x, retain_graph=s < len(closures) - 1)
+        with torch.no_grad():
+            # float32 per sample (the accumulator sums into float64).
+            take(g.detach().float().cpu() / 255.0, weights[s])
+    return len(closures)
 
-    m_luma = torch.zeros(3, 3, 64, dtype=torch.float64)
-    m_chroma = torch.zeros(3, 3, 64, dtype=torch.float64)
-    abs_rgb = torch.zeros(3, 64, dtype=torch.float64)
-    st_luma: list[torch.Tensor] = []
-    st_luma_w: list[torch.Tensor] = []
-    st_chroma: list[torch.Tensor] = []
-    st_chroma_w: list[torch.Tensor] = []
-    st_luma_at: list[np.ndarray] = []
-    st_chroma_at: list[np.ndarray] = []
-    used_samples = 0
 
-    bar = make_progress(progress, len(images), "probing")
-    try:
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            n = len(batch)
-            # Which MCUs of each image keep their gradient blocks (same for every label sample).
-            masks = []
-            for _ in range(n):
-                chosen = np.zeros(hm * wm, dtype=bool)
-                if keep_mcus < hm * wm:
-                    chosen[rng.choice(hm * wm, size=keep_mcus, replace=False)] = True
-                else:
-                    chosen[:] = True
-                masks.append(torch.from_numpy(chosen.reshape(hm, wm)))
-            luma_masks = [m.repeat_interleave(mh // 8, 0).repeat_interleave(mw // 8, 1) for m in masks]
-
-            x = torch.from_numpy(np.stack(batch)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
-            x = x.contiguous().requires_grad_(True)
-            out = model(x)
-            closures, weights = labels.plan(out, n)
-            used_samples = len(closures)
-            for s, closure in enumerate(closures):
-                value = closure(out)
-                (g,) = torch.autograd.grad(value, x, retain_graph=s < len(closures) - 1)
-                with torch.no_grad():
-                    ws = weights[s]
-                    # d loss / d sample in 0..255 units, zero on the padding (the model never sees it).
-                    # float32 per sample (the sums below go into float64 accumulators).
-                    g = g.detach().float().cpu() / 255.0
-                    if (hp, wp) != (h, w):
-                        g = F.pad(g, (0, wp - w, 0, hp - h))
-                    coef = block_dct(g)  # (n, 3, Hb, Wb, 64)
-                    _accumulate(coef, ws, m_luma, abs_rgb)
-                    for i in range(n):
-                        st_luma.append(coef[i][:, luma_masks[i]].permute(1, 0, 2).float())
-                        st_luma_w.append(_filled(int(luma_masks[i].sum()), float(ws[i])))
-                        st_luma_at.append(_positions(start + i, luma_masks[i]))
-                    if subsampled:
-                        coef_c = block_dct(_box_sum(g, fx, fy))
-                        _accumulate(coef_c, ws, m_chroma, None)
-                        for i in range(n):
-                            st_chroma.append(coef_c[i][:, masks[i]].permute(1, 0, 2).float())
-                            st_chroma_w.append(_filled(int(masks[i].sum()), float(ws[i])))
-                            st_chroma_at.append(_positions(start + i, masks[i]))
-            del out, x
-            bar.update(n)
-    finally:
-        bar.close()
-
-    n_img = len(images)
-    stored_luma = torch.cat(st_luma).numpy()
-    stored_luma_w = torch.cat(st_luma_w).numpy()
-    stored_luma_at = np.concatenate(st_luma_at)
-    if subsampled:
-        stored_chroma = torch.cat(st_chroma).numpy()
-        stored_chroma_w = torch.cat(st_chroma_w).numpy()
-        stored_chroma_at = np.concatenate(st_chroma_at)
-        moment_chroma = (m_chroma / (n_img * chroma_per_image)).numpy()
-    else:
-        stored_chroma, stored_chroma_w, stored_chroma_at = stored_luma, stored_luma_w, stored_luma_at
-        moment_chroma = (m_luma / (n_img * luma_per_image)).numpy()
+def _estimator(loss: LossArg, task: str, labels: Labels, label_samples: int) -> tuple[str, str]:
+    """(loss kind, how the Fisher diagonal was estimated), for the provenance."""
     if callable(loss):
-        kind, estimator = "custom", "custom loss, one backward per image"
-    elif loss == "argmax":
-        kind, estimator = "argmax", "NLL of the clean top-1 label (paper)"
-    elif task == "classification" and labels.exact:
-        kind, estimator = "sampled", "exact expectation over all classes"
-    elif task == "classification":
-        kind, estimator = "sampled", f"top-1 label exactly + {label_samples} labels sampled from the rest"
-    else:
-        kind, estimator = "sampled", f"{label_samples} label maps sampled per pixel"
-    return RGBProbe(
-        subsampling=subsampling,
-        images=list(images),
-        luma_blocks=n_img * luma_per_image,
-        chroma_blocks=n_img * chroma_per_image,
-        moment_luma=(m_luma / (n_img * luma_per_image)).numpy(),
-        moment_chroma=moment_chroma,
-        grad_abs_rgb=(abs_rgb / (n_img * luma_per_image)).numpy(),
-        stored_luma=stored_luma,
-        stored_luma_w=stored_luma_w,
-        stored_chroma=stored_chroma,
-        stored_chroma_w=stored_chroma_w,
-        stored_fraction=keep_mcus / (hm * wm),
-        stored_luma_at=stored_luma_at,
-        stored_chroma_at=stored_chroma_at,
-        loss_kind=kind,
-        label_samples=label_samples if kind == "sampled" else 1,
-        estimator=estimator,
-        extra={"backward_passes_per_image": used_samples, "padded_size": [wp, hp]},
-    )
-
-
-def _positions(image: int, mask: torch.Tensor) -> np.ndarray:
-    """(count, 2) [image, row-major block index] of the blocks ``mask`` keeps, in the
-    order ``tensor[..., mask]`` lists them."""
-    where = np.flatnonzero(mask.numpy().reshape(-1))
-    return np.stack([np.full(len(where), image, dtype=np.int64), where.astype(np.int64)], axis=1)
-
-
-def _filled(n: int, value: float) -> torch.Tensor:
-    return torch.full((n,), value, dtype=torch.float64)
-
-
-def _accumulate(coef: torch.Tensor, ws: torch.Tensor, moment: torch.Tensor,
-                abs_sum: torch.Tensor | None) -> None:
-    """Add sample-weighted block sums: moment[c, d, k] += sum w g_c g_d, abs_sum[c, k] += sum w |g_c|.
-
-    Sums over blocks come first (per image), the per-image weights after, so
-    no weighted copy of the big coefficient tensor is ever made."""
-    n = coef.shape[0]
-    flat = coef.reshape(n, 3, -1, 64)
-    wv = ws.view(n, 1).double()
-    # Six products (the matrix is symmetric): much faster than one einsum on CPU.
-    for c in range(3):
-        for d in range(c, 3):
-            prod = ((flat[:, c] * flat[:, d]).sum(dim=1).double() * wv).sum(dim=0)
-            moment[c, d] += prod
-            if c != d:
-                moment[d, c] += prod
-    if abs_sum is not None:
-        abs_sum += (flat.abs().sum(dim=2).double() * wv.view(n, 1, 1)).sum(dim=0)
+        return "custom", "custom loss, one backward per image"
+    if loss == "argmax":
+        return "argmax", "NLL of the clean top-1 label (paper)"
+    if task == "classification" and labels.exact:
+        return "sampled", "exact expectation over all classes"
+    if task == "classification":
+        return "sampled", f"top-1 label exactly + {label_samples} labels sampled from the rest"
+    return "sampled", f"{label_samples} label maps sampled per pixel"
 
 
 def merge_probes(probes: Sequence[RGBProbe]) -> RGBProbe:

@@ -41,21 +41,22 @@ Everything measured is recorded in the strategy's provenance (``selection``).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from pillow_grace.core import tables as tables_mod
-from pillow_grace.core.codec import encode as grace_encode
 from pillow_grace.core.colour import BT601
 from pillow_grace.core.strategy import Perception, Strategy
 from pillow_grace.evaluate.bdrate import bd_rate
+from pillow_grace.evaluate.codecs import write_grace
+from pillow_grace.evaluate.judge import Encoder, Judge
+from pillow_grace.evaluate.libjpeg import write_jpeg
+from pillow_grace.evaluate.measures import neglog10
 from pillow_grace.fit.calibration import (
     CALIBRATION_BITS,
     CALIBRATION_MARGIN,
@@ -89,10 +90,6 @@ BOOTSTRAP = 200
 MIN_LOSS_RANGE = 3.0
 MAX_RANK_CORRELATION = -0.7
 
-Encoder = Callable[[np.ndarray], bytes]
-Distance = Callable[[Any, Any], float]
-
-
 @dataclass(frozen=True)
 class Candidate:
     """One way to encode: colour weights, subsampling, table allocation, and a label for reports."""
@@ -103,82 +100,20 @@ class Candidate:
     method: str = "lagrangian"
 
 
-# -- encoding and measuring ---------------------------------------------------------
+# -- encoding and measuring (the evaluation engine does both) --------------------------
 def grace_bytes(image: np.ndarray, weights: tuple[float, float, float], tables: Sequence[Sequence[int]],
                 subsampling: str) -> bytes:
     """A real GRACE file of ``image`` with these weights and tables (what a device sends)."""
     strategy = Strategy(name="candidate", task="other", weights=weights, tables=tables,  # type: ignore[arg-type]
                         subsampling=subsampling)
-    buf = io.BytesIO()
-    grace_encode(Image.fromarray(image), buf, strategy)
-    return buf.getvalue()
-
-
-def jpeg_bytes(image: np.ndarray, quality: int, subsampling: str) -> bytes:
-    """Standard JPEG (libjpeg's tables at ``quality``, optimized Huffman): the reference."""
-    buf = io.BytesIO()
-    sub = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}[subsampling]
-    Image.fromarray(image).save(buf, "JPEG", quality=quality, subsampling=sub, optimize=True)
-    return buf.getvalue()
-
-
-def decode(data: bytes) -> np.ndarray:
-    """RGB pixels as a GRACE-aware server decodes them."""
-    from pillow_grace.plugin import register_grace_opener
-
-    register_grace_opener()
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB"))
-
-
-def kl_distance(clean: torch.Tensor, out: torch.Tensor) -> float:
-    """KL(clean || decoded) of class scores (N x C) or per-pixel maps (N x C x H x W), averaged."""
-    lp = torch.log_softmax(clean.double(), dim=1)
-    lq = torch.log_softmax(out.double(), dim=1)
-    return float((lp.exp() * (lp - lq)).sum(dim=1).mean())
-
-
-def loss_distance(loss: Callable[[Any, Any], torch.Tensor]) -> Distance:
-    """The model's own loss between decoded and clean outputs, minus its value on the clean
-    output itself (detection and custom tasks).
-
-    A probing loss need not vanish at the clean output (a BCE against the clean
-    scores as soft labels is their entropy there), so only the excess measures
-    damage: zero for a perfect decode, like the KL of the built-in tasks."""
-
-    def distance(clean: Any, out: Any) -> float:
-        return max(float(loss(out, clean)) - float(loss(clean, clean)), 0.0)
-
-    return distance
-
-
-class Judge:
-    """Runs the model on decoded frames and measures how far each lands from the clean output."""
-
-    def __init__(self, module: Any, distance: Distance) -> None:
-        self.module = module
-        self.distance = distance
-        self._clean: dict[int, Any] = {}
-
-    @torch.no_grad()
-    def _run(self, image: np.ndarray) -> Any:
-        x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div_(255.0)
-        return self.module(x)
-
-    def loss(self, key: int, image: np.ndarray, data: bytes) -> float:
-        if key not in self._clean:
-            self._clean[key] = self._run(image)
-        return self.distance(self._clean[key], self._run(decode(data)))
+    return write_grace(Image.fromarray(image), strategy)
 
 
 def measure(judge: Judge, images: Sequence[tuple[int, np.ndarray]], curve: Curve,
             settings: Sequence[tuple[int, Encoder]]) -> None:
     """Append one point per (quality, encoder) to ``curve``: total bits and mean loss over ``images``."""
     for quality, enc in settings:
-        points = []
-        for key, im in images:
-            data = enc(im)
-            points.append((8.0 * len(data), judge.loss(key, im, data)))
+        points = judge.points(images, enc)
         curve.images = len(images)
         curve.qualities.append(quality)
         curve.bits.append(sum(b for b, _ in points))
@@ -202,14 +137,10 @@ def merge_curves(label: str, parts: Sequence[Curve]) -> Curve:
 
 
 # -- verdicts --------------------------------------------------------------------------
-def _axis(loss: Sequence[float]) -> list[float]:
-    """Loss onto a "higher is better" axis spanning orders of magnitude, as the bench does."""
-    return [-math.log10(max(v, 1e-12)) for v in loss]
-
-
 def bd_against(ref: Curve, test: Curve) -> float | None:
-    """BD-rate of ``test`` against ``ref`` on the measured loss (None where undefined)."""
-    return bd_rate(ref.bits, _axis(ref.loss), test.bits, _axis(test.loss)).value
+    """BD-rate of ``test`` against ``ref`` on the measured loss, on the bench's -log10 axis
+    (None where undefined)."""
+    return bd_rate(ref.bits, neglog10(ref.loss).tolist(), test.bits, neglog10(test.loss).tolist()).value
 
 
 def verdict(refs: Sequence[Curve], test: Curve) -> float:
@@ -421,7 +352,7 @@ def blind_subsampling(jpeg444: Curve, jpeg420: Curve) -> str:
 
 
 def _jpeg_encoder(quality: int, subsampling: str) -> Encoder:
-    return lambda im: jpeg_bytes(im, quality, subsampling)
+    return lambda im: write_jpeg(Image.fromarray(im), quality, subsampling)
 
 
 def _grace_encoder(cand: Candidate, tables: Sequence[Sequence[int]]) -> Encoder:

@@ -116,3 +116,52 @@ def test_the_recorded_command_reruns_anywhere() -> None:
         "grace bench --images 'my photos' --max-images 3"
     )
     assert rerun_command(["--max-images", "3"]) == "grace bench --max-images 3"
+
+
+@pytest.mark.bench
+def test_own_frames_greyscale_and_colour_are_evaluated_and_skips_are_told(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    colour = Image.open(setup["dir"] / "photo0.png").convert("RGB")
+    colour.convert("L").save(setup["dir"] / "grey-camera.png")  # a near-greyscale fixed camera
+    see_through = colour.convert("RGBA")
+    see_through.putpixel((0, 0), (0, 0, 0, 0))
+    see_through.save(setup["dir"] / "overlay.png")
+    (setup["dir"] / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    rc = cli.main(["bench", "--strategy", str(setup["clean"]), "--images", str(setup["dir"]),
+                   "--out", str(setup["out"]), *ARGS, "--codecs", "grace,jpeg-420", "--no-plot"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    data = json.loads((setup["out"] / "summary.json").read_text())
+    assert "photos:grey-camera.png" in [im["name"] for im in data["images"]]
+    assert len(data["images"]) == 4
+    assert "1 x has transparent pixels: photos:overlay.png" in out
+    assert "not a readable image" in out and "photos:broken.jpg" in out
+
+
+def test_without_torch_the_extra_to_install_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    assert cli.main(["bench", "--quiet"]) == 1
+    assert "pip install 'pillow-grace[bench]'" in capsys.readouterr().err
+
+
+def test_no_arguments_is_the_main_job_and_images_dir_takes_every_frame() -> None:
+    """``grace bench`` alone runs BenchJob's defaults (one home for the main job); ``--images DIR``
+    evaluates all of its frames and refuses probe images unless told."""
+    from pillow_grace.bench.job import BenchJob
+
+    parser = argparse.ArgumentParser(prog="grace")
+    cli.add_parser(parser.add_subparsers())
+    main = BenchJob()
+    job = cli.job_from_args(parser.parse_args(["bench"]))
+    for name in ("strategy", "images", "max_images", "probe_policy", "grace_qualities", "baseline_qualities",
+                 "capture"):
+        assert getattr(job, name) == getattr(main, name), name
+    own = cli.job_from_args(parser.parse_args(["bench", "--images", "frames/"]))
+    assert own.images == "frames/" and own.max_images is None and own.probe_policy == "refuse"

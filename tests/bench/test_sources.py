@@ -13,10 +13,8 @@ from tests.support.benchkit import synthetic_photo
 
 @pytest.fixture
 def no_tooling(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An installation without the repository's benchmarks/ tooling (as from a wheel)."""
-    monkeypatch.setattr(sources, "TOOLING_PACKAGE", "no_such_tooling")
-    monkeypatch.setattr(sources, "TOOLING_PHOTO_SETS", "no_such_tooling.photo_sets")
-    monkeypatch.setattr(sources, "checkout_root", lambda: None)
+    """An installation without any photo-set plugin (as from a wheel)."""
+    monkeypatch.setattr(sources, "_plugins_loaded", True)
     monkeypatch.setattr(sources, "_sets", {})
     monkeypatch.setattr(sources, "_probe_finders", [])
 
@@ -39,31 +37,47 @@ def test_a_registered_set_loads_by_name_beside_a_folder(no_tooling: None, tmp_pa
         sources.register_photo_set("a,b", two_photos)
 
 
-def test_a_set_name_without_the_tooling_says_to_pass_a_folder(no_tooling: None) -> None:
-    with pytest.raises(sources.ToolingNotFound, match="--images DIR"):
+def test_a_set_name_without_a_plugin_says_to_pass_a_folder(no_tooling: None) -> None:
+    with pytest.raises(sources.PhotoSetNotFound, match=r"--images DIR.*pip install -e benchmarks"):
         sources.load_images("offline")
     assert sources.probe_candidate_files() == []
-    with pytest.raises(sources.ToolingNotFound, match="source checkout"):
-        sources.repo_tooling("results", "grace bench --all")
 
 
-def test_grace_bench_without_the_tooling_fails_with_that_message(
+def test_grace_bench_without_a_plugin_fails_with_that_message(
     no_tooling: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("torch")  # without torch, grace bench stops on that before it looks for photos
     assert cli.main(["bench", "--quiet"]) == 1  # the default photos are the 'native720' set
     err = capsys.readouterr().err
     assert "grace bench: error:" in err and "'native720'" in err and "--images DIR" in err
-    assert cli.main(["bench", "--all", "--quiet"]) == 1
-    assert "source checkout" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the results page is a repository script now
+        cli.main(["bench", "--all"])
 
 
-def test_the_checkout_is_found_from_the_editable_install_or_the_current_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _install_plugin(root: Path, module: str, body: str) -> None:
+    """A real distribution on ``root`` (a dist-info with an entry point) whose module is ``body``."""
+    (root / f"{module}.py").write_text(body, encoding="utf-8")
+    info = root / f"{module}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(
+        f"[{sources.ENTRY_POINT_GROUP}]\n{module} = {module}:register\n", encoding="utf-8"
+    )
+
+
+def test_installed_distributions_register_their_sets_through_the_entry_point_group(
+    no_tooling: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = Path(__file__).resolve().parents[2]
-    monkeypatch.chdir(tmp_path)
-    found = sources.checkout_root()
-    assert found is None or (found / "benchmarks" / "photo_sets.py").is_file()
-    monkeypatch.chdir(root)
-    assert sources.checkout_root() is not None
+    _install_plugin(tmp_path, "grace_frames_plugin", """
+from pillow_grace.bench.sources import register_photo_set
+from pillow_grace.evaluate.photos import ImageSet
+
+def register():
+    register_photo_set("plugin-frames", ImageSet)
+""")
+    _install_plugin(tmp_path, "grace_broken_plugin", "def register():\n    raise RuntimeError('no data')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sources, "_plugins_loaded", False)
+    with pytest.warns(RuntimeWarning, match="grace_broken_plugin.*no data"):
+        assert sources.photo_sets() == ["plugin-frames"]
+    assert sources.load_images("plugin-frames").images == []

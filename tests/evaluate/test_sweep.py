@@ -166,6 +166,7 @@ def test_job_refuses_probe_images_and_runs_an_ablation() -> None:
         baseline_qualities=QUALITIES,
         bootstrap=20,
         progress=False,
+        probe_policy="refuse",  # the main job's default is "exclude"
     )
     with pytest.raises(ProbeOverlapError, match=r"synthetic:photo0\.png"):
         run_job(job)

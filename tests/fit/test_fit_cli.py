@@ -143,3 +143,44 @@ def test_bench_hook_is_wired() -> None:
     assert "bench" in parser.format_help()
     args = parser.parse_args(["bench", "--capture-size", "model"])
     assert args.func is bench_cli.run and args.capture_size == "model"
+
+
+def test_a_model_module_in_the_current_directory_and_a_fallback_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``grace fit --model my_models:factory`` from the folder holding my_models.py, no PYTHONPATH;
+    this model and these frames fall back to standard JPEG 4:2:0, and the command line says so."""
+    import sys
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, f in enumerate(images(6, (64, 48), seed=5)):
+        Image.fromarray(f).save(frames / f"f{i}.png")
+    (tmp_path / "my_cwd_net.py").write_text(  # a neighbour the model module imports
+        "from grace_fit_models import Classifier\n\ndef net():\n    return Classifier(classes=10, seed=3)\n"
+    )
+    model_module = "import my_cwd_net\n\ndef make():\n    return my_cwd_net.net()\n"
+    (tmp_path / "my_cwd_models.py").write_text(model_module)
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path) not in sys.path
+    try:
+        assert cli.main(["fit", "--model", "my_cwd_models:make", "--images", "frames", "--out", "fb.json",
+                         "--probe-count", "6", "--quiet"]) == 0
+    finally:
+        sys.modules.pop("my_cwd_models", None)
+        sys.modules.pop("my_cwd_net", None)
+    out = capsys.readouterr().out
+    s = Strategy.load(tmp_path / "fb.json")
+    assert s.allocation.method == "reference" and s.subsampling == "4:2:0"
+    assert "fallback: standard JPEG 4:2:0" in out and "held-out probe images" in out
+    assert "upper bound +" in out or "upper bound undefined" in out
+
+
+def test_a_model_module_that_is_nowhere_names_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Image.fromarray(images(1, (64, 48), seed=2)[0]).save(tmp_path / "f.png")
+    assert cli.main(["fit", "--model", "no_such_models:make", "--images", ".", "--out", "x.json"]) == 1
+    err = capsys.readouterr().err
+    assert "no_such_models.py" in err

@@ -27,6 +27,8 @@ from pillow_grace import Strategy  # noqa: E402
 from pillow_grace.core import tables  # noqa: E402
 from pillow_grace.core.colour import BT601  # noqa: E402
 from pillow_grace.core.options import PIL_SUBSAMPLING  # noqa: E402
+from pillow_grace.evaluate.codecs import read_rgb  # noqa: E402
+from pillow_grace.evaluate.judge import kl_distance  # noqa: E402
 from pillow_grace.fit import fit_strategy  # noqa: E402
 from pillow_grace.fit.calibration import (  # noqa: E402
     Curve,
@@ -44,8 +46,6 @@ from pillow_grace.fit.select import (  # noqa: E402
     VALIDATION_QUALITIES,
     bd_against,
     colour_candidates,
-    decode,
-    kl_distance,
     merge_curves,
     verdict,
 )
@@ -348,7 +348,7 @@ def test_grace_beats_jpeg_for_a_model_blind_to_most_ac(model: nn.Module,
             grace_bytes += len(g.getvalue())
             jpeg_bytes += len(j.getvalue())
             for data, out in ((g, grace_loss), (j, jpeg_loss)):
-                x = torch.from_numpy(decode(data.getvalue()).copy()).permute(2, 0, 1)[None]
+                x = torch.from_numpy(np.asarray(read_rgb(data.getvalue())).copy()).permute(2, 0, 1)[None]
                 out.append(kl_distance(clean, model(x.float() / 255)))
     assert grace_bytes < jpeg_bytes
     assert np.mean(grace_loss) <= 1.25 * np.mean(jpeg_loss)

@@ -21,6 +21,7 @@ from pillow_grace import Strategy
 # JPEG's zigzag order: ZIGZAG[k] is the natural (row-major) index of the k-th stored value.
 # JPEG's zigzag order: ZIGZAG[k] is the natural (row-major) index of the k-th stored value.
 from pillow_grace.core import colour
+from pillow_grace.core.tables import jpeg_reference_tables
 
 # JPEG's zigzag order: ZIGZAG[k] is the natural (row-major) index of the k-th stored value.
 ZIGZAG = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
@@ -74,13 +75,6 @@ def aware(data: bytes) -> np.ndarray:
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return 10 * np.log10(255.0**2 / mse)
-
-
-def q90_tables() -> tuple[tuple[int, ...], ...]:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(out, "JPEG", quality=90)
-    q = Image.open(out).quantization
-    return (tuple(q[0]), tuple(q[1]), tuple(q[1]))
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +156,7 @@ def test_djpeg_reads_it(tmp_path: Path, image: Image.Image, make_strategy: Calla
 def test_bt601_weights_behave_like_a_normal_jpeg(
     image: Image.Image, make_strategy: Callable[..., Strategy]
 ) -> None:
-    tables = q90_tables()
+    tables = jpeg_reference_tables(90).astype(int).tolist()
     data = grace_bytes(image, make_strategy(weights=colour.BT601, tables=tables))
     normal = io.BytesIO()
     image.save(normal, "JPEG", qtables=[list(t) for t in tables[:2]], subsampling=0, optimize=True)
@@ -183,7 +177,7 @@ def misread(rgb: np.ndarray, weights: tuple[float, float, float]) -> np.ndarray:
 @pytest.mark.parametrize("weights", G_YUV)
 def test_plain_decode_stays_close(image: Image.Image, make_strategy: Callable[..., Strategy],
                                   weights: tuple[float, float, float]) -> None:
-    tables = q90_tables()
+    tables = jpeg_reference_tables(90).astype(int).tolist()
     data = grace_bytes(image, make_strategy(weights=weights, tables=tables))
     normal = io.BytesIO()
     image.save(normal, "JPEG", qtables=[list(t) for t in tables[:2]], subsampling=0, optimize=True)
@@ -208,7 +202,7 @@ def test_aware_decode_restores_rgb(image: Image.Image, make_strategy: Callable[.
     err = np.abs(decoded.astype(int) - original)
     assert err.max() <= 8 and err.mean() < 1.0
     # with real tables it is as good as a normal JPEG with the same tables
-    tables = q90_tables()
+    tables = jpeg_reference_tables(90).astype(int).tolist()
     normal = io.BytesIO()
     image.save(normal, "JPEG", qtables=[list(t) for t in tables[:2]], subsampling=0, optimize=True)
     exact = aware(grace_bytes(image, make_strategy(weights=weights, tables=tables)))

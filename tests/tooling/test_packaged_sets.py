@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks import packaged_refresh as refresh
 from benchmarks import packaged_sets as ps
+from benchmarks import packaged_sets_cli as ps_cli
+from benchmarks import packaged_spec
 
 
 def _photo(w: int, h: int, seed: int = 0) -> Image.Image:
@@ -43,6 +46,20 @@ def test_render_text_is_deterministic_and_changes_pixels():
     assert a.size == img.size
 
 
+def test_the_shipped_manifest_is_what_the_writer_writes():
+    """``refresh`` rewrites packaged-sets.toml with tomli-w: the same data (every set, file and hash)
+    and the same opening comment as the hand-written writer produced before it."""
+    import tomllib
+
+    shipped = Path(ps.__file__).with_name("packaged-sets.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(shipped)
+    written = refresh.dump_manifest(data)
+    assert tomllib.loads(written) == data
+    assert written.startswith(refresh.HEADER) and shipped.startswith(refresh.HEADER)
+    first_set = written.index("[sets.")
+    assert written[first_set:].startswith("[sets.native720]\ndescription = ")  # set keys before files
+
+
 def test_toml_writer_round_trips():
     import tomllib
 
@@ -59,7 +76,7 @@ def test_toml_writer_round_trips():
             }
         },
     }
-    assert tomllib.loads(ps.dump_manifest(data)) == data
+    assert tomllib.loads(refresh.dump_manifest(data)) == data
 
 
 @pytest.fixture
@@ -98,12 +115,12 @@ def fake_sources(tmp_path, monkeypatch):
         "photos-tiles": {"description": "tiles", "capture": "1280x720", "tiles_of": "photos"},
         "photos-text": {"description": "rendered", "capture": "1280x720", "rendered_text_on": "photos"},
     }
-    monkeypatch.setattr(ps, "SPEC", spec)
+    monkeypatch.setattr(packaged_spec, "SPEC", spec)
     return root
 
 
 def test_build_and_load_a_manifest(fake_sources, tmp_path):
-    data = ps.build_manifest()
+    data = refresh.build_manifest()
     sets = data["sets"]
     assert sets["photos"]["count"] == 2
     assert sets["photos-tiles"]["count"] == 1 + 2 * 2  # 1400x800 -> 1 tile, 2600x1500 -> 2x2
@@ -111,7 +128,7 @@ def test_build_and_load_a_manifest(fake_sources, tmp_path):
     assert first["sha256"] == hashlib.sha256((fake_sources / "a.png").read_bytes()).hexdigest()
     assert first["size"] == [1400, 800]
     path = tmp_path / "m.toml"
-    path.write_text(ps.dump_manifest(data), encoding="utf-8")
+    path.write_text(refresh.dump_manifest(data), encoding="utf-8")
     manifest = ps.load_manifest(path)
     assert ps.available_sets(path) == ["photos", "photos-tiles", "photos-text"]
     res = ps.iter_set("photos-tiles", manifest)
@@ -123,13 +140,13 @@ def test_build_and_load_a_manifest(fake_sources, tmp_path):
 
 
 def test_changed_and_missing_files_are_skipped_with_reasons(fake_sources, tmp_path):
-    data = ps.build_manifest()
+    data = refresh.build_manifest()
     data["sets"]["photos"]["files"].append(
         {"name": "c.png", "source": "gone", "path": "c.png", "sha256": "0" * 64, "size": [1, 1]}
     )
     _photo(1400, 800, 9).save(fake_sources / "a.png")  # a new package version changed a.png
     path = tmp_path / "m.toml"
-    path.write_text(ps.dump_manifest(data), encoding="utf-8")
+    path.write_text(refresh.dump_manifest(data), encoding="utf-8")
     res = ps.iter_set("photos", ps.load_manifest(path))
     assert [i.name for i in res.loaded] == ["photos:b.png"]
     reasons = dict(res.skipped)
@@ -140,12 +157,12 @@ def test_changed_and_missing_files_are_skipped_with_reasons(fake_sources, tmp_pa
 
 
 def test_load_set_says_what_is_missing(fake_sources, tmp_path, monkeypatch, capsys):
-    data = ps.build_manifest()
+    data = refresh.build_manifest()
     data["sets"]["photos"]["files"].append(
         {"name": "c.png", "source": "gone", "path": "c.png", "sha256": "0" * 64, "size": [1, 1]}
     )
     path = tmp_path / "m.toml"
-    path.write_text(ps.dump_manifest(data), encoding="utf-8")
+    path.write_text(refresh.dump_manifest(data), encoding="utf-8")
     monkeypatch.setattr(ps, "MANIFEST", path)
     monkeypatch.setattr(ps, "load_manifest", lambda p=path: ps.tomllib.loads(path.read_text()))
     out = ps.load_set("photos")
@@ -170,9 +187,9 @@ def test_a_set_without_the_photo_filter_keeps_grey_pages(fake_sources, tmp_path,
             "entries": [{"source": "fake", "path": "page.png"}],
         },
     }
-    monkeypatch.setattr(ps, "SPEC", spec)
+    monkeypatch.setattr(packaged_spec, "SPEC", spec)
     path = tmp_path / "m.toml"
-    path.write_text(ps.dump_manifest(ps.build_manifest()), encoding="utf-8")
+    path.write_text(refresh.dump_manifest(refresh.build_manifest()), encoding="utf-8")
     monkeypatch.setattr(ps, "load_manifest", lambda p=path: ps.tomllib.loads(path.read_text()))
     kept = ps.load_set("docs")
     assert [im.name for im in kept.images] == ["docs:page.png"] and kept.images[0].image.mode == "RGB"
@@ -206,13 +223,14 @@ def test_npm_sources_unpack_under_the_photo_cache(tmp_path, monkeypatch, capsys)
     assert ps.source_root("scoped") == top / "assets" / "img"
     plain = tmp_path / "cache" / "npm" / "pics-0.1.0" / "package"
     assert ps.npm_sources() == [("@team/demo-pics@1.2.3", top), ("pics@0.1.0", plain)]
-    assert ps.main(["npm-sources"]) == 0
+    assert ps_cli.main(["npm-sources"]) == 0
     assert capsys.readouterr().out.splitlines() == [f"@team/demo-pics@1.2.3\t{top}", f"pics@0.1.0\t{plain}"]
     # a manifest entry of an npm source loads like any other
     entries = [{"source": "scoped", "path": "a.jpg"}]
-    monkeypatch.setattr(ps, "SPEC", {"p": {"description": "d", "capture": "1280x720", "entries": entries}})
+    spec = {"p": {"description": "d", "capture": "1280x720", "entries": entries}}
+    monkeypatch.setattr(packaged_spec, "SPEC", spec)
     path = tmp_path / "m.toml"
-    path.write_text(ps.dump_manifest(ps.build_manifest()), encoding="utf-8")
+    path.write_text(refresh.dump_manifest(refresh.build_manifest()), encoding="utf-8")
     res = ps.iter_set("p", ps.load_manifest(path))
     assert [i.name for i in res.loaded] == ["p:a.jpg"] and not res.skipped
     # without the variable: the user's cache folder
@@ -238,7 +256,7 @@ def test_video_frames(tmp_path, monkeypatch):
         {"v": {"kind": "deb", "package": "v", "version": "1", "licence": "CC0", "root": str(root)}},
     )
     monkeypatch.setattr(
-        ps,
+        packaged_spec,
         "SPEC",
         {
             "clip": {
@@ -248,10 +266,10 @@ def test_video_frames(tmp_path, monkeypatch):
             }
         },
     )
-    data = ps.build_manifest()
+    data = refresh.build_manifest()
     assert [f["frame"] for f in data["sets"]["clip"]["files"]] == [0, 5, 10]
     path = tmp_path / "m.toml"
-    path.write_text(ps.dump_manifest(data), encoding="utf-8")
+    path.write_text(refresh.dump_manifest(data), encoding="utf-8")
     res = ps.iter_set("clip", ps.load_manifest(path))
     assert [i.image.size for i in res.loaded] == [(320, 240)] * 3 and not res.warnings
 

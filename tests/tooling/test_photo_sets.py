@@ -25,7 +25,7 @@ def test_every_set_is_registered_with_the_library() -> None:
 
 
 def test_an_unknown_name_lists_the_sets() -> None:
-    with pytest.raises(ValueError, match=r"neither a directory nor a photo set.*offline"):
+    with pytest.raises(ValueError, match=r"neither a directory nor an installed photo set.*offline"):
         sources.load_images("no-such-set")
 
 
