@@ -51,11 +51,13 @@ def _digest(image: Image.Image, strategy: Any, **options: Any) -> str:
 
 CASES = [
     ("efficientnet-lite0", {}, "b161aceedce6cc3ed9627a003fcc64eb60809dbed8c4dfd15c26a2733a8e58d5"),
-    ("efficientnet-lite0", {"quality": 50}, "004ef18610bb7e5f963dee169051140af93c36c9126f9c4cab0cf3b8e6fcd052"),
+    ("efficientnet-lite0", {"quality": 50},
+     "004ef18610bb7e5f963dee169051140af93c36c9126f9c4cab0cf3b8e6fcd052"),
     ("efficientnet-lite0", {"quality": 90, "subsampling": "4:2:0"},
      "57db18d0a82f0b63454d4382cd5a1f720c8bb48f821f59648ddaaa1ac95a12a9"),
     # above the strategy's reference_above: standard JPEG 4:4:4
-    ("efficientnet-lite0", {"quality": 97}, "7719a5d1193a19af0a6bbc637f204e4ceff6910fb15802145851c3af90138344"),
+    ("efficientnet-lite0", {"quality": 97},
+     "7719a5d1193a19af0a6bbc637f204e4ceff6910fb15802145851c3af90138344"),
     ("efficientnet-lite0", {"progressive": True, "subsampling": "4:2:2"},
      "c9351e09d44a6e3872c9c3749a160efdaf2df147db7a5ff1c26d27508c71f0b1"),
     ("dbnet-ppocrv4-det", {}, "9c39432c11fc4b71fa50ad74452c4345439afa7537ed4dae5ce3aa050d845bd9"),
@@ -63,7 +65,8 @@ CASES = [
      "40c18d768592b2eb509d0260a69277830872e3d575dc061bf32c8d650c2d2d18"),
     ("dbnet-ppocrv4-det", {"quality": 85, "optimize": False, "comment": "pin", "dpi": (72, 72)},
      "695b31e24ecc66d50d37bd23db44529c1506236ce8e3020a2938bdc70839f031"),
-    ("dbnet-ppocrv4-det", {"metadata": True}, "08543864f4a9756f2bad78f3570c97ba8b2d887a95f8834e0d8a409719fff928"),
+    ("dbnet-ppocrv4-det", {"metadata": True},
+     "08543864f4a9756f2bad78f3570c97ba8b2d887a95f8834e0d8a409719fff928"),
 ]
 
 
@@ -82,7 +85,8 @@ def test_luma_bytes_are_pinned(name: str, expected: str) -> None:
 
 @pytest.mark.parametrize(("options", "expected"), [
     ({}, "0a517b9dddb5826e1cd9ba327964516b719fd2f28158694ab8dda66e228549e5"),
-    ({"quality": 60, "subsampling": "4:4:4"}, "1e0175f9b4dd4c506e3b5f6d331eb16c24121405f8e84116166cd3018afa7c9c"),
+    ({"quality": 60, "subsampling": "4:4:4"},
+     "1e0175f9b4dd4c506e3b5f6d331eb16c24121405f8e84116166cd3018afa7c9c"),
 ])
 def test_custom_weight_bytes_are_pinned(options: dict[str, Any], expected: str) -> None:
     """G-YUV planes (not libjpeg's BT.601 conversion) and the GRACE segment."""
