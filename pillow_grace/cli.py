@@ -4,7 +4,7 @@
     grace show STRATEGY [--png out.png]
     grace merge A.json B.json [...] --out both.json --name NAME
     grace list [--models]
-    grace encode IN OUT --strategy STRATEGY [--quality Q]
+    grace encode IN OUT --strategy STRATEGY [--quality Q] [--force]
     grace decode IN OUT
 
 ``grace fit`` needs torch (``pip install 'pillow-grace[fit]'``); everything
@@ -18,8 +18,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import io
 import os
+import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,31 @@ EXIT_ERROR = 1
 
 class CommandError(Exception):
     """An error to report as ``grace: error: ...`` with exit status 1."""
+
+
+# -- terminal output -------------------------------------------------------------
+_NOT_PLAIN = re.compile(r"[^ -~]")
+
+
+def _terminal(text: str, keep: str = "") -> str:
+    """``text`` safe to print: every character a terminal could act on shown as
+    its Python escape (``\x1b``, ``\r``, ``\u202e``, ``\udc80``).
+
+    What reaches the terminal may come from a file (a strategy's description
+    or provenance, a file name in GRACE_STRATEGY_PATH): escape sequences
+    could clear the screen or set the window title, a carriage return could
+    hide a line, a lone surrogate (from a JSON escape or an undecodable file
+    name) would make ``print`` fail. Controls, format characters (bidi
+    overrides), line separators and surrogates are escaped; the characters in
+    ``keep`` (a multi-line text's newlines) are not."""
+
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch in keep or not (unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")):
+            return ch
+        return ascii(ch)[1:-1]
+
+    return _NOT_PLAIN.sub(escape, text)
 
 
 # -- model loading ---------------------------------------------------------------
@@ -165,10 +193,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     from pillow_grace.fit.render import describe, render_png
 
     strategy = load_strategy(args.strategy)
-    print(describe(strategy, origin=str(args.strategy)))
+    print(_terminal(describe(strategy, origin=str(args.strategy)), keep="\n"))
     if args.png:
-        render_png(strategy).save(args.png, "PNG")
-        print(f"wrote {args.png}")
+        png = io.BytesIO()
+        render_png(strategy).save(png, "PNG")
+        _write_output(args.png, png)
+        print(f"wrote {_terminal(args.png)}")
     return 0
 
 
@@ -199,7 +229,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no strategies found (shipped, GRACE_STRATEGY_PATH or plugins)")
     width = max((len(r[0]) for r in rows), default=0)
     for name, origin, where, note in rows:
-        print(f"{name:<{width}}  {origin:<7}  {where}{note}")
+        print(_terminal(f"{name:<{width}}  {origin:<7}  {where}{note}"))
     if args.models:
         try:
             from pillow_grace.zoo import available_models
@@ -211,34 +241,77 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from PIL import Image
-
+    from pillow_grace.core._io import write_all
     from pillow_grace.core.codec import encode
 
+    to_stdout = args.output == "-"
+    if not to_stdout:
+        _refuse_own_input(args.input, args.output)
+        fmt = _format_of(args.output)
+        if fmt != "JPEG" and not args.force:
+            raise CommandError(
+                f"{args.output!r} names {'a ' + fmt if fmt else 'no image'} format, but grace encode writes "
+                "JPEG; use a .jpg name, or --force to write JPEG bytes under this name anyway"
+            )
     options: dict[str, Any] = {}
     if args.quality is not None:
         options["quality"] = args.quality
     if args.subsampling:
         options["subsampling"] = args.subsampling
+    out = io.BytesIO()
     with Image.open(args.input) as im:
         im.load()
-        encode(im, args.output, args.strategy, **options)
-    print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes)")
+        encode(im, out, args.strategy, **options)
+    if to_stdout:
+        write_all(sys.stdout.buffer, out.getbuffer())
+        return 0
+    _write_output(args.output, out)
+    print(f"wrote {_terminal(args.output)} ({out.getbuffer().nbytes} bytes)")
     return 0
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     import pillow_grace  # noqa: F401 - registers the GRACE opener
 
+    _refuse_own_input(args.input, args.output)
+    fmt = _format_of(args.output)
+    if fmt is None:
+        raise CommandError(
+            f"cannot tell an image format from {args.output!r}; end it in .png, .bmp, .tif, ..."
+        )
+    out = io.BytesIO()
     with Image.open(args.input) as im:
         kind = im.format
         im.load()
         rgb = im.convert("RGB") if im.mode not in ("RGB", "L") else im
-        rgb.save(args.output)
-    print(f"wrote {args.output} (decoded {kind})")
+        rgb.save(out, fmt)
+    _write_output(args.output, out)
+    print(f"wrote {_terminal(args.output)} (decoded {kind})")
     return 0
+
+
+def _refuse_own_input(source: str, target: str) -> None:
+    """Refuse to write over the input file (also through a link): a failed or
+    lossy conversion would replace the only copy."""
+    try:
+        same = os.path.samefile(source, target)
+    except OSError:
+        same = False  # the output does not exist yet (or the input is missing: reported on open)
+    if same:
+        raise CommandError(f"output {target!r} is the input file; write to another file name")
+
+
+def _format_of(path: str) -> str | None:
+    """The Pillow format a file name's extension stands for (``.jpg``: JPEG), if any."""
+    return Image.registered_extensions().get(os.path.splitext(path)[1].lower())
+
+
+def _write_output(path: str, data: io.BytesIO) -> None:
+    """Replace ``path`` with ``data``, all or nothing (see ``pillow_grace.core._io``)."""
+    from pillow_grace.core._io import replace_file
+
+    hint = "write to a regular file (grace encode: '-' for standard output)"
+    replace_file(path, data.getbuffer(), in_place_hint=hint)
 
 
 # -- parser ----------------------------------------------------------------------
@@ -344,7 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("encode", help="encode an image as a GRACE JPEG")
     p.add_argument("input")
-    p.add_argument("output")
+    p.add_argument("output", help="output .jpg file, or - for standard output")
+    p.add_argument("--force", action="store_true",
+                   help="write the JPEG even where the output name says another format (out.png)")
     p.add_argument("--strategy", required=True, help="strategy name or path to a .json")
     p.add_argument("--quality", type=_quality, help="re-derive the tables for this quality")
     p.add_argument("--subsampling", choices=SUBSAMPLINGS)
@@ -372,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 0
     except (CommandError, GraceError, ValueError, OSError, ImportError) as e:
-        print(f"grace: error: {e}", file=sys.stderr)
+        print(f"grace: error: {_terminal(str(e))}", file=sys.stderr)
         return EXIT_ERROR
     except Image.DecompressionBombError as e:  # not an OSError: Pillow derives it from Exception
         print(f"grace: error: {e} Raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file.", file=sys.stderr)

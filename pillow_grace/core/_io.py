@@ -123,7 +123,7 @@ def _target(path: str | os.PathLike[str], in_place_hint: str) -> tuple[str, os.s
         while not os.path.exists(os.path.dirname(missing)) and os.path.dirname(missing) != missing:
             missing = os.path.dirname(missing)
         what = "is not a folder" if os.path.exists(missing) else "does not exist"
-        raise FileNotFoundError(errno.ENOENT, f"cannot write {given!r}: folder {missing!r} {what}", given)
+        raise FileNotFoundError(errno.ENOENT, f"folder {missing!r} {what}", given)
     return target, st
 
 

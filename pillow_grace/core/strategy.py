@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -64,6 +63,7 @@ from pillow_grace.core._fields import (
     _version,
     validate_weights,
 )
+from pillow_grace.core._io import replace_file
 from pillow_grace.core._json import DuplicateKeyError, hash_body, loads_strict, pretty
 from pillow_grace.core.errors import StrategyError
 
@@ -357,16 +357,11 @@ class Strategy:
         return pretty(self.to_dict(), 0) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the strategy as JSON, atomically (readers never see half a file)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write the strategy as JSON, all or nothing: readers never see half a
+        file, a full disk leaves the old file, a new file gets the umask's
+        permissions (others on a shared ``GRACE_STRATEGY_PATH`` can read it),
+        an existing one keeps its own (see :mod:`._io`)."""
+        replace_file(path, self.to_json().encode("utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Strategy:
