@@ -26,6 +26,7 @@ from pillow_grace.core.errors import (
     StrategyError,
     StrategyNotFoundError,
     UnsupportedModeError,
+    WriteTargetError,
 )
 from pillow_grace.core.hookspecs import hookimpl
 from pillow_grace.core.metadata import GraceMetadata
@@ -55,6 +56,7 @@ __all__ = [
     "StrategyError",
     "StrategyNotFoundError",
     "UnsupportedModeError",
+    "WriteTargetError",
     "__version__",
     "available_strategies",
     "check_encode",
