@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -140,7 +141,8 @@ HOSTILE = "clear\x1b[2J title\x1b]0;pwned\x07 back\r over\x9b1m rtl\u202e lone\u
 def test_show_escapes_control_characters(
     tmp_path: Path, make_strategy: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    s: Strategy = make_strategy("hostile", description=HOSTILE, provenance={"note": HOSTILE})  # type: ignore[operator]
+    make: Any = make_strategy
+    s: Strategy = make("hostile", description=HOSTILE, provenance={"note": HOSTILE})
     path = tmp_path / "hostile.json"
     s.save(path)
     assert Strategy.load(path).description == HOSTILE  # a lone surrogate loads
