@@ -128,7 +128,8 @@ def test_a_file_size_limit_fails_the_command_and_keeps_the_old_file(
         f"sys.exit(cli.main([{command!r}, {str(source)!r}, {str(out)!r}{extra}]))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          timeout=120)
     assert done.returncode == cli.EXIT_ERROR, (done.stdout, done.stderr)
     assert "wrote" not in done.stdout
     assert out.read_bytes() == OLD
