@@ -35,12 +35,14 @@ from typing import Any
 # here, where callers import them from (``strategy.MIN_WEIGHT``).
 from pillow_grace.core._fields import (
     MAX_CALIBRATION_POINTS,
+    MAX_COEFFICIENT,
     MAX_KEY,
     MAX_PROVENANCE_DEPTH,
     MAX_PROVENANCE_ITEMS,
     MAX_SAFE_INT,
     MAX_STRING,
     MAX_VALUE,
+    MIN_CALIBRATION_PARAMETER,
     MIN_WEIGHT,
     WEIGHT_SUM_TOLERANCE,
     _bad,
@@ -61,6 +63,7 @@ from pillow_grace.core._fields import (
     _tables,
     _thaw,
     _version,
+    check_name,
     validate_weights,
 )
 from pillow_grace.core._io import replace_file
@@ -69,9 +72,10 @@ from pillow_grace.core.errors import StrategyError
 
 __all__ = [
     "ALLOCATIONS", "CHANNELS", "FIT_ALLOCATIONS", "FORMAT_ID", "FORMAT_VERSION", "LAMBDA_ALLOCATIONS",
-    "MAX_CALIBRATION_POINTS",
+    "MAX_CALIBRATION_POINTS", "MAX_COEFFICIENT",
     "MAX_FILE_BYTES", "MAX_KEY", "MAX_PROVENANCE_DEPTH", "MAX_PROVENANCE_ITEMS", "MAX_SAFE_INT", "MAX_STRING",
-    "MAX_VALUE", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE", "Allocation",
+    "MAX_VALUE", "MIN_CALIBRATION_PARAMETER", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE",
+    "Allocation",
     "DuplicateKeyError", "Perception", "RateDistortion", "Strategy", "loads_strict", "validate_weights",
 ]
 
@@ -94,8 +98,6 @@ LAMBDA_ALLOCATIONS = ("empirical", "lagrangian")
 CHANNELS = ("Y", "U", "V")
 
 _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
-# Used with fullmatch: ``re.match`` with ``$`` would accept a trailing newline.
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 
@@ -125,7 +127,8 @@ class Perception:
 
     def __post_init__(self) -> None:
         for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
-            object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name)))
+            cap = MAX_COEFFICIENT if name == "coef_abs_mean" else MAX_VALUE
+            object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name), cap))
         rd = self.rate_distortion
         if rd is not None and not isinstance(rd, RateDistortion):
             if not isinstance(rd, Mapping):
@@ -271,11 +274,7 @@ class Strategy:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
-            raise _bad(
-                "name", "must be 1-128 ASCII letters, digits, '.', '_' or '-', starting with a "
-                f"letter or digit (it is also the file name), got {_show(self.name)}"
-            )
+        put("name", check_name("name", self.name))
         put("task", _choice("task", self.task, TASKS))
         put("weights", validate_weights(self.weights, field_name="colour.weights"))
         put("tables", _tables("quantization.tables", self.tables))
@@ -300,6 +299,11 @@ class Strategy:
                        'refit the strategy, or use method "lagrangian"')
         if measured and self.version < (1, 2):
             raise _bad("version", f"must be at least 1.2 for perception.rate_distortion, got {v!r}")
+        a = self.allocation
+        if a is not None and (a.calibration is not None or a.reference_above is not None) \
+                and self.version < (1, 1):
+            raise _bad("version", "must be at least 1.1 for allocation.calibration and "
+                                  f"allocation.reference_above, got {v!r}; mark the file \"1.1\" or later")
 
     def __hash__(self) -> int:
         return hash(self.content_hash)
