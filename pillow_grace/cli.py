@@ -20,15 +20,14 @@ import importlib
 import importlib.util
 import io
 import os
-import re
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from pillow_grace._terminal import printable as _terminal
 from pillow_grace._version import __version__
 from pillow_grace.bench import cli as bench_cli
 from pillow_grace.core.errors import GraceError
@@ -40,31 +39,6 @@ EXIT_ERROR = 1
 
 class CommandError(Exception):
     """An error to report as ``grace: error: ...`` with exit status 1."""
-
-
-# -- terminal output -------------------------------------------------------------
-_NOT_PLAIN = re.compile(r"[^ -~]")
-
-
-def _terminal(text: str, keep: str = "") -> str:
-    """``text`` safe to print: every character a terminal could act on shown as
-    its Python escape (``\x1b``, ``\r``, ``\u202e``, ``\udc80``).
-
-    What reaches the terminal may come from a file (a strategy's description
-    or provenance, a file name in GRACE_STRATEGY_PATH): escape sequences
-    could clear the screen or set the window title, a carriage return could
-    hide a line, a lone surrogate (from a JSON escape or an undecodable file
-    name) would make ``print`` fail. Controls, format characters (bidi
-    overrides), line separators and surrogates are escaped; the characters in
-    ``keep`` (a multi-line text's newlines) are not."""
-
-    def escape(m: re.Match[str]) -> str:
-        ch = m.group()
-        if ch in keep or not (unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")):
-            return ch
-        return ascii(ch)[1:-1]
-
-    return _NOT_PLAIN.sub(escape, text)
 
 
 # -- model loading ---------------------------------------------------------------
