@@ -45,17 +45,17 @@ def write_all(fp: IO[bytes], data: BytesLike) -> None:
     A raw file's ``write`` may take fewer bytes than offered; the rest is
     offered again, and a write that takes nothing raises. ``None`` from a raw
     (``io.RawIOBase``) file means it would block, which is an error here;
-    other file-like objects that return ``None`` are taken to have written
-    everything, as Pillow takes them."""
+    other file-like objects that return ``None`` (or anything but a count)
+    are taken to have written everything, as Pillow takes them."""
     view = memoryview(data).cast("B")
     chunk: BytesLike = data
     while view.nbytes:
         n = fp.write(chunk)  # type: ignore[arg-type]
-        if n is None:
-            if isinstance(fp, io.RawIOBase):
-                raise BlockingIOError(errno.EAGAIN, "the file accepted no bytes (non-blocking file?)")
+        if n is None and isinstance(fp, io.RawIOBase):
+            raise BlockingIOError(errno.EAGAIN, "the file accepted no bytes (non-blocking file?)")
+        if not isinstance(n, int) or isinstance(n, bool):
             break
-        if not isinstance(n, int) or n <= 0:
+        if n <= 0:
             raise OSError(errno.EIO, f"the file accepted no more bytes ({view.nbytes} left to write)")
         view = view[n:]
         chunk = view

@@ -275,3 +275,22 @@ def test_a_read_only_folder_is_named_and_the_file_kept(tmp_path: Path, strategy:
         tmp_path.chmod(0o755)
     assert repr(str(tmp_path)) in str(caught.value) and ".tmp" not in str(caught.value)
     assert target.read_bytes() == OLD and os.listdir(tmp_path) == ["out.jpg"]
+
+
+def test_file_like_objects_that_return_no_count_are_trusted(strategy: Strategy) -> None:
+    """As Pillow does: a ``write`` returning None (or True) has written everything."""
+
+    class Sink:
+        def __init__(self, returns: Any) -> None:
+            self.data, self.returns = bytearray(), returns
+
+        def write(self, b: Any) -> Any:
+            self.data += bytes(b)
+            return self.returns
+
+    whole = io.BytesIO()
+    pillow_grace.encode(noise(32), whole, strategy)
+    for returns in (None, True):
+        sink = Sink(returns)
+        pillow_grace.encode(noise(32), sink, strategy)  # type: ignore[arg-type]
+        assert bytes(sink.data) == whole.getvalue()
