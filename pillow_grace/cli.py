@@ -249,10 +249,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
     _refuse_own_input(args.input, args.output)
     fmt = _format_of(args.output)
-    if fmt is None:
-        raise CommandError(
-            f"cannot tell an image format from {args.output!r}; end it in .png, .bmp, .tif, ..."
-        )
+    if fmt is None or fmt not in Image.SAVE:
+        what = f"Pillow cannot write {fmt}" if fmt else "cannot tell an image format from it"
+        raise CommandError(f"{args.output!r}: {what}; end the name in .png, .bmp, .tif, ...")
     out = io.BytesIO()
     with Image.open(args.input) as im:
         kind = im.format

@@ -79,6 +79,15 @@ def test_encode_refuses_jpeg_bytes_under_another_format_unless_forced(
         assert cli.main(["encode", str(png), str(tmp_path / name), "--strategy", "efficientnet-lite0"]) == 0
 
 
+@pytest.mark.parametrize(("name", "message"), [("out.psd", "Pillow cannot write PSD"),
+                                               ("out", "cannot tell an image format")])
+def test_decode_refuses_a_name_it_cannot_write(
+    grace_jpg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    _fails(["decode", str(grace_jpg), str(tmp_path / name)], capsys, message)
+    assert not (tmp_path / name).exists()
+
+
 @pytest.mark.parametrize("command", ["encode", "decode"])
 def test_a_missing_output_folder_is_named(
     command: str, grace_jpg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
