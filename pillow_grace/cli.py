@@ -219,6 +219,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from pillow_grace.core.codec import encode
 
     to_stdout = args.output == "-"
+    if to_stdout and sys.stdout.isatty():
+        raise CommandError("standard output is a terminal, which would show the JPEG's bytes as text; "
+                           "redirect it (grace encode IN - > out.jpg)")
     if not to_stdout:
         _refuse_own_input(args.input, args.output)
         fmt = _format_of(args.output)
