@@ -6,7 +6,7 @@ JPEG's cost depends on content (a smooth upscaled image entropy-codes far
 faster than a photo), so the mosaic is built from photos, each resized by at
 most 1.7x: scikit-image's sample photos (astronaut, coffee, motorcycle,
 chelsea, rocket, Hubble deep field, immunohistochemistry), installed with the
-``bench`` extra. Without scikit-image, the opencv-doc sample photos are used
+``benchmarks`` extra. Without scikit-image, the opencv-doc sample photos are used
 (``scripts/setup.sh`` installs them); without either, a synthetic image (the
 result line says which).
 """

@@ -64,7 +64,7 @@ def load_skimage() -> ImageSet:
     try:
         import skimage.data as data
     except ImportError:
-        out.skipped.append(("skimage:*", "scikit-image is not installed (pip install 'pillow-grace[bench]')"))
+        out.skipped.append(("skimage:*", "scikit-image is not installed (pip install -e '.[benchmarks]')"))
         return out
     for name in SKIMAGE_PHOTOS:
         fn = getattr(data, name, None)

@@ -41,9 +41,10 @@ if __name__ == "__main__":
 import pillow_grace
 from benchmarks.machine import cpu_model
 from benchmarks.photo import benchmark_photo
-from pillow_grace import Perception, Strategy
+from pillow_grace import Strategy
 from pillow_grace.core import colour, registry
 from pillow_grace.core import tables as grace_tables
+from pillow_grace.core.strategy import Perception
 
 WEIGHTS = (0.25, 0.45, 0.30)
 BASE = {"quality": 90, "subsampling": 0, "optimize": True}

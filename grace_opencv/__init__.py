@@ -37,8 +37,16 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import cv2
 import numpy as np
+
+try:
+    import cv2
+except ModuleNotFoundError as e:  # OpenCV is an extra: say which one, not just the module name
+    raise ModuleNotFoundError(
+        f"grace_opencv needs OpenCV, which is not installed ({e}); install it with "
+        "pip install 'pillow-grace[opencv]' (or any opencv-python build)",
+        name=e.name,
+    ) from e
 
 from grace_opencv._decode import decode_grace
 from grace_opencv._encode import encode_grace

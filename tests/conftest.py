@@ -24,9 +24,10 @@ import pytest
 from PIL import Image
 
 import pillow_grace
-from pillow_grace import Allocation, Perception, Strategy
+from pillow_grace import Strategy
 from pillow_grace.core import registry
 from pillow_grace.core import tables as grace_tables
+from pillow_grace.core.strategy import Allocation, Perception
 
 PHOTO_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
 PHOTO_NAMES = ("fruits.jpg", "baboon.jpg", "building.jpg", "HappyFish.jpg")

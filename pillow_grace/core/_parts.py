@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pillow_grace.core._fields import (
     MAX_COEFFICIENT,
@@ -26,6 +26,9 @@ from pillow_grace.core._fields import (
     _real,
     _show,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 ALLOCATIONS = ("empirical", "lagrangian", "paper", "reference")
 #: The allocations a fit can be asked for ("reference" is what a fit falls back to).
@@ -58,6 +61,17 @@ class Perception:
     """Measured rate and distortion of every bin at a grid of steps (format 1.2):
     what the ``"empirical"`` allocation derives its tables from."""
 
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts (validated into tuples by __post_init__),
+        # so that callers passing numpy arrays or a JSON object type-check.
+        def __init__(
+            self,
+            grad_abs_mean: ArrayLike,
+            grad_sq_mean: ArrayLike,
+            coef_abs_mean: ArrayLike,
+            rate_distortion: RateDistortion | Mapping[str, Any] | None = None,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
             cap = MAX_COEFFICIENT if name == "coef_abs_mean" else MAX_VALUE
@@ -66,7 +80,7 @@ class Perception:
         if rd is not None and not isinstance(rd, RateDistortion):
             if not isinstance(rd, Mapping):
                 raise _bad("perception.rate_distortion", f"must be a JSON object, got {_show(rd)}")
-            rd = RateDistortion(rd.get("steps"), rd.get("rate"), rd.get("mse"))  # type: ignore[arg-type]
+            rd = RateDistortion(rd.get("steps"), rd.get("rate"), rd.get("mse"))
             object.__setattr__(self, "rate_distortion", rd)
 
     def to_dict(self) -> dict[str, Any]:

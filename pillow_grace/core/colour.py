@@ -244,10 +244,10 @@ def _accelerator() -> Any:
     global _cv2_module
     if _cv2_module is _UNSET:
         try:
-            import cv2
+            import cv2 as found
         except ImportError:
-            cv2 = None
-        _cv2_module = cv2
+            found = None  # type: ignore[assignment]
+        _cv2_module = found
     return _cv2_module
 
 

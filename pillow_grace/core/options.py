@@ -87,7 +87,9 @@ class EncodeOptions:
                 )
         quality = opts.get("quality")
         if quality is not None and (
-            isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100
+            isinstance(quality, bool)
+            or not isinstance(quality, numbers.Integral)
+            or not 1 <= int(quality) <= 100
         ):
             raise EncodeOptionError(
                 f"quality must be an integer in 1..100 (or None for the strategy's own tables), "
@@ -157,7 +159,7 @@ def _blob(name: str, value: Any, limit: int | None) -> bytes | None:
     return bytes(value) or None
 
 
-def _refuse_lookalike(name: str, value: bytes) -> None:
+def _refuse_lookalike(name: str, value: bytes | bytearray) -> None:
     """The writer never writes a file its own reader refuses: a segment that
     looks like (the remains of) a GRACE metadata segment makes readers
     reject the file as damaged."""
@@ -187,7 +189,9 @@ def _dpi(value: Any) -> tuple[float, float] | None:
     ok = (
         isinstance(value, (tuple, list))
         and len(value) == 2
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < v <= 65535 for v in value)
+        and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 < float(v) <= 65535 for v in value
+        )
     )
     if not ok:
         raise EncodeOptionError(f"dpi must be (x, y) with numbers in (0, 65535], got {value!r}")

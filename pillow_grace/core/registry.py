@@ -131,7 +131,7 @@ def _from_plugins() -> Iterator[tuple[str, Location]]:
     # reverse, so each is called here in turn (which also isolates failures).
     for impl in hook.get_hookimpls():
         try:
-            result = impl.function()
+            result: Any = impl.function()
             items = list(result or ())
         except Exception as e:
             warnings.warn(
@@ -211,23 +211,28 @@ def load_strategy(name_or_path: str | os.PathLike[str] | Strategy) -> Strategy:
         return _load_path(Path(os.fspath(name_or_path)))
     text = str(name_or_path)
     for n, _origin, loc in _sources():
-        if n != text:
-            continue
-        if isinstance(loc, Strategy):
-            return loc
-        strategy = _load_path(loc)
-        if strategy.name != n:
-            raise StrategyError(
-                f"{loc}: found under the name {n!r} but its 'name' field says {strategy.name!r}; "
-                f"rename the file to {strategy.name}.json or fix the field",
-                field="name",
-            )
-        return strategy
+        if n == text:
+            return load_source(n, loc)
     names = ", ".join(available_strategies()) or "none"
     raise StrategyNotFoundError(
         f"unknown strategy {text!r}; available: {names}. Pass a path to a .json file, "
         f"or add its directory to {ENV_VAR}"
     )
+
+
+def load_source(name: str, location: Location) -> Strategy:
+    """The strategy at one ``(name, location)`` of :func:`strategy_sources`, checked as
+    a lookup of ``name`` checks it (``grace list`` checks every listed file this way)."""
+    if isinstance(location, Strategy):
+        return location
+    strategy = _load_path(location)
+    if strategy.name != name:
+        raise StrategyError(
+            f"{location}: found under the name {name!r} but its 'name' field says {strategy.name!r}; "
+            f"rename the file to {strategy.name}.json or fix the field",
+            field="name",
+        )
+    return strategy
 
 
 def _load_path(path: Path) -> Strategy:

@@ -304,7 +304,7 @@ class Strategy:
         perception = None
         if top.get("perception") is not None:
             p = section("perception", top["perception"], optional=False)
-            rd = None
+            rd: Any = None  # a JSON object; Perception validates it into RateDistortion
             if p.get("rate_distortion") is not None:
                 rd = section("perception.rate_distortion", p["rate_distortion"], optional=False)
             perception = Perception(p["grad_abs_mean"], p["grad_sq_mean"], p["coef_abs_mean"], rd)
@@ -328,7 +328,7 @@ class Strategy:
             description=model.get("description", ""),
             model_input_size=model.get("input_size"),
             probe_resolution=probe.get("resolution"),
-            provenance=top.get("provenance"),
+            provenance=top.get("provenance", {}),
             version=min(version, FORMAT_VERSION),
         )
         # A newer minor version may hold fields this library drops, so its hash

@@ -23,10 +23,10 @@ so -0.20 means the test codec needs 20 % fewer bits for the same accuracy.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: Shared accuracy intervals narrower than this (in axis units) count as empty:
 #: an average over a near-point interval is a single noisy difference, not a BD-rate.
@@ -50,7 +50,7 @@ class BDResult:
         return self.value is not None
 
 
-def pareto_frontier(rate: Sequence[float], quality: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def pareto_frontier(rate: ArrayLike, quality: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The achievable (rate, quality) points: sorted by rate, quality strictly rising.
 
     A point is dropped when a point with lower or equal rate has equal or
@@ -82,7 +82,7 @@ class Pchip:
     scipy) because the integral over a partial interval is needed and the
     whole thing is a few lines of algebra."""
 
-    def __init__(self, x: Sequence[float], y: Sequence[float]) -> None:
+    def __init__(self, x: ArrayLike, y: ArrayLike) -> None:
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
@@ -149,10 +149,10 @@ def _end_slope(h0: float, h1: float, d0: float, d1: float) -> float:
 
 
 def bd_rate(
-    rate_ref: Sequence[float],
-    quality_ref: Sequence[float],
-    rate_test: Sequence[float],
-    quality_test: Sequence[float],
+    rate_ref: ArrayLike,
+    quality_ref: ArrayLike,
+    rate_test: ArrayLike,
+    quality_test: ArrayLike,
 ) -> BDResult:
     """BD-rate of ``test`` against ``ref``: mean relative rate change at equal quality.
 
@@ -192,10 +192,10 @@ def bd_rate(
 
 
 def point_rate_change(
-    rate_ref: Sequence[float],
-    quality_ref: Sequence[float],
-    rate_test: Sequence[float],
-    quality_test: Sequence[float],
+    rate_ref: ArrayLike,
+    quality_ref: ArrayLike,
+    rate_test: ArrayLike,
+    quality_test: ArrayLike,
 ) -> BDResult:
     """Relative rate change of a test curve that has a single frontier point.
 

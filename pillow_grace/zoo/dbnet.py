@@ -50,6 +50,10 @@ class RapidOCRDetPreprocess(nn.Module):
     frame is resized exactly as rapidocr would resize it.
     """
 
+    # buffers registered in __init__ (register_buffer), typed for the checker
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, limit_side_len: int = 736) -> None:
         super().__init__()
         self.limit_side_len = limit_side_len

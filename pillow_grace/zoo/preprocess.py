@@ -12,6 +12,7 @@ All modules take float32 N x 3 x H x W tensors, RGB in [0, 1].
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +73,10 @@ class ResizeNormalize(nn.Module):
             ``cv2.imread`` (BGR) images.
     """
 
+    # buffers registered in __init__ (register_buffer), typed for the checker
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self,
         size: tuple[int, int],
@@ -104,7 +109,7 @@ class ResizeNormalize(nn.Module):
         _check_image_batch(x)
         w, h = self.size
         if (x.shape[-1], x.shape[-2]) != (w, h):
-            kwargs: dict[str, object] = {}
+            kwargs: dict[str, Any] = {}
             if self.mode in ("bilinear", "bicubic"):
                 kwargs = {"align_corners": False, "antialias": self.antialias}
             x = F.interpolate(x, size=(h, w), mode=self.mode, **kwargs)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,13 +72,13 @@ class DarknetYolo(nn.Module):
             raise ValueError("a Darknet cfg starts with [net]")
         self.size = (int(net["height"]), int(net["width"]))
         self.layers = nn.ModuleList()
-        self.kinds: list[dict[str, object]] = []
+        self.kinds: list[dict[str, Any]] = []
         channels = [int(net.get("channels", 3))]
         out_ch: list[int] = []
         offset = 0
         for s in sections[1:]:
             kind = s["type"]
-            info: dict[str, object] = {"type": kind}
+            info: dict[str, Any] = {"type": kind}
             module: nn.Module = nn.Identity()
             c_in = out_ch[-1] if out_ch else channels[0]
             if kind == "convolutional":
@@ -99,7 +100,7 @@ class DarknetYolo(nn.Module):
                 idx = [int(v) for v in s["layers"].split(",")]
                 here = len(out_ch)
                 info["from"] = [i if i >= 0 else here + i for i in idx]
-                c_out = sum(out_ch[i] for i in info["from"])  # type: ignore[union-attr]
+                c_out = sum(out_ch[i] for i in info["from"])
             elif kind == "yolo":
                 anchors = [float(v) for v in s["anchors"].split(",")]
                 pairs = [(anchors[2 * i], anchors[2 * i + 1]) for i in range(len(anchors) // 2)]
@@ -130,6 +131,7 @@ class DarknetYolo(nn.Module):
             off += count
             return chunk
 
+        assert conv.bias is not None, "the layers are built with a bias"
         bias = take(n)
         if int(s.get("batch_normalize", 0)):
             scale, mean, var = take(n), take(n), take(n)
@@ -156,14 +158,14 @@ class DarknetYolo(nn.Module):
                 elif info["act"] != "linear":
                     raise NotImplementedError(f"activation {info['act']}")
             elif kind == "maxpool":
-                size, stride = int(info["size"]), int(info["stride"])  # type: ignore[arg-type]
+                size, stride = int(info["size"]), int(info["stride"])
                 if stride == 1:  # Darknet keeps the size: pad right/bottom; -inf never wins a max
                     x = F.pad(x, (0, size - 1, 0, size - 1), mode="replicate")
                 x = F.max_pool2d(x, size, stride)
             elif kind == "upsample":
-                x = F.interpolate(x, scale_factor=int(info["stride"]), mode="nearest")  # type: ignore[arg-type]
+                x = F.interpolate(x, scale_factor=int(info["stride"]), mode="nearest")
             elif kind == "route":
-                x = torch.cat([outs[i] for i in info["from"]], dim=1)  # type: ignore[union-attr]
+                x = torch.cat([outs[i] for i in info["from"]], dim=1)
             elif kind == "yolo":
                 heads.append(self._decode(x, info, in_h, in_w, self.size))
             outs.append(x)
@@ -171,10 +173,10 @@ class DarknetYolo(nn.Module):
 
     @staticmethod
     def _decode(
-        x: torch.Tensor, info: dict[str, object], in_h: int, in_w: int, cfg_size: tuple[int, int]
+        x: torch.Tensor, info: dict[str, Any], in_h: int, in_w: int, cfg_size: tuple[int, int]
     ) -> torch.Tensor:
-        anchors = info["anchors"].to(x)  # type: ignore[union-attr]
-        na, nc = anchors.shape[0], int(info["classes"])  # type: ignore[arg-type]
+        anchors = info["anchors"].to(x)
+        na, nc = anchors.shape[0], int(info["classes"])
         n, _, gh, gw = x.shape
         p = x.view(n, na, 5 + nc, gh, gw).permute(0, 3, 4, 1, 2)  # N, gh, gw, na, 5 + C
         gy, gx = torch.meshgrid(

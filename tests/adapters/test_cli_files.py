@@ -174,9 +174,11 @@ def test_list_escapes_odd_file_names(
     odd = os.fsencode(isolated_registry) + b"/evil\x1b]0;pwned\x07\nname\xff.json"
     with open(odd, "wb") as f:
         f.write(s.to_json().encode())
-    assert cli.main(["list"]) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
-    assert "evil\\x1b]0;pwned\\x07\\nname\\udcff" in out
+    # the odd file's name field ("plain") differs from its file name: listed as broken, status 1
+    assert cli.main(["list"]) == cli.EXIT_ERROR
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert "\x1b" not in text and "\x07" not in text
+        assert "evil\\x1b]0;pwned\\x07\\nname\\udcff" in text
     assert all(line.startswith(("plain", "evil", "efficientnet", "dbnet", "blazeface", "selfie", "yolo"))
                for line in out.splitlines()), out

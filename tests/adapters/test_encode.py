@@ -16,7 +16,7 @@ from PIL import Image, ImageCms
 
 import pillow_grace
 from pillow_grace import EncodeOptionError, Strategy
-from pillow_grace.core import tables
+from pillow_grace.core import codec, tables
 from pillow_grace.core.metadata import IDENTIFIER
 from pillow_grace.core.strategy import Allocation
 from tests.support import jpegmarkers as jm
@@ -112,11 +112,11 @@ def test_quality_and_tradeoff_rederive_tables(small: Image.Image, strategy: Stra
     lam = 3.5e5
     expect = tables.derive_tables(strategy.perception, "lagrangian", lam)  # type: ignore[arg-type]
     assert jm.component_tables(save(small, strategy=strategy, tradeoff=lam)) == [list(t) for t in expect]
-    assert pillow_grace.tables_for(strategy, tradeoff=lam) == expect
+    assert codec.tables_for(strategy, tradeoff=lam) == expect
 
 
 def test_paper_allocation_strategy_uses_its_own_method(small: Image.Image, make_strategy: Any) -> None:
-    s = make_strategy("paper", allocation=pillow_grace.Allocation("paper", 1e-3), tables="ones")
+    s = make_strategy("paper", allocation=Allocation("paper", 1e-3), tables="ones")
     b = 5e-2
     expect = tables.derive_tables(s.perception, "paper", b)
     assert jm.component_tables(save(small, strategy=s, tradeoff=b)) == [list(t) for t in expect]

@@ -18,11 +18,11 @@ import pytest
 from PIL import Image
 
 import pillow_grace
-from pillow_grace import Allocation, Strategy, StrategyError
+from pillow_grace import Strategy, StrategyError
 from pillow_grace.core import tables
-from pillow_grace.core.strategy import FIT_ALLOCATIONS
-from tests.core.test_strategy import doc_of, set_path
+from pillow_grace.core.strategy import FIT_ALLOCATIONS, Allocation
 from tests.support import jpegmarkers as jm
+from tests.support.strategy_docs import doc_of, set_path
 
 # Anchors whose parameters follow each method's direction (lambda up, budget down).
 LAGRANGIAN_ANCHORS = ((30, 0.01), (70, 1.0))

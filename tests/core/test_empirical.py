@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 import pillow_grace
-from pillow_grace import Allocation, Perception, RateDistortion, Strategy, StrategyError
+from pillow_grace import Strategy, StrategyError
 from pillow_grace.core import tables as T
+from pillow_grace.core.strategy import Allocation, Perception, RateDistortion
 
 GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 255)
 

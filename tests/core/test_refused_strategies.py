@@ -18,8 +18,15 @@ import pytest
 from PIL import Image
 
 import pillow_grace
-from pillow_grace import Allocation, Perception, RateDistortion, Strategy, StrategyError
-from pillow_grace.core.strategy import MAX_COEFFICIENT, MAX_VALUE, MIN_CALIBRATION_PARAMETER
+from pillow_grace import Strategy, StrategyError
+from pillow_grace.core.strategy import (
+    MAX_COEFFICIENT,
+    MAX_VALUE,
+    MIN_CALIBRATION_PARAMETER,
+    Allocation,
+    Perception,
+    RateDistortion,
+)
 
 FRAME = Image.new("RGB", (24, 16), (40, 160, 90))
 

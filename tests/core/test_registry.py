@@ -12,6 +12,7 @@ import textwrap
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ def test_search_order_shipped_then_path_then_plugin(
     shipped = write(make_strategy, fake_shipped, "dup", weights=(0.3, 0.4, 0.3))
     on_path = write(make_strategy, isolated_registry, "dup", weights=(0.2, 0.6, 0.2))
     from_plugin = make_strategy("dup", tables="ones", perception=None, weights=(0.1, 0.8, 0.1))
-    pillow_grace.plugin_manager().register(ObjectPlugin(from_plugin), name="objects")
+    registry.plugin_manager().register(ObjectPlugin(from_plugin), name="objects")
     assert [o for _n, o, _l in strategy_sources("dup")] == ["shipped", "path", "plugin"]
     assert load_strategy("dup") == shipped
     (fake_shipped / "dup.json").unlink()
@@ -124,7 +125,7 @@ def test_search_order_shipped_then_path_then_plugin(
 def test_first_registered_plugin_wins(isolated_registry: Path, make_strategy: Any) -> None:
     one = make_strategy("p", tables="ones", perception=None, weights=(0.2, 0.6, 0.2))
     two = make_strategy("p", tables="ones", perception=None, weights=(0.6, 0.2, 0.2))
-    pm = pillow_grace.plugin_manager()
+    pm = registry.plugin_manager()
     pm.register(ObjectPlugin(one), name="one")
     pm.register(ObjectPlugin(two), name="two")
     assert load_strategy("p") is one
@@ -152,13 +153,21 @@ def test_changed_file_is_reloaded(isolated_registry: Path, make_strategy: Any) -
     assert load_strategy("live").weights == (0.25, 0.5, 0.25)
 
 
-def test_pluggy_registration_of_the_test_plugin_module(
-    isolated_registry: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
-    monkeypatch.delitem(sys.modules, PLUGIN_MODULE, raising=False)
-    module = importlib.import_module(PLUGIN_MODULE)
-    pillow_grace.plugin_manager().register(module)
+def load_plugin_module_from_file(name: str) -> ModuleType:
+    """The test plugin's module, imported from its file under ``name``, with nothing
+    added to sys.path: the plugin's folder may hold the ``grace_test_plugin.egg-info``
+    that `pip install tests/plugins/grace_test_plugin` leaves behind, whose entry
+    point would register the same module under its entry-point name."""
+    spec = importlib.util.spec_from_file_location(name, PLUGIN_DIR / PLUGIN_MODULE / "__init__.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pluggy_registration_of_the_test_plugin_module(isolated_registry: Path) -> None:
+    module = load_plugin_module_from_file("grace_test_plugin_registered_at_run_time")
+    registry.plugin_manager().register(module)
     s = load_strategy("plugin-test")
     assert s.name == "plugin-test" and s.weights == (0.25, 0.5, 0.25)
     assert strategy_sources("plugin-test")[0][1] == "plugin"
@@ -184,7 +193,7 @@ def test_entry_point_discovery_with_a_dist_info(
     registry.reset_plugins()
     assert "plugin-test" in available_strategies()
     assert load_strategy("plugin-test").name == "plugin-test"
-    assert pillow_grace.plugin_manager().has_plugin(PLUGIN_MODULE)
+    assert registry.plugin_manager().has_plugin(PLUGIN_MODULE)
 
 
 def test_broken_plugins_warn_and_do_not_break_lookup(
@@ -211,8 +220,8 @@ def test_broken_plugins_warn_and_do_not_break_lookup(
         def grace_strategies(self) -> list[Any]:
             raise RuntimeError("plugin bug")
 
-    pillow_grace.plugin_manager().register(Raising(), name="raising")
-    pillow_grace.plugin_manager().register(ObjectPlugin(42), name="wrong-type")
+    registry.plugin_manager().register(Raising(), name="raising")
+    registry.plugin_manager().register(ObjectPlugin(42), name="wrong-type")
     with pytest.warns(RuntimeWarning) as record:
         with pytest.raises(StrategyNotFoundError):
             load_strategy("nowhere")
@@ -254,3 +263,19 @@ def test_real_pip_install_of_the_test_plugin(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "plugin-test ['plugin']"
+
+
+def test_grace_list_fails_on_a_listed_file_that_does_not_load(
+    isolated_registry: Path, make_strategy: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pillow_grace import cli
+
+    write(make_strategy, isolated_registry, "fine")
+    assert cli.main(["list"]) == 0
+    (isolated_registry / "broken.json").write_text('{"format": "grace-strategy", "version": "1.0"}')
+    make_strategy("inner", tables="ones", perception=None).save(isolated_registry / "outer.json")
+    capsys.readouterr()
+    assert cli.main(["list"]) == cli.EXIT_ERROR
+    out, err = capsys.readouterr()
+    assert str(isolated_registry / "broken.json") in err and "rename the file to inner.json" in err
+    assert [row.split()[0] for row in out.splitlines() if "BROKEN" in row] == ["broken", "outer"]

@@ -11,7 +11,7 @@ import pytest
 from pillow_grace import Strategy, StrategyError
 from pillow_grace.core import registry
 from pillow_grace.schema import strategy_schema
-from tests.core.test_strategy import BAD_FIELDS, DELETE, doc_of, set_path
+from tests.support.strategy_docs import BAD_FIELDS, DELETE, doc_of, set_path
 
 jsonschema = pytest.importorskip("jsonschema")
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+# benchmarks.results imports the bench's job runner, which needs torch (the [bench] extra).
+pytest.importorskip("torch")
+
 from benchmarks.native_results import Job, resize_section
 from pillow_grace.evaluate.analysis import Comparison
 from pillow_grace.evaluate.bdrate import BDResult

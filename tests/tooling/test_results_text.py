@@ -5,6 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+# benchmarks.results imports the bench's job runner, which needs torch (the [bench] extra).
+pytest.importorskip("torch")
+
 from benchmarks.results import resize_only_findings
 from pillow_grace.evaluate.analysis import Comparison
 from pillow_grace.evaluate.bdrate import BDResult

