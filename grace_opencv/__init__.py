@@ -50,20 +50,21 @@ except ModuleNotFoundError as e:  # OpenCV is an extra: say which one, not just 
 
 from grace_opencv._decode import decode_grace
 from grace_opencv._encode import encode_grace
-from grace_opencv._flags import cv_params, options_from_params
+from grace_opencv._flags import CvParamError, cv_params, options_from_params
 from pillow_grace.core import _io, codec, metadata
-from pillow_grace.core.errors import EncodeOptionError
+from pillow_grace.core.errors import EncodeOptionError, GraceFileError
 from pillow_grace.plugin import register_grace_opener
 
 # The decoder (._decode) opens GRACE files through Pillow's registry; say so
 # explicitly rather than relying on the side effect of importing pillow_grace.
 register_grace_opener()
 
-__all__ = ["JPEG_EXTENSIONS", "imdecode", "imencode", "imread", "imwrite"]
+__all__ = ["JPEG_EXTENSIONS", "CvParamError", "imdecode", "imencode", "imread", "imwrite"]
 
-#: Extensions written as GRACE JPEG (compared case-insensitively); the same
-#: set cv2's JPEG codec claims, plus ".jfif".
-JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
+#: Extensions written as GRACE JPEG (compared case-insensitively): the set
+#: cv2's JPEG codec claims. Like cv2, "jpg" without the dot and ".jfif" are
+#: refused (cv2 finds no encoder for them).
+JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe"})
 
 
 # -- encoding -----------------------------------------------------------------
@@ -81,17 +82,33 @@ def imencode(
         raise TypeError(f"ext must be a str such as '.jpg', got {type(ext).__name__}")
     if not _is_jpeg(ext):
         if strategy is not None:
-            raise EncodeOptionError(
-                f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {ext!r}"
-            )
+            _refuse_non_jpeg(ext, repr(ext))
         return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value]
-    return True, encode_grace(img, _plan(strategy, params, "imencode('.jpg', img, strategy='<name>')"))
+    return True, encode_grace(img, _plan(strategy, params, _IMENCODE_EXAMPLE))
+
+
+_IMENCODE_EXAMPLE = "imencode('.jpg', img, strategy='<name>') (cv2.imencode writes a plain JPEG)"
+_IMWRITE_EXAMPLE = "imwrite('out.jpg', img, strategy='<name>') (cv2.imwrite writes a plain JPEG)"
 
 
 def _plan(strategy: Any, params: Sequence[int] | np.ndarray | None, example: str) -> codec.EncodePlan:
     """The encoder's plan for a call: the strategy (required) and cv2's params."""
-    strategy = codec.require_strategy(strategy, f"{example} (cv2 writes a plain JPEG)")
+    strategy = codec.require_strategy(strategy, example)
     return codec.EncodePlan.build(strategy, options_from_params(params))
+
+
+def _refuse_non_jpeg(ext: str, what: str) -> None:
+    """A strategy with an extension that is not a cv2 JPEG extension."""
+    bare = ext.lower().lstrip(".")
+    if bare in ("jpg", "jpeg", "jpe", "jfif"):
+        # cv2 finds no encoder for these either (cv2.error); say how to fix it
+        raise CvParamError(
+            f"could not find encoder for the extension {ext!r} (as cv2): cv2's JPEG extensions are "
+            "'.jpg', '.jpeg' and '.jpe', with the dot; use '.jpg'"
+        )
+    raise EncodeOptionError(
+        f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {what}"
+    )
 
 
 def imwrite(
@@ -112,11 +129,9 @@ def imwrite(
     ext = os.path.splitext(path)[1]
     if not _is_jpeg(ext):
         if strategy is not None:
-            raise EncodeOptionError(
-                f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {path!r}"
-            )
+            _refuse_non_jpeg(ext, repr(path))
         return bool(cv2.imwrite(path, img, cv_params(params)))
-    data = encode_grace(img, _plan(strategy, params, "imwrite('out.jpg', img, strategy='<name>')"))
+    data = encode_grace(img, _plan(strategy, params, _IMWRITE_EXAMPLE))
     hint = "to write into it, use imencode and write the bytes yourself"
     _io.replace_file(path, data.data, in_place_hint=hint)
     return True
@@ -138,9 +153,8 @@ def imdecode(buf: Any, flags: int) -> np.ndarray | None:
     a GRACE segment, or the remains of one, that cannot be trusted raises
     :class:`pillow_grace.GraceFileError` instead of being decoded with the
     wrong colours."""
-    data = _buffer_bytes(buf)
-    arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(bytes(buf), dtype=np.uint8)
-    meta = metadata.inspect(data) if data is not None and _maybe_jpeg(data) else None
+    data, arr = _buffer_bytes(buf)
+    meta = _inspect(data) if data is not None and _maybe_jpeg(data) else None
     if meta is None:
         return cv2.imdecode(arr, flags)
     return decode_grace(data, meta, flags, partial=False, plain=lambda: cv2.imdecode(arr, flags))  # type: ignore[arg-type]
@@ -158,7 +172,7 @@ def imread(filename: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> n
             data = head + f.read() if _maybe_jpeg(head) else None
     except OSError:
         data = None
-    meta = metadata.inspect(data) if data is not None else None
+    meta = _inspect(data) if data is not None else None
     if meta is None:
         return cv2.imread(path, flags)
     return decode_grace(data, meta, flags, partial=True, plain=lambda: cv2.imread(path, flags))  # type: ignore[arg-type]
@@ -166,19 +180,54 @@ def imread(filename: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> n
 
 # -- helpers --------------------------------------------------------------------
 def _is_jpeg(ext: str) -> bool:
-    e = ext.lower()
-    return (e if e.startswith(".") else "." + e) in JPEG_EXTENSIONS
+    return ext.lower() in JPEG_EXTENSIONS
+
+
+def _inspect(data: bytes) -> metadata.GraceMetadata | None:
+    """:func:`metadata.inspect`, except that data without a start of scan goes
+    to cv2, which returns None for it (a file cut inside its headers has no
+    pixels to show in any colours)."""
+    try:
+        return metadata.inspect(data)
+    except GraceFileError:
+        if b"\xff\xda" not in data:
+            return None
+        raise
 
 
 def _maybe_jpeg(data: bytes) -> bool:
     return data[:3] == b"\xff\xd8\xff"
 
 
-def _buffer_bytes(buf: Any) -> bytes | None:
+def _buffer_bytes(buf: Any) -> tuple[bytes | None, Any]:
+    """The bytes a decode of ``buf`` reads, and what to hand ``cv2.imdecode``.
+
+    The GRACE check must see exactly the bytes that would be decoded, for
+    every buffer type, or a GRACE file slips through to cv2's BT.601 decode:
+
+    * numpy arrays of 1-byte integers (uint8, and int8, which cv2 reads as
+      the same bytes), shaped as cv2 accepts (1-D, a row or a column, any
+      strides): their bytes. Other arrays go to cv2 as they are, which
+      returns None or raises for them.
+    * anything with the buffer protocol (bytes, bytearray, memoryview, mmap,
+      array.array, ...) and lists or tuples of ints 0..255: their bytes, as
+      a uint8 array. cv2 itself refuses most of these (docs/interop.md).
+    """
     if isinstance(buf, np.ndarray):
-        if buf.dtype != np.uint8:
-            return None  # let cv2 report it as it always has
-        return buf.tobytes()
-    if isinstance(buf, (bytes, bytearray, memoryview)):
-        return bytes(buf)
-    return None
+        if buf.dtype.itemsize != 1 or buf.dtype.kind not in "ui" or sum(d > 1 for d in buf.shape) > 1:
+            return None, buf  # cv2 decides (None, or its own error)
+        return np.ascontiguousarray(buf).view(np.uint8).tobytes(), buf
+    if isinstance(buf, (list, tuple)):
+        try:
+            data = bytes(buf)
+        except (TypeError, ValueError):
+            raise TypeError(
+                "buf as a list or tuple must hold ints 0..255 (the file's bytes); "
+                "or pass np.frombuffer(data, np.uint8)"
+            ) from None
+    else:
+        try:
+            data = memoryview(buf).tobytes()
+        except TypeError:
+            return None, buf  # not a buffer: cv2 reports it
+    return data, np.frombuffer(data, dtype=np.uint8)

@@ -7,6 +7,7 @@ Files that are not GRACE never come here (see :func:`grace_opencv.imdecode`).
 from __future__ import annotations
 
 import io
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -36,8 +37,6 @@ def decode_grace(
     mode = ReadMode(flags)
     try:
         return _decode_planes(data, mode)
-    except Image.DecompressionBombError:
-        return None  # cv2 refuses oversized images too, with None
     except _Truncated:
         if not partial:
             return None
@@ -53,9 +52,37 @@ class _Truncated(Exception):
     """The scan data is truncated or corrupt (not the headers)."""
 
 
-def _decode_planes(data: bytes, mode: ReadMode) -> np.ndarray:
+def max_pixels() -> int:
+    """cv2's limit on the pixels of an image it decodes (CV_IO_MAX_IMAGE_PIXELS,
+    2**30 unless the OPENCV_IO_MAX_IMAGE_PIXELS environment variable says otherwise)."""
+    try:
+        return int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "") or (1 << 30))
+    except ValueError:
+        return 1 << 30
+
+
+def _open(data: bytes) -> Image.Image:
+    """The GRACE opener's image of ``data``, with cv2's size limit instead of
+    Pillow's decompression-bomb limit: cv2 decodes anything up to
+    :func:`max_pixels` and raises ``cv2.error`` above it."""
     try:
         im = Image.open(io.BytesIO(data), formats=["GRACE"])
+    except Image.DecompressionBombError:
+        # Raised after the opener accepted the file: only the size was refused.
+        im = GraceImageFile(io.BytesIO(data))
+    w, h = im.size
+    if w * h > max_pixels():
+        im.close()
+        raise cv2.error(
+            f"GRACE file of {w}x{h} = {w * h} pixels is over cv2's limit of {max_pixels()} "
+            "(CV_IO_MAX_IMAGE_PIXELS; cv2.imdecode raises the same for any such file)"
+        )
+    return im
+
+
+def _decode_planes(data: bytes, mode: ReadMode) -> np.ndarray:
+    try:
+        im = _open(data)
     except (OSError, SyntaxError, ValueError) as e:
         if isinstance(e, GraceFileError):
             raise

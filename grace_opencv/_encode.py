@@ -62,6 +62,16 @@ class _Scratch(threading.local):
 _scratch = _Scratch()
 
 
+#: How to make 8-bit samples from each kind of array (numpy dtype.kind).
+_TO_UINT8 = {
+    "b": "img.astype(np.uint8) * 255 for a mask",
+    "f": "np.clip(img * 255, 0, 255).round().astype(np.uint8) for data in 0..1 "
+    "(np.clip(img, 0, 255).round().astype(np.uint8) for data in 0..255)",
+    "i": "np.clip(img, 0, 255).astype(np.uint8), or cv2.convertScaleAbs(img)",
+    "u": "cv2.convertScaleAbs(img, alpha=255/65535) for 16-bit data",
+}
+
+
 def _image_array(img: Any) -> np.ndarray:
     """Validate a cv2-style image; returns a C-contiguous HxW or HxWx3 (BGR) uint8 array.
 
@@ -73,7 +83,8 @@ def _image_array(img: Any) -> np.ndarray:
     if img.dtype != np.uint8:
         raise UnsupportedModeError(
             f"cannot write a {img.dtype} array as GRACE JPEG: baseline JPEG holds 8-bit samples; "
-            "convert first, e.g. cv2.convertScaleAbs(img, alpha=255/65535) for 16-bit data"
+            f"convert first, e.g. {_TO_UINT8.get(img.dtype.kind, _TO_UINT8['u'])} (cv2 5 converts "
+            "other depths itself, saturating without scaling; GRACE does not guess the range)"
         )
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]

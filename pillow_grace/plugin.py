@@ -24,6 +24,8 @@ plain decode (BT.601 colours) of a GRACE file.
 
 from __future__ import annotations
 
+import io
+import os
 from typing import IO, Any, cast
 
 from PIL import Image, ImageFile, JpegImagePlugin
@@ -144,16 +146,35 @@ def _check_not_damaged(fp: IO[bytes]) -> None:
 
     Pillow's parser stops right after the start-of-scan header, so the bytes
     before the current position are exactly the headers it has read."""
-    end = fp.tell()
-    fp.seek(0)
-    header = fp.read(end)
-    fp.seek(end)
-    if metadata.looks_damaged(header):
+    if metadata.looks_damaged(_header_bytes(fp)):
         raise GraceFileError(
             "file holds a damaged GRACE metadata segment (corrupt marker or identifier); "
             "refusing to decode it with the wrong colours. Image.open(fp, formats=['JPEG']) "
             "reads the raw planes as plain JPEG"
         )
+
+
+def _header_bytes(fp: IO[bytes]) -> bytes:
+    """The bytes from the start of ``fp`` to its current position (Pillow
+    opens from offset 0), without disturbing it.
+
+    A header longer than the read buffer, in a file Pillow opened itself
+    (``Image.open(path)``), is read with one ``os.pread``: seeking the
+    buffered reader back to 0 would throw away its buffer and cost three
+    system calls, a measurable part of opening a JPEG with a large XMP or
+    EXIF block. A short header is still in the buffer: seek and read."""
+    end = fp.tell()
+    if end > io.DEFAULT_BUFFER_SIZE and type(fp) is io.BufferedReader and type(fp.raw) is io.FileIO:
+        try:
+            data = os.pread(fp.fileno(), end, 0)
+        except (OSError, AttributeError):
+            data = b""
+        if len(data) == end:
+            return data
+    fp.seek(0)
+    header = fp.read(end)
+    fp.seek(end)
+    return header
 
 
 def _accept(prefix: bytes) -> bool:
@@ -167,6 +188,23 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     codec.encode(im, fp, strategy, codec.EncodeOptions.from_mapping(info))
 
 
+def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """Refuse ``save_all=True`` (and ``append_images``) with the reason.
+
+    Pillow's JPEG writer has no multi-frame mode either (it fails with
+    ``KeyError: 'JPEG'``). Without this handler Pillow fails the same way
+    *before* its ``try``/``finally``, so the options stay in
+    ``im.encoderinfo`` and the next ``im.save(f, "GRACE")`` silently reuses
+    them; raising here lets Pillow restore them (and delete a file it
+    created)."""
+    frames = getattr(im, "n_frames", 1) + len(im.encoderinfo.get("append_images") or ())
+    raise codec.EncodeOptionError(
+        f"GRACE writes one image per JPEG file (as Pillow's JPEG writer), so save_all=True / "
+        f"append_images cannot be honoured (this image has {frames} frame(s)); save each frame "
+        'to its own file with img.save(path, "GRACE", strategy=...), after img.seek(i) for frame i'
+    )
+
+
 def register_grace_opener() -> None:
     """Register the GRACE save format and opener with Pillow (idempotent).
 
@@ -178,6 +216,7 @@ def register_grace_opener() -> None:
     Image.preinit()  # make sure JPEG is registered, so we can go in front of it
     Image.register_open(FORMAT, _open_factory, _accept)
     Image.register_save(FORMAT, _save)
+    Image.register_save_all(FORMAT, _save_all)
     Image.register_mime(FORMAT, "image/jpeg")
     if FORMAT in Image.ID and "JPEG" in Image.ID:
         Image.ID.remove(FORMAT)

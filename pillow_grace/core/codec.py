@@ -30,6 +30,7 @@ from pillow_grace.core.plan import (
     EncodePlan,
     StrategyLike,
     encoder_buffer,
+    refuse_lookalike_header,
     resolve_strategy,
     subsampling_for,
     tables_for,
@@ -41,9 +42,9 @@ from pillow_grace.core.strategy import Strategy
 
 __all__ = [
     "MAX_DIMENSION", "EncodeOptions", "EncodePlan", "StrategyLike", "check_encode", "check_image",
-    "check_size", "encode", "encode_planes", "jpeg_bytes", "require_strategy", "resolve_strategy",
-    "subsampling_for", "tables_for", "to_planes", "transparency_error", "whole_file_buffer",
-    "write_planes", "writes_segment",
+    "check_size", "encode", "encode_planes", "jpeg_bytes", "refuse_lookalike_header", "require_strategy",
+    "resolve_strategy", "subsampling_for", "tables_for", "to_planes", "transparency_error",
+    "whole_file_buffer", "write_planes", "writes_segment",
 ]
 
 #: libjpeg's JPEG_MAX_DIMENSION: the format's 16-bit fields could say 65535,

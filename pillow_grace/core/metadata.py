@@ -24,7 +24,7 @@ import io
 import json
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -133,58 +133,138 @@ def find(segments: Iterable[tuple[str, bytes]]) -> GraceMetadata | None:
 #: major version, minor version (any: index _WILDCARD), the JSON's first key.
 _TEMPLATE = IDENTIFIER + bytes([SEGMENT_VERSION[0], 0]) + b'{"strategy":"'
 _WILDCARD = len(IDENTIFIER) + 1
-#: Four disjoint pieces of the template (skipping the version bytes, which
-#: are common in binary EXIF): with at most _MAX_CHANGED bytes changed, at
-#: least one is intact and can be searched for.
-_ANCHORS = ((0, 4), (8, 12), (12, 16), (16, len(_TEMPLATE)))
+#: Four disjoint pieces of the template (the minor version byte, which can
+#: be anything, is in none): at most _MAX_CHANGED edits (bytes changed,
+#: inserted or deleted) leave at least one intact, to be searched for.
+#: Each is rare in camera and editor headers ("rate", say, is not: every
+#: XMP packet has "CreateDate").
+_ANCHORS = ((0, 4), (4, 7), (8, 14), (14, len(_TEMPLATE)))
 _MAX_CHANGED = 3
 #: The identifier with major version 1, for segments of other 1.x writers.
 _ID_V1 = IDENTIFIER + bytes([SEGMENT_VERSION[0]])
+#: Segments with a longer payload cannot be a GRACE segment (MAX_PAYLOAD), so
+#: only their ends are searched: the head, where a GRACE segment whose own
+#: length was damaged upwards starts, and the tail, where a segment before
+#: it whose length was damaged upwards (low byte) swallowed it.
+_HEAD = 32
+_TAIL = 288
 
 
 def looks_damaged(header: bytes) -> bool:
     """Whether JPEG header bytes hold remains of a GRACE segment.
 
     For files in which no valid GRACE segment was found: a flipped marker
-    byte makes Pillow's parser skip the segment as junk, and a flipped
-    identifier byte makes it look foreign. Either way the file would open as
-    a plain JPEG with shifted colours; finding the remains lets the reader
-    refuse it instead.
+    byte makes Pillow's parser skip the segment as junk, a flipped identifier
+    byte makes it look foreign, an inserted or deleted byte shifts it. Any of
+    these would open the file as a plain JPEG with shifted colours; finding
+    the remains lets the reader refuse it instead.
 
     Only the segment's own layout counts as remains: the intact identifier
     and major version followed by a minor byte and ``{``, or the segment's
     first 21 bytes (identifier, version, ``{"strategy":"``) with at most
-    three bytes changed. JSON alone is not enough: cameras and tools put
-    JSON with keys such as ``"hash"`` or ``"weights"`` in comments and XMP,
-    and a plugin that registers on import must never make such files
-    unopenable. A few substring searches; see scripts/measure_open_overhead.py."""
-    # One-byte searches (memchr) first. The first rule needs a "{"; the
-    # second needs a quote (three changed bytes cannot remove all four of
-    # the template's). Most headers hold neither and cost two memchr calls.
+    three bytes changed, inserted or deleted. JSON alone is not enough:
+    cameras and tools put JSON with keys such as ``"hash"`` or ``"weights"``
+    in comments and XMP, and a plugin that registers on import must never
+    make such files unopenable.
+
+    Cost: every plain JPEG is checked, so this is one pass of C-speed
+    searches over the bytes that can hold remains (see :func:`_searched`:
+    large EXIF and XMP blocks only at their ends), with no per-byte Python
+    work. See ``benchmarks/speed.py --group open``."""
+    # One-byte searches (memchr) first. Both rules need one of the
+    # template's four "{" or '"' bytes (three edits cannot remove them all);
+    # headers without EXIF, XMP or comments hold neither.
     if b"{" not in header and b'"' not in header:
         return False
-    i = header.find(_ID_V1)
-    while i >= 0:
-        if header[i + len(_ID_V1) + 1 : i + len(_ID_V1) + 2] == b"{":
-            return True
-        i = header.find(_ID_V1, i + 1)
-    if b'"' not in header:
-        return False
+    text = _searched(header)
+    if b"{" not in text and b'"' not in text:
+        return False  # the quotes were in DHT/DQT tables
     n = len(_TEMPLATE)
-    for lo, hi in _ANCHORS:
+    for lo, hi in _ANCHORS:  # the first anchor, "GRAC", also finds every _ID_V1
         piece = _TEMPLATE[lo:hi]
-        i = header.find(piece)
+        i = text.find(piece)
         while i >= 0:
             start = i - lo
-            window = header[start : start + n] if start >= 0 else b""
-            if len(window) == n and _changed(window) <= _MAX_CHANGED:
+            brace = i + len(_ID_V1) + 1  # after the minor version
+            if lo == 0 and text.startswith(_ID_V1, i) and text[brace : brace + 1] == b"{":
                 return True
-            i = header.find(piece, i + 1)
+            window = text[max(0, start - _MAX_CHANGED) : start + n + _MAX_CHANGED]
+            if _edits_to_template(window) <= _MAX_CHANGED:
+                return True
+            i = text.find(piece, i + 1)
     return False
 
 
-def _changed(window: bytes) -> int:
-    return sum(a != b for k, (a, b) in enumerate(zip(window, _TEMPLATE, strict=True)) if k != _WILDCARD)
+def _searched(header: bytes) -> bytes:
+    """The bytes of ``header`` that can hold remains of a GRACE segment.
+
+    A header that starts like a JPEG is walked segment by segment (a few
+    index reads per segment) up to the first table or frame header (DQT,
+    DHT, DRI, SOFn, ...). Kept whole: junk between segments, APPn and
+    comment segments up to MAX_PAYLOAD, and everything after a length that
+    runs past the end. Of a longer APPn or comment payload only the first
+    _HEAD and last _TAIL bytes are kept. Left out: the tables and all that
+    follows them (libjpeg, and so the GRACE writer, puts every APPn segment
+    before the first table, so no damage to the file can move a GRACE
+    segment's bytes there). Data that is not a JPEG header is searched
+    whole."""
+    if not header.startswith(b"\xff\xd8"):
+        return header
+    n = len(header)
+    spans: list[int] = []  # start, end, start, end, ... of the kept bytes; touching ones merged
+    pos, rest_whole = 2, True
+    while pos + 4 <= n:
+        start, code = pos, header[pos + 1]
+        if header[pos] != 0xFF:  # junk: kept up to the next possible marker
+            pos = header.find(b"\xff", pos + 1)
+            pos = n if pos < 0 else pos
+        elif 0xC0 <= code <= 0xCF or 0xD9 <= code <= 0xDF:
+            rest_whole = False  # a table or frame header: the APPn segments are over
+            break
+        elif code == 0xFF or code in _NO_LENGTH:  # a fill byte, or a marker without a length
+            pos += 1 if code == 0xFF else 2
+        else:
+            end = pos + 2 + ((header[pos + 2] << 8) | header[pos + 3])
+            if end > n:
+                break  # a length past the end: the rest is kept whole, below
+            pos = end
+            if end - start > MAX_PAYLOAD + 4 + _HEAD + _TAIL:
+                spans += (start, start + 4 + _HEAD, end - _TAIL, end)
+                continue
+        if spans and spans[-1] == start:
+            spans[-1] = pos
+        else:
+            spans += (start, pos)
+    if rest_whole and pos < n:
+        spans += (pos, n)  # broken or unfinished: the rest whole
+    if len(spans) == 2:  # the usual case: the APPn segments, one after the other
+        return header[spans[0] : spans[1]]
+    # 0xFF is no template byte: nothing matches across a cut
+    return b"\xff".join([header[spans[i] : spans[i + 1]] for i in range(0, len(spans), 2)])
+
+
+#: Markers without a length field: TEM, SOI, RST0-7 (and 00, a stuffed byte).
+_NO_LENGTH = frozenset({0x00, 0x01, 0xD8, *range(0xD0, 0xD8)})
+
+
+def _edits_to_template(window: bytes) -> int:
+    """Fewest bytes changed, inserted or deleted to turn some run of
+    ``window`` into _TEMPLATE (the minor version byte matches anything).
+
+    Semi-global edit distance, cut off above _MAX_CHANGED; runs only where
+    an anchor of the template was found, which plain headers rarely have."""
+    cap = _MAX_CHANGED + 1
+    prev = [0] * (len(window) + 1)  # the run may start anywhere in window
+    for r, t in enumerate(_TEMPLATE, 1):
+        cur = [min(r, cap)] + [cap] * len(window)
+        wild = r - 1 == _WILDCARD
+        for j, w in enumerate(window, 1):
+            cost = prev[j - 1] + (0 if wild or w == t else 1)
+            cur[j] = min(cost, prev[j] + 1, cur[j - 1] + 1, cap)
+        if min(cur) >= cap:
+            return cap
+        prev = cur
+    return min(prev)
 
 
 def mimics_segment(blob: bytes) -> bool:
@@ -192,6 +272,31 @@ def mimics_segment(blob: bytes) -> bool:
     take the file for a damaged GRACE file (the writer refuses such blobs, so
     that it never writes a file its own reader rejects)."""
     return blob.startswith(_PREFIX) or looks_damaged(blob)
+
+
+def lookalike_segments(segments: Sequence[tuple[str, int, bytes]]) -> list[str]:
+    """Which of the header segments a writer is about to write, in file
+    order as ``(name, marker, payload)``, would make readers refuse a file
+    *without* a GRACE segment as a damaged GRACE file (empty if none).
+
+    Checking each blob alone is not enough: the bytes that follow a comment
+    or an XMP packet in the file can complete a GRACE layout that the blob
+    only starts. The whole header is checked with :func:`looks_damaged`, as
+    readers do; the culprits are the segments whose removal clears it (all
+    of them when no single one does)."""
+
+    def header(skip: int) -> bytes:
+        body = b"".join(
+            struct.pack(">HH", marker, len(payload) + 2) + payload
+            for i, (_name, marker, payload) in enumerate(segments)
+            if i != skip
+        )
+        return b"\xff\xd8" + body + b"\xff\xc0\x00\x11"  # the frame header follows
+
+    if not looks_damaged(header(-1)):
+        return []
+    culprits = [name for i, (name, _m, _p) in enumerate(segments) if not looks_damaged(header(i))]
+    return culprits or [name for name, _m, _p in segments]
 
 
 def inspect(data: bytes) -> GraceMetadata | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageFile
 
-from pillow_grace.core import colour, tables
+from pillow_grace.core import colour, metadata, tables
 from pillow_grace.core.errors import EncodeOptionError
 from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.core.options import PIL_SUBSAMPLING, EncodeOptions
@@ -62,6 +62,8 @@ class EncodePlan:
         segment = None
         if writes_segment(strat, opts):
             segment = GraceMetadata(strat.name, strat.content_hash, strat.weights).to_segment()
+        else:
+            refuse_lookalike_header(opts)
         return cls(strat, opts, qtables, subsampling, segment)
 
     @property
@@ -134,6 +136,32 @@ def writes_segment(strategy: Strategy, opts: EncodeOptions) -> bool:
         return True
     plain = strategy.allocation is not None and strategy.allocation.method == "reference"
     return not (plain and colour.is_libjpeg_transform(strategy.weights))
+
+
+def refuse_lookalike_header(opts: EncodeOptions) -> None:
+    """A file without the GRACE segment must not carry bytes that readers
+    take for a damaged one: checked on the header segments as Pillow writes
+    them (EXIF, XMP, ICC chunks, comment, in that order), not blob by blob,
+    since the bytes after a blob can complete a layout the blob starts."""
+    segments: list[tuple[str, int, bytes]] = []
+    if opts.exif:
+        segments.append(("exif", 0xFFE1, opts.exif))
+    if opts.xmp:
+        segments.append(("xmp", 0xFFE1, b"http://ns.adobe.com/xap/1.0/\x00" + opts.xmp))
+    icc, step = opts.icc_profile or b"", 65533 - 14
+    chunks = [icc[i : i + step] for i in range(0, len(icc), step)]
+    for i, chunk in enumerate(chunks, 1):
+        segments.append(("icc_profile", 0xFFE2, b"ICC_PROFILE\x00" + bytes([i, len(chunks)]) + chunk))
+    if opts.comment:
+        segments.append(("comment", 0xFFFE, opts.comment))
+    culprits = sorted(set(metadata.lookalike_segments(segments)))
+    if culprits:
+        raise EncodeOptionError(
+            f"{' and '.join(culprits)}, with the bytes around it in the file, would look like a damaged "
+            "GRACE metadata segment, so readers would refuse the file (it carries no GRACE segment: "
+            "metadata=False or a BT.601 fallback strategy); change that data, or keep the segment "
+            "with metadata=True"
+        )
 
 
 def _worst_case_size(size: tuple[int, int], mode: str, subsampling: str) -> int:

@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import types
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,7 +39,8 @@ _M = TypeVar("_M", bound="nn.Module")
 
 
 def package_file(dist_name: str, import_name: str, relative_path: str) -> Path:
-    """Locate a data file inside an installed package *without importing it*.
+    """Locate a data file inside an installed package *without importing it*,
+    checked against its expected SHA-256 (:mod:`._weights`).
 
     rapidocr_onnxruntime and nudenet import onnxruntime, OpenCV, shapely, ...
     from their ``__init__``; we install them with ``--no-deps`` and only need
@@ -49,6 +52,9 @@ def package_file(dist_name: str, import_name: str, relative_path: str) -> Path:
     for location in spec.submodule_search_locations:
         candidate = Path(location) / relative_path
         if candidate.is_file():
+            from pillow_grace.zoo._weights import verify  # (it imports this module)
+
+            verify(dist_name, relative_path, candidate)
             return candidate
     raise FileNotFoundError(
         f"{relative_path} not found in the installed {dist_name!r}; reinstall the pinned version "
@@ -65,9 +71,17 @@ def dist_version(dist_name: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file; recorded in ``ZooModel.source`` so results name exact weights."""
+    """Hex SHA-256 of a file; recorded in ``ZooModel.source`` so results name
+    exact weights. Cached per (path, size, mtime): a loader checks the file
+    (:mod:`._weights`) and then names it, and reading 35 MB twice is waste."""
+    st = os.stat(path)
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

