@@ -20,7 +20,8 @@ full contract is in ``docs/interop.md`` ("OpenCV drop-in").
 This is a thin layer over :mod:`pillow_grace`: the colour matrices come from
 :mod:`pillow_grace.core.colour` (applied here with ``cv2.transform``, whose 10-bit
 fixed-point kernel computes the same exactly rounded values as the Pillow
-path), and the file itself is written by :func:`pillow_grace.core.codec.encode_planes`.
+path), and the file itself is written by :func:`pillow_grace.core.codec.jpeg_bytes` by the
+:class:`~pillow_grace.core.codec.EncodePlan` built from the strategy and ``params``.
 A frame encoded here is byte-identical to the same frame saved with
 ``img.save(f, "GRACE", strategy=...)``. With BT.601 weights the colour step
 is libjpeg's own, on both sides (see :func:`pillow_grace.core.colour.is_libjpeg_transform`).
@@ -50,7 +51,7 @@ except ModuleNotFoundError as e:  # OpenCV is an extra: say which one, not just 
 from grace_opencv._decode import decode_grace
 from grace_opencv._encode import encode_grace
 from grace_opencv._flags import CvParamError, cv_params, options_from_params
-from pillow_grace.core import codec, metadata
+from pillow_grace.core import _io, codec, metadata
 from pillow_grace.core.errors import EncodeOptionError, GraceFileError
 from pillow_grace.plugin import register_grace_opener
 
@@ -83,8 +84,17 @@ def imencode(
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(ext))
         return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value]
-    data = encode_grace(img, _require_strategy(strategy), options_from_params(params))
-    return True, data
+    return True, encode_grace(img, _plan(strategy, params, _IMENCODE_EXAMPLE))
+
+
+_IMENCODE_EXAMPLE = "imencode('.jpg', img, strategy='<name>') (cv2.imencode writes a plain JPEG)"
+_IMWRITE_EXAMPLE = "imwrite('out.jpg', img, strategy='<name>') (cv2.imwrite writes a plain JPEG)"
+
+
+def _plan(strategy: Any, params: Sequence[int] | np.ndarray | None, example: str) -> codec.EncodePlan:
+    """The encoder's plan for a call: the strategy (required) and cv2's params."""
+    strategy = codec.require_strategy(strategy, example)
+    return codec.EncodePlan.build(strategy, options_from_params(params))
 
 
 def _refuse_non_jpeg(ext: str, what: str) -> None:
@@ -101,12 +111,6 @@ def _refuse_non_jpeg(ext: str, what: str) -> None:
     )
 
 
-def _require_strategy(strategy: Any) -> Any:
-    return codec.require_strategy(
-        strategy, "imencode('.jpg', img, strategy='<name>') (cv2.imencode writes a plain JPEG)"
-    )
-
-
 def imwrite(
     filename: str | os.PathLike[str],
     img: np.ndarray,
@@ -115,16 +119,21 @@ def imwrite(
     strategy: Any = None,
 ) -> bool:
     """Like ``cv2.imwrite``; a JPEG extension (see :data:`JPEG_EXTENSIONS`)
-    writes a GRACE JPEG with ``strategy``. Returns True; errors raise."""
+    writes a GRACE JPEG with ``strategy``. Returns True; errors raise.
+
+    The file is replaced as :func:`pillow_grace.encode` replaces a path: all
+    or nothing (a full disk leaves the old file), keeping its permissions and
+    symlinks, refusing a device node or FIFO (other extensions go to
+    ``cv2.imwrite``, which writes as cv2 does)."""
     path = os.fspath(filename)
     ext = os.path.splitext(path)[1]
     if not _is_jpeg(ext):
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(path))
         return bool(cv2.imwrite(path, img, cv_params(params)))
-    data = encode_grace(img, _require_strategy(strategy), options_from_params(params))
-    with open(path, "wb") as f:
-        f.write(data.data)
+    data = encode_grace(img, _plan(strategy, params, _IMWRITE_EXAMPLE))
+    hint = "to write into it, use imencode and write the bytes yourself"
+    _io.replace_file(path, data.data, in_place_hint=hint)
     return True
 
 

@@ -1,12 +1,12 @@
 """Encoding a cv2 image (a BGR, BGRA or grey uint8 array) as GRACE: the
 array checks, the colour conversion with ``cv2.transform``, then
-:func:`pillow_grace.core.codec.encode_planes`, which decides everything else
-about the file.
+:func:`pillow_grace.core.codec.jpeg_bytes`, which writes the file by the
+:class:`~pillow_grace.core.codec.EncodePlan` that decides everything else
+about it.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 from functools import lru_cache
 from typing import Any
@@ -19,14 +19,13 @@ from pillow_grace.core import codec, colour
 from pillow_grace.core.errors import UnsupportedModeError
 
 
-def encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.ndarray:
+def encode_grace(img: Any, plan: codec.EncodePlan) -> np.ndarray:
     """The GRACE JPEG of a cv2 image, as the 1-D uint8 array ``cv2.imencode`` returns."""
-    strat = codec.resolve_strategy(strategy)
     arr = _image_array(img)
     h, w = arr.shape[:2]
     if arr.ndim == 2:
         planes = Image.frombuffer("L", (w, h), arr, "raw", "L", 0, 1)  # zero-copy view
-    elif colour.is_libjpeg_transform(strat.weights):
+    elif plan.libjpeg_colour:
         # BT.601: libjpeg converts RGB itself (SIMD), as for the Pillow adapter.
         planes = _scratch.rgb_image(w, h)
         planes.frombytes(arr.data, "raw", "BGR")
@@ -36,11 +35,9 @@ def encode_grace(img: Any, strategy: Any, options: codec.EncodeOptions) -> np.nd
         # thread: fresh 6-8 MB buffers per frame cost more in page faults
         # than the colour conversion itself (docs/speed.md).
         converted, planes = _scratch.encode_buffers(w, h)
-        cv2.transform(arr, _forward_bgr(strat.weights), dst=converted)
+        cv2.transform(arr, _forward_bgr(plan.strategy.weights), dst=converted)
         planes.frombytes(converted.data, "raw", "YCbCr")  # into Pillow's 4-byte layout
-    out = io.BytesIO()
-    codec.encode_planes(planes, out, strat, options)
-    return np.frombuffer(out.getbuffer(), dtype=np.uint8)
+    return np.frombuffer(codec.jpeg_bytes(planes, plan), dtype=np.uint8)
 
 
 class _Scratch(threading.local):

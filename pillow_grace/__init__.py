@@ -32,6 +32,7 @@ from pillow_grace.core.errors import (
     StrategyError,
     StrategyNotFoundError,
     UnsupportedModeError,
+    WriteTargetError,
 )
 from pillow_grace.core.hookspecs import hookimpl
 from pillow_grace.core.metadata import GraceMetadata
@@ -52,6 +53,7 @@ __all__ = [
     "StrategyError",
     "StrategyNotFoundError",
     "UnsupportedModeError",
+    "WriteTargetError",
     "__version__",
     "available_strategies",
     "check_encode",

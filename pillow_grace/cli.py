@@ -5,7 +5,7 @@
     grace merge A.json B.json [...] --out both.json --name NAME
     grace list [--models]
     grace zoo install [--run]
-    grace encode IN OUT --strategy STRATEGY [--quality Q]
+    grace encode IN OUT --strategy STRATEGY [--quality Q] [--force]
     grace decode IN OUT
 
 ``grace fit`` needs torch (``pip install 'pillow-grace[fit]'``); everything
@@ -17,6 +17,7 @@ the package and imports its heavy dependencies only when run.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shlex
 import sys
@@ -26,6 +27,8 @@ from typing import Any
 
 from PIL import Image
 
+from pillow_grace._convert import cmd_decode, cmd_encode, write_output
+from pillow_grace._terminal import printable as _terminal
 from pillow_grace._version import __version__
 from pillow_grace.bench import cli as bench_cli
 from pillow_grace.core.errors import GraceError
@@ -140,10 +143,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     from pillow_grace.fit.render import describe, render_png
 
     strategy = load_strategy(args.strategy)
-    print(describe(strategy, origin=str(args.strategy)))
+    print(_terminal(describe(strategy, origin=str(args.strategy)), keep="\n"))
     if args.png:
-        render_png(strategy).save(args.png, "PNG")
-        print(f"wrote {args.png}")
+        png = io.BytesIO()
+        render_png(strategy).save(png, "PNG")
+        write_output(args.png, png)
+        print(f"wrote {_terminal(args.png)}")
     return 0
 
 
@@ -189,7 +194,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no strategies found (shipped, GRACE_STRATEGY_PATH or plugins)")
     width = max((len(r[0]) for r in rows), default=0)
     for name, origin, where, note in rows:
-        print(f"{name:<{width}}  {origin:<7}  {where}{note}")
+        print(_terminal(f"{name:<{width}}  {origin:<7}  {where}{note}"))
     if args.models:
         try:
             from pillow_grace.zoo import available_models
@@ -198,7 +203,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         else:
             print("\nzoo models (grace fit --model NAME): " + ", ".join(available_models()))
     for problem in broken:
-        print(f"grace: error: {problem}", file=sys.stderr)
+        print(f"grace: error: {_terminal(problem)}", file=sys.stderr)
     return EXIT_ERROR if broken else 0
 
 
@@ -216,37 +221,6 @@ def cmd_zoo_install(args: argparse.Namespace) -> int:
     if missing:
         raise CommandError(missing)
     return install.run(commands)
-
-
-def cmd_encode(args: argparse.Namespace) -> int:
-    from PIL import Image
-
-    from pillow_grace.core.codec import encode
-
-    options: dict[str, Any] = {}
-    if args.quality is not None:
-        options["quality"] = args.quality
-    if args.subsampling:
-        options["subsampling"] = args.subsampling
-    with Image.open(args.input) as im:
-        im.load()
-        encode(im, args.output, args.strategy, **options)
-    print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes)")
-    return 0
-
-
-def cmd_decode(args: argparse.Namespace) -> int:
-    from PIL import Image
-
-    import pillow_grace  # noqa: F401 - registers the GRACE opener
-
-    with Image.open(args.input) as im:
-        kind = im.format
-        im.load()
-        rgb = im.convert("RGB") if im.mode not in ("RGB", "L") else im
-        rgb.save(args.output)
-    print(f"wrote {args.output} (decoded {kind})")
-    return 0
 
 
 # -- parser ----------------------------------------------------------------------
@@ -362,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("encode", help="encode an image as a GRACE JPEG")
     p.add_argument("input")
-    p.add_argument("output")
+    p.add_argument("output", help="output .jpg file, or - for standard output")
+    p.add_argument("--force", action="store_true",
+                   help="write the JPEG even where the output name says another format (out.png)")
     p.add_argument("--strategy", required=True, help="strategy name or path to a .json")
     p.add_argument("--quality", type=_quality, help="re-derive the tables for this quality")
     p.add_argument("--subsampling", choices=SUBSAMPLINGS)
@@ -390,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 0
     except (CommandError, GraceError, ValueError, OSError, ImportError) as e:
-        print(f"grace: error: {e}", file=sys.stderr)
+        print(f"grace: error: {_terminal(str(e))}", file=sys.stderr)
         return EXIT_ERROR
     except Image.DecompressionBombError as e:  # not an OSError: Pillow derives it from Exception
         print(f"grace: error: {e} Raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file.", file=sys.stderr)

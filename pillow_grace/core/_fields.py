@@ -48,6 +48,46 @@ MAX_KEY = 128
 MAX_SAFE_INT = 2**53
 #: Most anchors a quality calibration may hold (one per quality 1..100).
 MAX_CALIBRATION_POINTS = 100
+#: Smallest parameter of a calibration anchor. Outside its anchors the encoder
+#: scales the nearest one by the predicted mapping's ratio; from a subnormal
+#: anchor such as 1e-320 that product underflows to 0, a parameter no table
+#: can be derived from. Real lambdas and budgets lie many orders above.
+MIN_CALIBRATION_PARAMETER = 1e-30
+#: Largest mean |DCT coefficient| (``perception.coef_abs_mean``): libjpeg's
+#: orthonormal 8x8 DCT of level-shifted 8-bit samples (-128..127) is at most
+#: 8 * 128 in magnitude. A larger scale is not a measurement, and at the
+#: MAX_VALUE cap the Laplacian rate-distortion model overflows in numpy.
+MAX_COEFFICIENT = 1024.0
+
+# A strategy name: also its file name (<name>.json). Used with fullmatch:
+# ``re.match`` with ``$`` would accept a trailing newline.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+NAME_RULE = "1-128 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+
+class StrategyName(str):
+    """A strategy name read from a file (the GRACE segment's ``strategy``, as
+    ``Image.open(...).info["grace"]["strategy"]``).
+
+    :func:`pillow_grace.load_strategy` looks such a name up by name only,
+    never as a path, and refuses one that is not a plain name
+    (:func:`is_plain_name`): a hostile file must not make a program that
+    loads "the strategy that wrote this frame" open ``../../etc/passwd``."""
+
+    __slots__ = ()
+
+
+def is_plain_name(value: object) -> bool:
+    """Whether ``value`` is a valid strategy name (see :data:`NAME_RULE`): the
+    one rule for names, whether in a strategy or read from an image."""
+    return isinstance(value, str) and _NAME_RE.fullmatch(value) is not None
+
+
+def check_name(path: str, value: Any) -> str:
+    """``value`` if it is a plain strategy name, else a :class:`StrategyError` naming ``path``."""
+    if not is_plain_name(value):
+        raise _bad(path, f"must be {NAME_RULE} (it is also the file name), got {_show(value)}")
+    return str(value)
 
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
 
@@ -166,12 +206,15 @@ def _tables(path: str, x: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[
     return (out[0], out[1], out[2])
 
 
-def _matrix(path: str, x: Any) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+def _matrix(
+    path: str, x: Any, maximum: float = MAX_VALUE
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
     rows = _seq(path, x, 3, "rows (Y, U, V) of 64 numbers")
     out = []
     for i, r in enumerate(rows):
         r = _seq(f"{path}[{i}]", r, 64, "numbers in natural (row-major) order")
-        out.append(tuple(_real(f"{path}[{i}][{j}]", v, minimum=0.0) for j, v in enumerate(r)))
+        out.append(tuple(_real(f"{path}[{i}][{j}]", v, minimum=0.0, maximum=maximum)
+                         for j, v in enumerate(r)))
     return (out[0], out[1], out[2])
 
 
@@ -332,7 +375,7 @@ def _calibration(method: str, x: Any) -> tuple[tuple[int, float], ...]:
     for i, pair in enumerate(x):
         q, p = _seq(f"{path}[{i}]", pair, 2, "numbers [quality, parameter]")
         out.append((_int(f"{path}[{i}][0]", q, 1, 100),
-                    _real(f"{path}[{i}][1]", p, minimum=0.0, exclusive=True)))
+                    _real(f"{path}[{i}][1]", p, minimum=MIN_CALIBRATION_PARAMETER)))
     for i in range(1, len(out)):
         (q0, p0), (q1, p1) = out[i - 1], out[i]
         if q1 <= q0:

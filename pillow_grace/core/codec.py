@@ -1,36 +1,51 @@
 """The GRACE encoder: image + strategy -> baseline JFIF JPEG with G-YUV planes.
 
 This is the one place that knows how a GRACE file is written; the Pillow
-plugin and the OpenCV drop-in are thin adapters over :func:`encode` and
-:func:`encode_planes`. Only Pillow and numpy are used: a device never needs
-torch (or OpenCV) to encode. The options and their checks are in
-:mod:`.options` (:class:`EncodeOptions` is re-exported here).
+plugin and the OpenCV drop-in are thin adapters over :func:`encode`,
+:func:`encode_planes` and :func:`jpeg_bytes`. Every decision about the file
+(tables, subsampling, GRACE segment, DQT list, Pillow's parameters, output
+buffer) is made once, from the strategy and the options, in an
+:class:`EncodePlan` that the writer and the adapters read. Only Pillow and
+numpy are used: a device never needs torch (or OpenCV) to encode. The
+options and their checks are in :mod:`.options` (:class:`EncodeOptions` is
+re-exported here); writing the bytes to a path safely is :mod:`._io`.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import secrets
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import IO, Any
 
-from PIL import Image, ImageFile
+from PIL import Image
 
-from pillow_grace.core import colour, metadata, tables
+from pillow_grace.core import _io, colour
 from pillow_grace.core.errors import EncodeOptionError, UnsupportedModeError
-from pillow_grace.core.metadata import GraceMetadata
-from pillow_grace.core.options import (  # EncodeOptions: re-exported
-    PIL_SUBSAMPLING,
-    EncodeOptions,
-    check_comment,
-)
-from pillow_grace.core.registry import available_strategies, load_strategy
-from pillow_grace.core.strategy import Allocation, Strategy
+from pillow_grace.core.options import EncodeOptions, check_comment  # EncodeOptions: re-exported
 
-StrategyLike = str | os.PathLike[str] | Strategy
+# The plan and its parts, re-exported: callers have always found them here.
+from pillow_grace.core.plan import (
+    EncodePlan,
+    StrategyLike,
+    encoder_buffer,
+    refuse_lookalike_header,
+    resolve_strategy,
+    subsampling_for,
+    tables_for,
+    whole_file_buffer,
+    writes_segment,
+)
+from pillow_grace.core.registry import available_strategies
+from pillow_grace.core.strategy import Strategy
+
+__all__ = [
+    "MAX_DIMENSION", "EncodeOptions", "EncodePlan", "StrategyLike", "check_encode", "check_image",
+    "check_size", "encode", "encode_planes", "jpeg_bytes", "refuse_lookalike_header", "require_strategy",
+    "resolve_strategy", "subsampling_for", "tables_for", "to_planes", "transparency_error",
+    "whole_file_buffer", "write_planes", "writes_segment",
+]
 
 #: libjpeg's JPEG_MAX_DIMENSION: the format's 16-bit fields could say 65535,
 #: but libjpeg refuses anything over 65500 on a side.
@@ -52,16 +67,19 @@ def encode(
     metadata).
 
     A path is written through a temporary file in the same directory that is
-    renamed into place once complete, so an error never leaves a truncated or
-    empty file behind (``Image.save`` truncates an existing file before any
-    plugin runs; see :func:`check_encode`).
+    renamed into place once complete, so an error (a full disk included)
+    never leaves a truncated or empty file behind, and the path keeps its
+    permissions and stays a symlink if it was one (:mod:`._io`); a device
+    node or FIFO is refused (pass an open file object to write into it).
+    ``Image.save`` truncates an existing file before any plugin runs; see
+    :func:`check_encode`. A file object gets every byte or the call raises.
 
     Safe to call from several threads at once, also on the same image once
     it is loaded (``image.load()``): nothing is stored on the image, unlike
     ``Image.save``, which keeps its options in ``image.encoderinfo``."""
     strat, opts = _prepare(image, strategy, options, kwargs)
     planes = to_planes(image, strat)
-    encode_planes(planes, fp, strat, opts)
+    write_planes(planes, fp, EncodePlan.build(strat, opts))
 
 
 def check_encode(
@@ -76,9 +94,7 @@ def check_encode(
     or use :func:`encode`, which writes to a temporary file and renames."""
     strat, opts = _prepare(image, strategy, options, kwargs)
     check_image(image)
-    tables_for(strat, opts.quality, opts.tradeoff)
-    if not writes_segment(strat, opts):
-        refuse_lookalike_header(opts)
+    EncodePlan.build(strat, opts)
 
 
 def _prepare(
@@ -126,15 +142,23 @@ def transparency_error(what: str, drop_alpha: str) -> UnsupportedModeError:
     )
 
 
+#: Modes that Pillow gives a colour key (``info["transparency"]``, PNG's tRNS):
+#: with the key, they carry alpha as a palette image with a transparent entry does.
+_KEYED_MODES = ("1", "L", "RGB")
+
+
 #: Modes with an alpha band: written only when fully opaque.
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
 def _has_alpha(image: Image.Image) -> bool:
     """Whether the image carries alpha: an alpha band, a transparent palette
-    entry, or an RGBA palette (what ``RGBA.quantize()`` makes)."""
+    entry or colour key (``info["transparency"]``), or an RGBA palette (what
+    ``RGBA.quantize()`` makes)."""
     if image.mode in _ALPHA_MODES:
         return True
+    if image.mode in _KEYED_MODES:
+        return image.info.get("transparency") is not None
     if image.mode != "P":
         return False
     return "transparency" in image.info or (image.palette is not None and image.palette.mode == "RGBA")
@@ -175,12 +199,19 @@ def _check_mode(mode: str) -> None:
 
 def _opaque_bands(image: Image.Image) -> tuple[Image.Image, ...]:
     """The bands of an image with alpha, alpha last; refused unless opaque."""
-    # P/PA through RGBA so the palette's transparency applies; RGBa and La
-    # (premultiplied) equal RGBA and LA where alpha is 255.
-    with_alpha = image.convert("RGBA") if image.mode in ("P", "PA") else image
+    # P/PA through RGBA so the palette's transparency applies, a colour key
+    # through LA/RGBA so that it does; RGBa and La (premultiplied) equal RGBA
+    # and LA where alpha is 255.
+    if image.mode in _KEYED_MODES:
+        with_alpha = image.convert("RGBA" if image.mode == "RGB" else "LA")
+    else:
+        with_alpha = image.convert("RGBA") if image.mode in ("P", "PA") else image
     bands = with_alpha.split()
     lo, _hi = bands[-1].getextrema()  # type: ignore[misc]
     if lo != 255:
+        if image.mode in _KEYED_MODES:
+            what = f"mode {image.mode} with a transparent colour key (info['transparency'])"
+            raise transparency_error(what, "image.info.pop('transparency')")
         raise transparency_error(f"mode {image.mode}", ".convert('RGB')")
     return bands
 
@@ -195,9 +226,10 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
     * RGB: G-YUV planes. L: stored as is (one component, the Y table).
       1: to L (0/255, exact).
     * P (palette): expanded to RGB.
-    * RGBA, RGBa, LA, La, PA, and P with a transparent colour or an RGBA
-      palette: written as RGB (or L) only if every pixel is fully opaque,
-      else refused (JPEG has no alpha, and dropping it would change the picture).
+    * RGBA, RGBa, LA, La, PA, P with a transparent colour or an RGBA
+      palette, and 1, L or RGB with a colour key (``info["transparency"]``):
+      written as RGB (or L) only if every pixel is fully opaque, else refused
+      (JPEG has no alpha, and dropping it would change the picture).
     * RGBX: the padding byte is dropped. YCbCr: JPEG's BT.601 inverse to RGB.
     * CMYK, I;16*, I, F, LAB, HSV: refused with the conversion to use.
 
@@ -208,9 +240,9 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
     mode = image.mode
     if not _has_alpha(image):
         _check_mode(mode)
-    if mode == "L":
+    if mode == "L" and not _has_alpha(image):
         return _private(image)
-    if mode == "1":
+    if mode == "1" and not _has_alpha(image):
         return image.convert("L")
     if _has_alpha(image):
         bands = _opaque_bands(image)
@@ -243,224 +275,44 @@ def encode_planes(
     or an RGB image for a strategy with BT.601 weights (libjpeg converts it).
 
     Adapters that have a faster colour conversion at hand (OpenCV) call this
-    directly; everything else about the file is decided here. A path is
-    written to a temporary file and renamed into place (see :func:`encode`).
+    or :func:`jpeg_bytes` directly; everything else about the file is decided
+    in the :class:`EncodePlan`. A path is written as :func:`encode` writes it.
 
     ``planes`` must not be saved by another thread at the same time: Pillow
     keeps save options on the Image object (``encoderinfo``) during a save.
     :func:`to_planes` always returns a fresh object, so :func:`encode` is safe."""
-    opts = options or EncodeOptions()
-    if planes.mode == "RGB" and not colour.is_libjpeg_transform(strategy.weights):
+    write_planes(planes, fp, EncodePlan.build(strategy, options))
+
+
+def write_planes(planes: Image.Image, fp: IO[bytes] | str | os.PathLike[str], plan: EncodePlan) -> None:
+    """Write the file of ``planes`` by ``plan`` to a path (replaced atomically,
+    :func:`._io.replace_file`) or a file object (every byte, or raise)."""
+    data = jpeg_bytes(planes, plan)
+    if isinstance(fp, (str, os.PathLike)):
+        _io.replace_file(fp, data)
+    else:
+        _io.write_all(fp, data)
+
+
+def jpeg_bytes(planes: Image.Image, plan: EncodePlan) -> memoryview:
+    """The GRACE JPEG of ``planes`` (see :func:`encode_planes`) by ``plan``, in memory.
+
+    Written to memory first so that a caller can check that every byte
+    reaches its file: Pillow's writer to a file ignores short writes."""
+    if planes.mode == "RGB" and not plan.libjpeg_colour:
         raise ValueError(
-            f"encode_planes takes RGB only for BT.601 weights; convert to G-YUV planes for {strategy.weights}"
+            f"encode_planes takes RGB only for BT.601 weights; convert to G-YUV planes for "
+            f"{plan.strategy.weights}"
         )
     if planes.mode not in ("YCbCr", "L", "RGB"):
         raise ValueError(f"encode_planes needs mode YCbCr, L or RGB, got {planes.mode!r}")
     check_size(*planes.size)
-    if isinstance(fp, (str, os.PathLike)):
-        _write_atomically(planes, os.fspath(fp), strategy, opts)
+    out = io.BytesIO()
+    params = plan.jpeg_params(planes.mode)
+    needed = plan.buffer_size(planes.size, planes.mode)
+    if needed is None:
+        planes.save(out, "JPEG", **params)
     else:
-        _write(planes, fp, strategy, opts)
-
-
-def _write_atomically(planes: Image.Image, path: str, strategy: Strategy, opts: EncodeOptions) -> None:
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 honours the umask, as open(path, "wb") would (mkstemp makes 0600 files).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write(planes, f, strategy, opts)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def writes_segment(strategy: Strategy, opts: EncodeOptions) -> bool:
-    """Whether the file gets the GRACE segment (strategy name, content hash, weights).
-
-    By default every file does, except a fitter's fallback (``allocation.method
-    "reference"``: libjpeg's standard tables) with BT.601 weights: the fit found
-    that standard JPEG serves the model best, and the segment would only add
-    about 155 bytes (1-2 % of a 224x224 frame) to a file any decoder reads
-    exactly without it; such a file opens as plain JPEG. ``metadata=True``
-    keeps the segment anyway; ``metadata=False`` drops it, which only BT.601
-    weights allow: other weights cannot be decoded without it."""
-    if opts.metadata is False:
-        if not colour.is_libjpeg_transform(strategy.weights):
-            raise EncodeOptionError(
-                f"metadata=False needs BT.601 weights, but strategy {strategy.name!r} has weights "
-                f"{tuple(round(w, 4) for w in strategy.weights)}: a decoder needs them from the GRACE "
-                "segment to restore the colours; keep metadata=True (or leave it unset)"
-            )
-        return False
-    if opts.metadata is True:
-        return True
-    plain = strategy.allocation is not None and strategy.allocation.method == "reference"
-    return not (plain and colour.is_libjpeg_transform(strategy.weights))
-
-
-def _dqt_tables(qtables: tuple[tuple[int, ...], ...], mode: str) -> list[list[int]]:
-    """The tables written: the luma table alone for a luma image; two where V's table is
-    U's (libjpeg then gives V table 1, as standard JPEG does: 69 bytes fewer, and a
-    fallback's file is exactly standard JPEG); else one per component."""
-    if mode == "L":
-        return [list(qtables[0])]
-    if tuple(qtables[2]) == tuple(qtables[1]):
-        return [list(qtables[0]), list(qtables[1])]
-    return [list(t) for t in qtables]
-
-
-def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeOptions) -> None:
-    qtables = tables_for(strategy, opts.quality, opts.tradeoff)
-    subsampling = opts.subsampling or subsampling_for(strategy, opts.quality, opts.tradeoff)
-    params: dict[str, Any] = {
-        # quality=-1 with qtables: libjpeg stores the tables unscaled.
-        "quality": -1,
-        "qtables": _dqt_tables(qtables, planes.mode),
-        "optimize": opts.optimize,
-        "progressive": opts.progressive,
-    }
-    if writes_segment(strategy, opts):
-        params["extra"] = GraceMetadata(strategy.name, strategy.content_hash, strategy.weights).to_segment()
-    if planes.mode != "L":
-        params["subsampling"] = PIL_SUBSAMPLING[subsampling]
-    if opts.exif:
-        params["exif"] = opts.exif
-    if opts.icc_profile:
-        params["icc_profile"] = opts.icc_profile
-    if opts.comment:
-        params["comment"] = opts.comment
-    if opts.xmp:
-        params["xmp"] = opts.xmp
-    if opts.dpi:
-        params["dpi"] = opts.dpi
-    if "extra" not in params:
-        refuse_lookalike_header(opts)
-    if not (opts.optimize or opts.progressive):
-        planes.save(fp, "JPEG", **params)  # single pass: libjpeg streams through any buffer
-        return
-    # Multi-pass encodes (Huffman optimisation, progressive) need the whole
-    # output in Pillow's buffer, which it sizes at about 2 bytes per pixel.
-    # Fine tables on noisy content need more (measured up to 1.6 bytes per
-    # *sample*), and libjpeg then fails ("Suspension not allowed here"). The
-    # buffer is only reserved address space: pages are touched as written.
-    with _output_buffer(_worst_case_size(planes, subsampling)):
-        planes.save(fp, "JPEG", **params)
-
-
-def refuse_lookalike_header(opts: EncodeOptions) -> None:
-    """A file without the GRACE segment must not carry bytes that readers
-    take for a damaged one: checked on the header segments as Pillow writes
-    them (EXIF, XMP, ICC chunks, comment, in that order), not blob by blob,
-    since the bytes after a blob can complete a layout the blob starts."""
-    segments: list[tuple[str, int, bytes]] = []
-    if opts.exif:
-        segments.append(("exif", 0xFFE1, opts.exif))
-    if opts.xmp:
-        segments.append(("xmp", 0xFFE1, b"http://ns.adobe.com/xap/1.0/\x00" + opts.xmp))
-    icc, step = opts.icc_profile or b"", 65533 - 14
-    chunks = [icc[i : i + step] for i in range(0, len(icc), step)]
-    for i, chunk in enumerate(chunks, 1):
-        segments.append(("icc_profile", 0xFFE2, b"ICC_PROFILE\x00" + bytes([i, len(chunks)]) + chunk))
-    if opts.comment:
-        segments.append(("comment", 0xFFFE, opts.comment))
-    culprits = sorted(set(metadata.lookalike_segments(segments)))
-    if culprits:
-        raise EncodeOptionError(
-            f"{' and '.join(culprits)}, with the bytes around it in the file, would look like a damaged "
-            "GRACE metadata segment, so readers would refuse the file (it carries no GRACE segment: "
-            "metadata=False or a BT.601 fallback strategy); change that data, or keep the segment "
-            "with metadata=True"
-        )
-
-
-def _worst_case_size(planes: Image.Image, subsampling: str) -> int:
-    """Bytes a baseline JPEG of ``planes`` can take: 4 per sample, plus headers.
-
-    Measured worst cases (binary noise, all-ones tables) stay under 1.7 bytes
-    per sample; a coefficient costs at most 16 code + 11 extra bits."""
-    w, h = planes.size
-    per_pixel = 1.0 if planes.mode == "L" else {"4:4:4": 3.0, "4:2:2": 2.0, "4:2:0": 1.5}[subsampling]
-    return int(4 * per_pixel * w * h) + (1 << 20)
-
-
-_maxblock_lock = threading.Lock()
-_maxblock_users = 0
-_maxblock_saved = ImageFile.MAXBLOCK
-
-
-@contextmanager
-def _output_buffer(size: int) -> Iterator[None]:
-    """Raise Pillow's minimum encoder buffer (ImageFile.MAXBLOCK) to ``size``
-    while the block runs. Pillow has no per-call setting; the module global is
-    restored when the last concurrent user leaves (others' saves meanwhile
-    just get a larger buffer)."""
-    global _maxblock_users, _maxblock_saved
-    with _maxblock_lock:
-        if _maxblock_users == 0:
-            _maxblock_saved = ImageFile.MAXBLOCK
-        _maxblock_users += 1
-        ImageFile.MAXBLOCK = max(ImageFile.MAXBLOCK, size)
-    try:
-        yield
-    finally:
-        with _maxblock_lock:
-            _maxblock_users -= 1
-            if _maxblock_users == 0:
-                ImageFile.MAXBLOCK = _maxblock_saved
-
-
-_table_cache: dict[tuple[str, str, str, float], tuple[tuple[int, ...], ...]] = {}
-_table_lock = threading.Lock()
-
-
-def tables_for(
-    strategy: Strategy, quality: int | None = None, tradeoff: float | None = None
-) -> tuple[tuple[int, ...], ...]:
-    """The strategy's own tables, or tables re-derived for a quality/tradeoff."""
-    if quality is None and tradeoff is None:
-        return strategy.tables
-    if tradeoff is None and tables.reference_applies(strategy.allocation, quality):
-        return tables.derive_tables(None, "reference", float(quality))  # type: ignore[arg-type]
-    allocation = strategy.allocation or Allocation("lagrangian", 1.0)
-    method = allocation.method
-    if strategy.perception is None and method != "reference":
-        raise EncodeOptionError(
-            f"strategy {strategy.name!r} stores no perception model, so its tables cannot be "
-            "re-derived for quality/tradeoff; omit those options to use its own tables"
-        )
-    # Keyed on what was asked for: mapping a quality to a parameter is itself
-    # a search (~15 ms), so it is cached along with the tables.
-    asked = ("tradeoff", float(tradeoff)) if tradeoff is not None else ("quality", float(quality))  # type: ignore[arg-type]
-    key = (strategy.content_hash, method, *asked)
-    with _table_lock:
-        hit = _table_cache.get(key)
-    if hit is None:
-        param = tradeoff if tradeoff is not None else tables.parameter_for_quality(
-            allocation, strategy.perception, quality  # type: ignore[arg-type]
-        )
-        hit = tables.derive_tables(strategy.perception, method, float(param))
-        with _table_lock:
-            if len(_table_cache) > 256:
-                _table_cache.clear()
-            _table_cache[key] = hit
-    return hit
-
-
-def subsampling_for(strategy: Strategy, quality: int | None = None, tradeoff: float | None = None) -> str:
-    """The strategy's subsampling, or 4:4:4 where ``quality`` is written as standard JPEG 4:4:4."""
-    if tradeoff is None and tables.reference_applies(strategy.allocation, quality):
-        return "4:4:4"
-    return strategy.subsampling
-
-
-def resolve_strategy(strategy: StrategyLike) -> Strategy:
-    if isinstance(strategy, Strategy):
-        return strategy
-    if isinstance(strategy, (str, os.PathLike)):
-        return load_strategy(strategy)
-    raise EncodeOptionError(
-        f"strategy must be a name, a path to a strategy JSON or a Strategy, got {type(strategy).__name__}"
-    )
+        with encoder_buffer(needed):
+            planes.save(out, "JPEG", **params)
+    return out.getbuffer()

@@ -41,3 +41,11 @@ class UnsupportedModeError(GraceError, OSError):
 
 class GraceFileError(GraceError, OSError):
     """A file claims to be GRACE but its metadata segment is corrupt or unsupported."""
+
+
+class WriteTargetError(GraceError, OSError):
+    """The path to write is not a regular file (a device node, FIFO or socket).
+
+    Writers replace a path through a temporary file and a rename, which would
+    turn such a node into a regular file; writing into it in place is for a
+    caller who opens it and passes the file object."""

@@ -21,7 +21,9 @@ raises is skipped with a :class:`RuntimeWarning` naming it, rather than
 breaking every lookup.
 
 Anything that is a ``PathLike``, contains a path separator or ends in
-``.json`` is treated as a path, never as a name.
+``.json`` is treated as a path, never as a name; except a
+:class:`~pillow_grace.core._fields.StrategyName` (a name read from an image
+file, ``info["grace"]["strategy"]``), which is only ever looked up by name.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import pluggy
 
 from pillow_grace.core import hookspecs
+from pillow_grace.core._fields import NAME_RULE, StrategyName, is_plain_name
 from pillow_grace.core.errors import StrategyError, StrategyNotFoundError
 from pillow_grace.core.strategy import Strategy
 
@@ -196,7 +199,15 @@ def load_strategy(name_or_path: str | os.PathLike[str] | Strategy) -> Strategy:
         raise StrategyError(
             f"a strategy is given by name, path or Strategy object, got {type(name_or_path).__name__}"
         )
-    if is_path_like(name_or_path):
+    if isinstance(name_or_path, StrategyName):
+        if not is_plain_name(name_or_path):
+            raise StrategyError(
+                f"strategy name {str(name_or_path)[:60]!r} read from a file is not a plain name "
+                f"({NAME_RULE}); names from files are looked up by name only, never opened as paths: "
+                "the file is damaged or was made to look so",
+                field="strategy",
+            )
+    elif is_path_like(name_or_path):
         return _load_path(Path(os.fspath(name_or_path)))
     text = str(name_or_path)
     for n, _origin, loc in _sources():

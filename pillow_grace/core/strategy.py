@@ -12,12 +12,14 @@ are bounded, every field is type- and range-checked, and each error names the
 field that is wrong (also as ``StrategyError.field``).
 
 Validation lives in one place, :meth:`Strategy.__post_init__` (and the
-``__post_init__`` of :class:`Perception` and :class:`Allocation`), so a
+``__post_init__`` of :class:`Perception` and :class:`Allocation`, in
+:mod:`._parts` and re-exported here), so a
 strategy built in Python (by the fitter, by a test) obeys exactly the same
 rules as one read from a file. Field names in errors are the JSON paths of
 the file format, whichever way the strategy was made. The checks of single
 values and their limits are in :mod:`._fields`; strict JSON reading, the
-canonical JSON of the content hash and the file layout in :mod:`._json`.
+canonical JSON of the content hash and the file layout in :mod:`._json`;
+writing a file all or nothing in :mod:`._io`.
 """
 
 from __future__ import annotations
@@ -25,38 +27,30 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
+from typing import Any
 
 # The limits are defined beside the checks that enforce them and re-exported
 # here, where callers import them from (``strategy.MIN_WEIGHT``).
 from pillow_grace.core._fields import (
     MAX_CALIBRATION_POINTS,
+    MAX_COEFFICIENT,
     MAX_KEY,
     MAX_PROVENANCE_DEPTH,
     MAX_PROVENANCE_ITEMS,
     MAX_SAFE_INT,
     MAX_STRING,
     MAX_VALUE,
+    MIN_CALIBRATION_PARAMETER,
     MIN_WEIGHT,
     WEIGHT_SUM_TOLERANCE,
     _bad,
-    _calibration,
     _choice,
-    _curves,
-    _grid,
-    _int,
     _is_int,
-    _matrix,
     _provenance,
-    _real,
     _section,
     _seq,
     _show,
@@ -65,16 +59,27 @@ from pillow_grace.core._fields import (
     _tables,
     _thaw,
     _version,
+    check_name,
     validate_weights,
 )
+from pillow_grace.core._io import replace_file
 from pillow_grace.core._json import DuplicateKeyError, hash_body, loads_strict, pretty
+from pillow_grace.core._parts import (
+    ALLOCATIONS,
+    FIT_ALLOCATIONS,
+    LAMBDA_ALLOCATIONS,
+    Allocation,
+    Perception,
+    RateDistortion,
+)
 from pillow_grace.core.errors import StrategyError
 
 __all__ = [
     "ALLOCATIONS", "CHANNELS", "FIT_ALLOCATIONS", "FORMAT_ID", "FORMAT_VERSION", "LAMBDA_ALLOCATIONS",
-    "MAX_CALIBRATION_POINTS",
+    "MAX_CALIBRATION_POINTS", "MAX_COEFFICIENT",
     "MAX_FILE_BYTES", "MAX_KEY", "MAX_PROVENANCE_DEPTH", "MAX_PROVENANCE_ITEMS", "MAX_SAFE_INT", "MAX_STRING",
-    "MAX_VALUE", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE", "Allocation",
+    "MAX_VALUE", "MIN_CALIBRATION_PARAMETER", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE",
+    "Allocation",
     "DuplicateKeyError", "Perception", "RateDistortion", "Strategy", "loads_strict", "validate_weights",
 ]
 
@@ -88,166 +93,10 @@ MAX_FILE_BYTES = 1 << 20
 
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
-ALLOCATIONS = ("empirical", "lagrangian", "paper", "reference")
-#: The allocations a fit can be asked for ("reference" is what a fit falls back to).
-FIT_ALLOCATIONS = ("empirical", "lagrangian", "paper")
-#: Allocations whose parameter is a Lagrange multiplier lambda (a higher quality, a larger
-#: lambda); the paper's is a loss budget B (a higher quality, a smaller B).
-LAMBDA_ALLOCATIONS = ("empirical", "lagrangian")
 CHANNELS = ("Y", "U", "V")
 
 _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
-# Used with fullmatch: ``re.match`` with ``$`` would accept a trailing newline.
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
-
-
-# -- the data model ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Perception:
-    """The DNN's measured sensitivity, per G-YUV channel and 8x8 DCT frequency.
-
-    Each array is 3 rows (Y, U, V) of 64 values in natural (row-major) order.
-    Coefficients are in libjpeg's units: the orthonormal 8x8 DCT of samples in
-    0..255 (level-shifted by 128), so a gradient is d(loss)/d(coefficient).
-
-    Keeping these statistics, not just tables, is what lets an encoder derive
-    tables for another quality without torch. Accepts any nested sequences
-    (or numpy arrays); stores tuples of floats.
-    """
-
-    grad_abs_mean: tuple[tuple[float, ...], ...]
-    """Mean |g| per bin: the paper's spectral sensitivity map (§4.3)."""
-    grad_sq_mean: tuple[tuple[float, ...], ...]
-    """Mean g^2 per bin: the diagonal of the Fisher information (sampled labels)."""
-    coef_abs_mean: tuple[tuple[float, ...], ...]
-    """Mean |coefficient| per bin: the scale b of a Laplacian model (§5.1)."""
-    rate_distortion: RateDistortion | None = None
-    """Measured rate and distortion of every bin at a grid of steps (format 1.2):
-    what the ``"empirical"`` allocation derives its tables from."""
-
-    if TYPE_CHECKING:
-        # What the generated __init__ accepts (validated into tuples by __post_init__),
-        # so that callers passing numpy arrays or a JSON object type-check.
-        def __init__(
-            self,
-            grad_abs_mean: ArrayLike,
-            grad_sq_mean: ArrayLike,
-            coef_abs_mean: ArrayLike,
-            rate_distortion: RateDistortion | Mapping[str, Any] | None = None,
-        ) -> None: ...
-
-    def __post_init__(self) -> None:
-        for name in ("grad_abs_mean", "grad_sq_mean", "coef_abs_mean"):
-            object.__setattr__(self, name, _matrix(f"perception.{name}", getattr(self, name)))
-        rd = self.rate_distortion
-        if rd is not None and not isinstance(rd, RateDistortion):
-            if not isinstance(rd, Mapping):
-                raise _bad("perception.rate_distortion", f"must be a JSON object, got {_show(rd)}")
-            rd = RateDistortion(rd.get("steps"), rd.get("rate"), rd.get("mse"))
-            object.__setattr__(self, "rate_distortion", rd)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``perception`` object of a strategy file, as plain lists."""
-        out: dict[str, Any] = {
-            "grad_abs_mean": [list(r) for r in self.grad_abs_mean],
-            "grad_sq_mean": [list(r) for r in self.grad_sq_mean],
-            "coef_abs_mean": [list(r) for r in self.coef_abs_mean],
-        }
-        if self.rate_distortion is not None:
-            out["rate_distortion"] = self.rate_distortion.to_dict()
-        return out
-
-
-@dataclass(frozen=True)
-class RateDistortion:
-    """What quantizing each bin with each of a grid of steps measured on the probe images.
-
-    ``steps``: increasing integers from 1 to 255. ``rate[c][k][j]``: the
-    entropy, in bits per coefficient, of the quantized symbols round(s / step)
-    of channel c (Y, U, V), bin k (natural order) at ``steps[j]``.
-    ``mse[c][k][j]``: the mean squared quantization error of those
-    coefficients, each block weighted by its own Fisher weight for that bin
-    (the plain mean where the bin's Fisher weight is zero everywhere), so that
-    ``grad_sq_mean[c][k] * mse[c][k][j]`` is the expected Fisher-weighted
-    error: it keeps the correlation, block by block, between where the model
-    looks and how large the coefficients are, which a Laplacian of pooled
-    scale loses. Steps between grid points are interpolated linearly."""
-
-    steps: tuple[int, ...]
-    rate: tuple[tuple[tuple[float, ...], ...], ...]
-    mse: tuple[tuple[tuple[float, ...], ...], ...]
-
-    def __post_init__(self) -> None:
-        path = "perception.rate_distortion"
-        grid = _grid(f"{path}.steps", self.steps)
-        object.__setattr__(self, "steps", grid)
-        for name in ("rate", "mse"):
-            object.__setattr__(self, name, _curves(f"{path}.{name}", getattr(self, name), len(grid)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"steps": list(self.steps), "rate": [[list(b) for b in c] for c in self.rate],
-                "mse": [[list(b) for b in c] for c in self.mse]}
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """How the tables were allocated from the perception model.
-
-    ``method`` is ``"lagrangian"`` (per-bin rate + lambda * Fisher-weighted
-    distortion, see :mod:`pillow_grace.core.tables`), ``"paper"`` (Algorithm 1 of
-    the paper, loss budget B) or ``"reference"`` (libjpeg's standard tables:
-    the fitter's fallback where the model's gradients did not beat JPEG on
-    held-out probe images; ``parameter`` is then the JPEG quality).
-    ``parameter`` is lambda, B or that quality; ``quality`` is the 1..100
-    quality it was derived from, if any.
-
-    ``reference_above`` (format 1.1): qualities above it are written as
-    standard JPEG 4:4:4 (libjpeg's tables, no chroma subsampling), because
-    the fitter measured that the strategy's own tables could not match
-    standard JPEG 4:4:4's loss there with fewer bytes (typically a 4:2:0
-    strategy near quality 100, where subsampling alone costs more than
-    JPEG 4:4:4's quantization).
-
-    ``calibration`` (format 1.1) holds ``(quality, parameter)`` anchors
-    measured by the fitter: at each anchor quality, the parameter whose tables
-    cost the model, on held-out probe images, the loss that standard JPEG
-    4:4:4 at that quality costs it. Between anchors the encoder interpolates
-    log(parameter) linearly in quality (see
-    :func:`pillow_grace.core.tables.parameter_for_quality`); without it, the
-    quality is matched on the perception model's *predicted* loss.
-    """
-
-    method: str
-    parameter: float
-    quality: int | None = None
-    calibration: tuple[tuple[int, float], ...] | None = None
-    reference_above: int | None = None
-
-    def __post_init__(self) -> None:
-        _choice("allocation.method", self.method, ALLOCATIONS)
-        object.__setattr__(
-            self, "parameter", _real("allocation.parameter", self.parameter, minimum=0.0, exclusive=True)
-        )
-        if self.method == "reference" and not 1 <= self.parameter <= 100:
-            raise _bad("allocation.parameter",
-                       f'is the JPEG quality for method "reference": 1..100, got {self.parameter!r}')
-        if self.quality is not None:
-            object.__setattr__(self, "quality", _int("allocation.quality", self.quality, 1, 100))
-        if self.calibration is not None:
-            object.__setattr__(self, "calibration", _calibration(self.method, self.calibration))
-        if self.reference_above is not None:
-            object.__setattr__(self, "reference_above",
-                               _int("allocation.reference_above", self.reference_above, 1, 99))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``allocation`` object of a strategy file."""
-        out: dict[str, Any] = {"method": self.method, "parameter": self.parameter, "quality": self.quality}
-        if self.calibration is not None:
-            out["calibration"] = [[q, p] for q, p in self.calibration]
-        if self.reference_above is not None:
-            out["reference_above"] = self.reference_above
-        return out
 
 
 @dataclass(frozen=True)
@@ -285,11 +134,7 @@ class Strategy:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
-            raise _bad(
-                "name", "must be 1-128 ASCII letters, digits, '.', '_' or '-', starting with a "
-                f"letter or digit (it is also the file name), got {_show(self.name)}"
-            )
+        put("name", check_name("name", self.name))
         put("task", _choice("task", self.task, TASKS))
         put("weights", validate_weights(self.weights, field_name="colour.weights"))
         put("tables", _tables("quantization.tables", self.tables))
@@ -314,6 +159,11 @@ class Strategy:
                        'refit the strategy, or use method "lagrangian"')
         if measured and self.version < (1, 2):
             raise _bad("version", f"must be at least 1.2 for perception.rate_distortion, got {v!r}")
+        a = self.allocation
+        if a is not None and (a.calibration is not None or a.reference_above is not None) \
+                and self.version < (1, 1):
+            raise _bad("version", "must be at least 1.1 for allocation.calibration and "
+                                  f"allocation.reference_above, got {v!r}; mark the file \"1.1\" or later")
 
     def __hash__(self) -> int:
         return hash(self.content_hash)
@@ -371,16 +221,11 @@ class Strategy:
         return pretty(self.to_dict(), 0) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the strategy as JSON, atomically (readers never see half a file)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write the strategy as JSON, all or nothing: readers never see half a
+        file, a full disk leaves the old file, a new file gets the umask's
+        permissions (others on a shared ``GRACE_STRATEGY_PATH`` can read it),
+        an existing one keeps its own (see :mod:`._io`)."""
+        replace_file(path, self.to_json().encode("utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Strategy:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, JpegImagePlugin, features
 
-from pillow_grace.core.codec import _output_buffer, _worst_case_size
 from pillow_grace.core.options import PIL_SUBSAMPLING
+from pillow_grace.core.plan import whole_file_buffer
 from pillow_grace.core.tables import jpeg_reference_tables
 
 #: (vertical, horizontal) factors by which a model's resize shrinks a frame of a given (width, height).
@@ -73,7 +73,7 @@ def write_jpeg(
         # quality=-1 with qtables: libjpeg stores the tables unscaled (as the core does).
         params.update(quality=-1, qtables=[[int(v) for v in t] for t in qtables])
     # Huffman optimisation needs the whole file in Pillow's buffer: the core's sizing rule.
-    with _output_buffer(_worst_case_size(image, subsampling)):
+    with whole_file_buffer(image, subsampling):
         image.save(buf, "JPEG", **params)
     return buf.getvalue()
 

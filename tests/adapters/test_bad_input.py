@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 import pillow_grace
 from pillow_grace import GraceError, GraceFileError, Strategy
@@ -219,7 +219,7 @@ def test_noise_with_fine_tables_fits_the_output_buffer(make_strategy: Any) -> No
             im.load()
     buf = io.BytesIO()
     noise.convert("L").save(buf, "GRACE", strategy=s)
-    assert Image.MAX_IMAGE_PIXELS and pillow_grace.core.codec.ImageFile.MAXBLOCK == 65536  # restored
+    assert Image.MAX_IMAGE_PIXELS and ImageFile.MAXBLOCK == 65536  # restored
 
 
 # -- threads ------------------------------------------------------------------------------

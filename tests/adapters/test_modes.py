@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import pillow_grace
 from pillow_grace import EncodeOptionError, GraceError, Strategy, UnsupportedModeError
 from tests.support import jpegmarkers as jm
 
@@ -106,6 +107,45 @@ def test_palette_transparency(rgb: Image.Image, ones: Strategy) -> None:
     src.info["transparency"] = used
     with pytest.raises(UnsupportedModeError, match="transparent pixels"):
         roundtrip(src, ones)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "1"])
+def test_colour_key_transparency_follows_the_palette_rule(
+    rgb: Image.Image, ones: Strategy, mode: str, tmp_path: Path
+) -> None:
+    """A tRNS colour key (``info["transparency"]``, as Pillow reads it from a
+    PNG) makes the pixels of that colour transparent: refused where a pixel
+    has it, as for a palette entry, never silently written opaque."""
+    src = rgb.convert(mode)
+    used = src.getpixel((3, 3))
+    free = (1, 2, 3) if mode == "RGB" else None
+    if mode == "L":
+        free = next(v for v in range(256) if v not in set(np.asarray(src).reshape(-1).tolist()))
+    if free is not None:  # declared but no pixel has it: opaque, written as without the key
+        src.info["transparency"] = free
+        out, _n = roundtrip(src, ones)
+        plain = src.copy()
+        plain.info.pop("transparency")
+        assert np.array_equal(np.asarray(out), np.asarray(roundtrip(plain, ones)[0]))
+    src.info["transparency"] = used
+    target = tmp_path / "keyed.jpg"
+    with pytest.raises(UnsupportedModeError, match=r"colour key.*info.pop\('transparency'\)"):
+        pillow_grace.check_encode(src, ones)
+    with pytest.raises(UnsupportedModeError, match="transparent colour key"):
+        pillow_grace.encode(src, target, ones)
+    assert not target.exists()
+    src.info.pop("transparency")  # what the message says to do when the key is not wanted
+    pillow_grace.encode(src, target, ones)
+    assert target.stat().st_size > 0
+
+
+def test_colour_key_read_from_a_png_is_refused(rgb: Image.Image, ones: Strategy, tmp_path: Path) -> None:
+    path = tmp_path / "keyed.png"
+    rgb.save(path, transparency=rgb.getpixel((0, 0)))
+    with Image.open(path) as im:
+        assert im.info["transparency"] == rgb.getpixel((0, 0))
+        with pytest.raises(UnsupportedModeError, match="transparent colour key"):
+            im.save(io.BytesIO(), "GRACE", strategy=ones)
 
 
 @pytest.mark.parametrize("mode", ["RGBX", "YCbCr"])
