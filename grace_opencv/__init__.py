@@ -83,7 +83,7 @@ def imencode(
     if not _is_jpeg(ext):
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(ext))
-        return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value]
+        return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value,arg-type]  # cv2 checks params itself
     return True, encode_grace(img, _plan(strategy, params, _IMENCODE_EXAMPLE))
 
 
@@ -130,7 +130,7 @@ def imwrite(
     if not _is_jpeg(ext):
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(path))
-        return bool(cv2.imwrite(path, img, cv_params(params)))
+        return bool(cv2.imwrite(path, img, cv_params(params)))  # type: ignore[arg-type]  # cv2 checks params itself
     data = encode_grace(img, _plan(strategy, params, _IMWRITE_EXAMPLE))
     hint = "to write into it, use imencode and write the bytes yourself"
     _io.replace_file(path, data.data, in_place_hint=hint)
