@@ -17,14 +17,10 @@ Three quirks are handled here, each explained where it is fixed:
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-import os
 import sys
 import types
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pillow_grace.zoo.install import INSTALL_HINT
@@ -36,55 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 
 _M = TypeVar("_M", bound="nn.Module")
-
-
-def package_file(dist_name: str, import_name: str, relative_path: str) -> Path:
-    """Locate a data file inside an installed package *without importing it*,
-    checked against its expected SHA-256 (:mod:`._weights`).
-
-    rapidocr_onnxruntime and nudenet import onnxruntime, OpenCV, shapely, ...
-    from their ``__init__``; we install them with ``--no-deps`` and only need
-    the .onnx file, so executing their code would fail and is not wanted.
-    """
-    spec = importlib.util.find_spec(import_name)
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"package {dist_name!r} is not installed; {INSTALL_HINT}")
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / relative_path
-        if candidate.is_file():
-            from pillow_grace.zoo._weights import verify  # (it imports this module)
-
-            verify(dist_name, relative_path, candidate)
-            return candidate
-    raise FileNotFoundError(
-        f"{relative_path} not found in the installed {dist_name!r}; reinstall the pinned version "
-        f"({INSTALL_HINT})"
-    )
-
-
-def dist_version(dist_name: str) -> str:
-    """Installed version of a distribution, for ``ZooModel.source``."""
-    try:
-        return importlib.metadata.version(dist_name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file; recorded in ``ZooModel.source`` so results name
-    exact weights. Cached per (path, size, mtime): a loader checks the file
-    (:mod:`._weights`) and then names it, and reading 35 MB twice is waste."""
-    st = os.stat(path)
-    return _sha256(str(path), st.st_size, st.st_mtime_ns)
-
-
-@lru_cache(maxsize=64)
-def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _stub_op(*_args: Any, **_kwargs: Any) -> Any:

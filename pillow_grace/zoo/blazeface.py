@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pillow_grace.zoo._onnx import dist_version, package_file, sha256_file
 from pillow_grace.zoo._tflite import TFLiteModule
+from pillow_grace.zoo._weights import dist_version, package_file, sha256_file
 from pillow_grace.zoo.preprocess import PadToSquare, ResizeNormalize
 from pillow_grace.zoo.yolo import detection_model
 

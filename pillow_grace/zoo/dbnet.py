@@ -25,14 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pillow_grace.zoo._base import sigmoid_segmentation_model
-from pillow_grace.zoo._onnx import (
-    constants_to_initializers,
-    dist_version,
-    onnx_to_torch,
-    package_file,
-    sha256_file,
-    strip_final_sigmoid,
-)
+from pillow_grace.zoo._onnx import constants_to_initializers, onnx_to_torch, strip_final_sigmoid
+from pillow_grace.zoo._weights import dist_version, package_file, sha256_file
 from pillow_grace.zoo.preprocess import ResizeNormalize, _check_image_batch, rapidocr_det_size
 
 NAME = "dbnet-ppocrv4-det"

@@ -28,8 +28,8 @@ from __future__ import annotations
 import torch
 
 from pillow_grace.zoo._base import FrozenPipeline, classification_loss
-from pillow_grace.zoo._onnx import dist_version, freeze, sha256_file
-from pillow_grace.zoo._weights import verify
+from pillow_grace.zoo._onnx import freeze
+from pillow_grace.zoo._weights import dist_version, sha256_file, verify
 from pillow_grace.zoo.install import INSTALL_HINT
 from pillow_grace.zoo.preprocess import CenterCropFraction, ResizeNormalize
 

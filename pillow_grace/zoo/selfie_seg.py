@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from pillow_grace.zoo._base import sigmoid_segmentation_model
-from pillow_grace.zoo._onnx import dist_version, package_file, sha256_file
 from pillow_grace.zoo._tflite import TFLiteModule
+from pillow_grace.zoo._weights import dist_version, package_file, sha256_file
 from pillow_grace.zoo.preprocess import ResizeNormalize, _check_image_batch, _zero_pad_to
 
 NAME = "selfie-seg-full"

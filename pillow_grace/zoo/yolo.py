@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pillow_grace.zoo._base import FrozenPipeline
-from pillow_grace.zoo._onnx import dist_version, onnx_to_torch, package_file, sha256_file
+from pillow_grace.zoo._onnx import onnx_to_torch
+from pillow_grace.zoo._weights import dist_version, package_file, sha256_file
 from pillow_grace.zoo.preprocess import PadToSquare, ResizeNormalize
 
 NAME = "yolov8n-nudenet"

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pillow_grace.zoo._onnx import dist_version, package_file, sha256_file
+from pillow_grace.zoo._weights import dist_version, package_file, sha256_file
 from pillow_grace.zoo.preprocess import ResizeNormalize
 from pillow_grace.zoo.yolo import decode_detections, detection_model
 

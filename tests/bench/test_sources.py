@@ -79,5 +79,6 @@ def register():
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(sources, "_plugins_loaded", False)
     with pytest.warns(RuntimeWarning, match="grace_broken_plugin.*no data"):
-        assert sources.photo_sets() == ["plugin-frames"]
+        # Other installed plugins (the repository's own sets, after scripts/setup.sh) add theirs too.
+        assert "plugin-frames" in sources.photo_sets()
     assert sources.load_images("plugin-frames").images == []

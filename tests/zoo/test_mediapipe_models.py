@@ -103,8 +103,8 @@ def _threads():
 @pytest.mark.zoo
 def test_blazeface_rebuild_matches_the_tflite_interpreter(_threads):
     _need_mediapipe()
-    from pillow_grace.zoo._onnx import package_file
     from pillow_grace.zoo._tflite import TFLiteModule
+    from pillow_grace.zoo._weights import package_file
     from pillow_grace.zoo.blazeface import _TFLITE_PATH
 
     ref = np.load(DATA / "blazeface_short_tflite_ref.npz")

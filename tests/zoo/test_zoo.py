@@ -192,7 +192,7 @@ def test_yolo_detects_a_face() -> None:
 
 def _ort_session(dist: str, import_name: str, rel: str):
     ort = pytest.importorskip("onnxruntime")
-    from pillow_grace.zoo._onnx import package_file
+    from pillow_grace.zoo._weights import package_file
 
     return ort.InferenceSession(str(package_file(dist, import_name, rel)), providers=["CPUExecutionProvider"])
 
