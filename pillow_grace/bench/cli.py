@@ -214,11 +214,11 @@ def require_torch() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    require_torch()  # before the imports below: job and runner import torch at module level
     from pillow_grace.bench import report
     from pillow_grace.bench.job import run_job
     from pillow_grace.evaluate.runner import ResultCache
 
-    require_torch()
     job = job_from_args(args)
     if job.probe_policy == "allow":
         print(
