@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pillow_grace import Strategy
+from tests.support.wheels import build_and_install
 
 ROOT = Path(__file__).parents[2]
 USAGE = ROOT / "docs" / "usage.md"
@@ -33,21 +34,6 @@ def recipe_block(first_line: str) -> str:
         if block.startswith(first_line + "\n"):
             return str(block)
     raise AssertionError(f"docs/usage.md has no code block starting with {first_line!r}")
-
-
-def pip(*args: str, cwd: Path | None = None) -> None:
-    done = subprocess.run([sys.executable, "-m", "pip", *args, "--no-index", "--no-deps", "-q"],
-                          cwd=cwd, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"pip {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def build_and_install(project: Path, tmp_path: Path) -> Path:
-    """Build ``project`` as a wheel and install it into a fresh target directory; returns it."""
-    wheels, site = tmp_path / "wheels", tmp_path / "site"
-    pip("wheel", "--no-build-isolation", "--wheel-dir", str(wheels), str(project))
-    (wheel,) = wheels.glob("*.whl")
-    pip("install", "--target", str(site), str(wheel))
-    return site
 
 
 def run_with(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
