@@ -27,7 +27,8 @@ def _files() -> set[str]:
     names = set()
     for tree in TREES:
         for path in (ROOT / tree).rglob("*"):
-            if path.is_file() and path.suffix in KINDS and "__pycache__" not in path.parts:
+            built = "__pycache__" in path.parts or any(part.endswith(".egg-info") for part in path.parts)
+            if path.is_file() and path.suffix in KINDS and not built:
                 names.add(path.name)
     return names - UNLISTED
 
