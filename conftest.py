@@ -1,4 +1,4 @@
-"""Every Python block of README.md and docs/*.md is a test (sybil).
+"""Every Python block of README.md, CONTRIBUTING.md and docs/*.md is a test (sybil).
 
 A reader pastes one block into a fresh interpreter in an empty directory, so
 each block runs exactly so: alone (its own namespace, nothing carried over
@@ -30,7 +30,7 @@ except ImportError:  # the dev extra is not installed: the pages are reported as
 
 ROOT = Path(__file__).resolve().parent
 #: The pages whose Python blocks are tests.
-PATTERNS = ("README.md", "docs/*.md")
+PATTERNS = ("README.md", "CONTRIBUTING.md", "docs/*.md")
 
 #: Top-level module a block imports -> the module that must be importable to run it.
 OPTIONAL = {"torch": "torch", "torchvision": "torchvision", "cv2": "cv2", "grace_opencv": "cv2"}

@@ -148,14 +148,16 @@ def summary_table(done: list[tuple[Job, dict[str, Any]]]) -> str:
 
 
 def readme_table(done: list[tuple[Job, dict[str, Any]]]) -> str:
-    """The README's results table: the summary's headline cells for fewer alternatives."""
-    head = ["model, capture", *(f"vs {label}" for label in README_COLUMNS.values())]
+    """The README's results table: the summary's image counts and headline cells, for fewer
+    alternatives."""
+    head = ["model, capture", "images", *(f"vs {label}" for label in README_COLUMNS.values())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for job, s in done:
         if job.name in README_SKIP:
             continue
         metric = PRIMARY.get(s["model"]["task"], "kl")
-        lines.append("| " + " | ".join([job.title, *(_bd(s, a, metric) for a in README_COLUMNS)]) + " |")
+        cells = [job.title, _counts(s), *(_bd(s, a, metric) for a in README_COLUMNS)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

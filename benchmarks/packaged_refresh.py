@@ -22,7 +22,7 @@ from benchmarks.packaged_sets import (
     tile_boxes,
     video_frame_count,
 )
-from pillow_grace.zoo._onnx import sha256_file
+from pillow_grace.zoo._weights import sha256_file
 
 #: The manifest's opening comment (TOML writers write data, not comments).
 HEADER = """\

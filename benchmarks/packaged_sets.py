@@ -72,7 +72,7 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 from benchmarks.packaged_spec import SOURCES
-from pillow_grace.zoo._onnx import sha256_file
+from pillow_grace.zoo._weights import sha256_file
 
 MANIFEST = Path(__file__).resolve().with_name("packaged-sets.toml")
 TILE = (1280, 720)

@@ -31,7 +31,6 @@ from typing import IO, Any, cast
 from PIL import Image, ImageFile, JpegImagePlugin
 
 from pillow_grace.core import codec, colour, metadata
-from pillow_grace.core._fields import StrategyName
 from pillow_grace.core.errors import GraceFileError
 from pillow_grace.core.metadata import GraceMetadata
 
@@ -71,7 +70,7 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
     def _setup_grace(self, meta: GraceMetadata) -> None:
         self.grace = meta
         self.info["grace"] = {
-            "strategy": StrategyName(meta.strategy),  # looked up by name only, never as a path
+            "strategy": meta.strategy,  # a StrategyName: looked up by name only, never as a path
             "hash": meta.content_hash,
             "weights": meta.weights,
             "version": f"{meta.version[0]}.{meta.version[1]}",

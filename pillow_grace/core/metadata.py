@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from pillow_grace.core._fields import validate_weights
+from pillow_grace.core._fields import NAME_RULE, StrategyName, is_plain_name, validate_weights
 from pillow_grace.core._json import loads_strict
 from pillow_grace.core.errors import GraceFileError, StrategyError
 
@@ -39,23 +39,37 @@ SEGMENT_VERSION = (1, 0)
 APP11 = 0xFFEB
 #: Largest payload accepted when reading; a real one is under 250 bytes.
 MAX_PAYLOAD = 4096
-MAX_NAME = 128
 _HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
 class GraceMetadata:
-    """What a GRACE file says about itself."""
+    """What a GRACE file says about itself.
 
-    strategy: str
+    ``strategy`` is always a :class:`StrategyName`, whether the segment was
+    read or is about to be written: ``im.grace.strategy`` and
+    ``im.info["grace"]["strategy"]`` are the same value, and
+    :func:`pillow_grace.load_strategy` looks either up by name only, never
+    as a path."""
+
+    strategy: StrategyName
     content_hash: str
     weights: tuple[float, float, float]
     version: tuple[int, int] = SEGMENT_VERSION
 
+    def __post_init__(self) -> None:
+        # A plain str from the writer (Strategy.name) becomes a StrategyName
+        # too, so that the type says where the value may go whoever built it.
+        if not isinstance(self.strategy, StrategyName) and isinstance(self.strategy, str):
+            object.__setattr__(self, "strategy", StrategyName(self.strategy))
+
     def to_payload(self) -> bytes:
-        """The segment payload (identifier, version, JSON), without marker and length."""
-        if not 0 < len(self.strategy) <= MAX_NAME:
-            raise ValueError(f"strategy name must be 1..{MAX_NAME} characters, got {self.strategy!r}")
+        """The segment payload (identifier, version, JSON), without marker and length.
+
+        The name follows the reader's rule (:func:`is_plain_name`): the writer
+        never makes a file its own reader refuses."""
+        if not is_plain_name(self.strategy):
+            raise ValueError(f"strategy name must be {NAME_RULE}, got {str(self.strategy)[:60]!r}")
         body = json.dumps(
             {"strategy": self.strategy, "hash": self.content_hash, "weights": list(self.weights)},
             separators=(",", ":"),
@@ -96,9 +110,12 @@ def parse_payload(payload: bytes) -> GraceMetadata | None:
     if not isinstance(obj, dict):
         raise GraceFileError("GRACE metadata segment is corrupt: not a JSON object")
     name, digest = obj.get("strategy"), obj.get("hash")
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+    if not is_plain_name(name):
+        # The one name rule of strategies (core/_fields.py): a segment naming
+        # "../../etc/passwd" or "a\nb" was not written by a GRACE writer.
         raise GraceFileError(
-            f"GRACE metadata segment is corrupt: 'strategy' must be a name of 1..{MAX_NAME} characters"
+            f"GRACE metadata segment is corrupt: 'strategy' must be {NAME_RULE}, "
+            f"got {str(name)[:60]!r}"
         )
     if not isinstance(digest, str) or not _HASH_RE.fullmatch(digest):
         raise GraceFileError("GRACE metadata segment is corrupt: 'hash' must be 'sha256:' + 64 hex digits")
@@ -106,7 +123,7 @@ def parse_payload(payload: bytes) -> GraceMetadata | None:
         weights = validate_weights(obj.get("weights"), field_name="weights")
     except StrategyError as e:
         raise GraceFileError(f"GRACE metadata segment claims impossible weights: {e}") from None
-    return GraceMetadata(name, digest, weights, (major, minor))
+    return GraceMetadata(StrategyName(name), digest, weights, (major, minor))
 
 
 def find(segments: Iterable[tuple[str, bytes]]) -> GraceMetadata | None:

@@ -22,6 +22,7 @@ from typing import Any
 from PIL import Image, ImageFile
 
 from pillow_grace.core import colour, metadata, tables
+from pillow_grace.core._fields import StrategyName
 from pillow_grace.core.errors import EncodeOptionError
 from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.core.options import PIL_SUBSAMPLING, EncodeOptions
@@ -61,7 +62,7 @@ class EncodePlan:
         subsampling = opts.subsampling or subsampling_for(strat, opts.quality, opts.tradeoff)
         segment = None
         if writes_segment(strat, opts):
-            segment = GraceMetadata(strat.name, strat.content_hash, strat.weights).to_segment()
+            segment = GraceMetadata(StrategyName(strat.name), strat.content_hash, strat.weights).to_segment()
         else:
             refuse_lookalike_header(opts)
         return cls(strat, opts, qtables, subsampling, segment)

@@ -6,6 +6,8 @@ with their reasons, in docs/interop.md ("OpenCV drop-in")."""
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 import struct
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 import grace_opencv as gcv  # noqa: E402
-from pillow_grace import EncodeOptionError, Strategy, UnsupportedModeError  # noqa: E402
+from pillow_grace import EncodeOptionError, Strategy, UnsupportedModeError, WriteTargetError  # noqa: E402
 
 Q = cv2.IMWRITE_JPEG_QUALITY
 
@@ -149,6 +151,26 @@ def test_other_depths_get_advice_for_their_type(far: Strategy, dtype: Any, advic
     img = np.zeros((8, 8, 3), dtype=dtype)
     with pytest.raises(UnsupportedModeError, match=advice):
         gcv.imencode(".jpg", img, strategy=far)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_imwrite_to_a_fifo_cv2_writes_into_it_grace_refuses(
+    bgr: np.ndarray, far: Strategy, tmp_path: Path
+) -> None:
+    """A listed difference (docs/interop.md): cv2 writes into a FIFO; grace_opencv
+    writes a path all or nothing (temp file, rename), which would replace the
+    FIFO with a regular file, so it refuses and names imencode."""
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a writer that opens it must not hang the test
+    try:
+        assert cv2.imwrite(str(fifo), bgr)
+        assert os.read(reader, 1 << 16).startswith(b"\xff\xd8")
+        with pytest.raises(WriteTargetError, match=r"a FIFO.*use imencode"):
+            gcv.imwrite(fifo, bgr, strategy=far)
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def _grace(bgr: np.ndarray, strategy: Strategy, params: Any) -> bytes:

@@ -260,6 +260,7 @@ def test_without_calibration_it_is_the_predicted_mapping(strategy: Strategy) -> 
             tables.quality_to_parameter("lagrangian", q, p)
 
 
+@pytest.mark.slow
 def test_parameter_is_monotone_over_every_quality(strategy: Strategy) -> None:
     p = strategy.perception
     assert p is not None

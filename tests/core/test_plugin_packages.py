@@ -28,6 +28,9 @@ ROOT = Path(__file__).parents[2]
 USAGE = ROOT / "docs" / "usage.md"
 SAMPLE_PLUGIN = ROOT / "tests" / "plugins" / "grace_test_plugin"
 
+pytestmark = pytest.mark.slow  # builds and installs wheels (the quick run skips it)
+
+
 def recipe_block(first_line: str) -> str:
     """The fenced block of docs/usage.md whose first line is ``first_line``, verbatim."""
     for block in re.findall(r"```[a-z]*\n(.*?)```", USAGE.read_text(), flags=re.S):

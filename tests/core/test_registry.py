@@ -240,6 +240,7 @@ def can_build_offline() -> bool:
     return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not can_build_offline(), reason="needs setuptools (>= 70.1, or wheel) to build offline")
 def test_real_pip_install_of_the_test_plugin(tmp_path: Path) -> None:
     """Build and install the plugin package with pip (offline), then look its strategy

@@ -15,6 +15,9 @@ from pillow_grace import Strategy, cli
 HERE = Path(__file__).resolve().parent
 
 
+pytestmark = pytest.mark.slow  # fits models end to end through the CLI (the quick run skips it)
+
+
 @pytest.fixture(scope="module")
 def probe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("probes")

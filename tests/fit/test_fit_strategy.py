@@ -21,6 +21,9 @@ from pillow_grace.fit import fit_strategy, image_fingerprint  # noqa: E402
 VOLATILE = ("date", "elapsed_s")
 
 
+pytestmark = pytest.mark.slow  # fits models end to end (the quick run skips it)
+
+
 def _stable(s: Strategy) -> dict:  # type: ignore[type-arg]
     d = s.to_dict()
     d.pop("content_hash")

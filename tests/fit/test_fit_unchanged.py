@@ -21,6 +21,9 @@ BEFORE = json.loads((Path(__file__).parent / "data" / "fits-before-engine.json")
 VOLATILE = ("library_version", "torch_version", "python_version", "date", "elapsed_s")
 
 
+pytestmark = pytest.mark.slow  # fits three models end to end (the quick run skips it)
+
+
 def custom(out: Any, clean: Any) -> Any:  # the name is recorded: "custom:custom"
     return ((out - clean) ** 2).mean()
 

@@ -12,6 +12,8 @@ from pillow_grace import Strategy  # noqa: E402
 from pillow_grace.fit import fit_strategy, merge_strategies  # noqa: E402
 from pillow_grace.fit.merge import move_perception  # noqa: E402
 
+pytestmark = pytest.mark.slow  # fits models to merge (the quick run skips it)
+
 
 @pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:

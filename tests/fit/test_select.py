@@ -50,6 +50,8 @@ from pillow_grace.fit.select import (  # noqa: E402
     verdict,
 )
 
+pytestmark = pytest.mark.slow  # fits and validates models end to end (the quick run skips it)
+
 
 def close(a: np.ndarray, b: np.ndarray, rel: float = 1e-9) -> bool:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

@@ -12,6 +12,8 @@ from grace_fit_models import images
 
 from pillow_grace import Strategy, cli
 
+pytestmark = pytest.mark.slow  # fits and validates models end to end (the quick run skips it)
+
 
 @pytest.fixture(scope="module")
 def probe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -136,7 +136,7 @@ def test_the_readme_table_is_the_results_summary() -> None:
     header = summary.pop("job")
     ours = _table(block)
     ours.pop("model, capture")
-    columns = [header.index(f"vs {alternative}") for alternative in README_COLUMNS]
+    columns = [header.index("images"), *(header.index(f"vs {alternative}") for alternative in README_COLUMNS)]
     expected = {job: [cells[i] for i in columns] for job, cells in summary.items()}
     skipped = {job for job in expected if any(job.startswith(j) for j in _titles(README_SKIP))}
     assert ours == {job: cells for job, cells in expected.items() if job not in skipped}
@@ -151,7 +151,8 @@ def _titles(names: frozenset[str]) -> set[str]:
 def _summary(task: str, values: dict[str, float]) -> dict:
     rows = [{"test": "grace", "reference": ref, "metric": "kl", "bd_rate": v,
              "interval_95": [v - 0.01, v + 0.01]} for ref, v in values.items()]
-    return {"model": {"task": task}, "strategies": [{"curve": "grace"}], "bd_rates": rows}
+    return {"model": {"task": task}, "strategies": [{"curve": "grace"}], "bd_rates": rows,
+            "images": [{"upscaled": False}] * 3}
 
 
 def test_native_results_writes_the_readme_block_between_its_markers() -> None:
@@ -159,7 +160,8 @@ def test_native_results_writes_the_readme_block_between_its_markers() -> None:
             (Job(next(iter(README_SKIP)), "Skipped", ()), _summary("classification", {"jpeg-444": -0.1}))]
     table = readme_table(done)
     assert "Skipped" not in table
-    assert "| Model A | -50.0% [-51.0%, -49.0%] | -43.2% [-44.2%, -42.2%] | - | - |" in table.splitlines()
+    assert ("| Model A | 3 images (0 upscaled) | -50.0% [-51.0%, -49.0%] | -43.2% [-44.2%, -42.2%] | - | - |"
+            in table.splitlines())
     readme = f"intro\n{README_START}\nold table\n{README_END}\noutro\n"
     assert replace_readme_block(readme, table) == f"intro\n{README_START}\n{table}\n{README_END}\noutro\n"
     with pytest.raises(ValueError, match="results:start"):

@@ -18,6 +18,8 @@ from benchmarks import packaged_sets as ps
 from benchmarks import packaged_sets_cli as ps_cli
 from benchmarks import packaged_spec
 
+pytestmark = pytest.mark.slow  # builds photo-set manifests from real files (the quick run skips it)
+
 
 def _photo(w: int, h: int, seed: int = 0) -> Image.Image:
     rng = np.random.default_rng(seed)
