@@ -26,6 +26,8 @@ import pytest
 
 from tests.support.wheels import build_and_install
 
+pytestmark = pytest.mark.slow  # builds and installs a wheel (~7 s; the quick run skips it)
+
 ROOT = Path(__file__).parents[2]
 #: What the build reads: pyproject.toml names the packages, the readme and the licence.
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "pillow_grace", "grace_opencv", "strategies")
