@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from pillow_grace.bench.ablations import AblationContext
 from pillow_grace.bench.defaults import DEFAULT_CAPTURE, DEFAULT_IMAGES, DEFAULT_MAX_IMAGES, DEFAULT_STRATEGY
 from pillow_grace.bench.report import skipped_text
@@ -23,7 +25,7 @@ from pillow_grace.evaluate import codecs as codecs_mod
 from pillow_grace.evaluate.analysis import DEFAULT_BOOTSTRAP, Summary, summarize
 from pillow_grace.evaluate.capture import CaptureSpec
 from pillow_grace.evaluate.labels import labels_for, read_labels
-from pillow_grace.evaluate.models import load_model
+from pillow_grace.evaluate.models import ModelSpecError, load_model
 from pillow_grace.evaluate.photos import BenchImage, ImageSet
 from pillow_grace.evaluate.probes import (
     ProbeCheck,
@@ -116,7 +118,51 @@ def resolve_model(spec: str | BenchModel | None, strategy: Strategy) -> BenchMod
                 f"strategy {strategy.name!r} does not name a zoo model (provenance 'model'); pass --model"
             )
         return load_model(name)
-    return load_model(spec) if isinstance(spec, str) else spec
+    return as_bench_model(load_model(spec), spec, strategy) if isinstance(spec, str) else spec
+
+
+@dataclass
+class FactoryModel:
+    """What a ``--model module:factory`` gave, completed into a :class:`BenchModel`."""
+
+    name: str
+    task: str
+    input_size: tuple[int, int]
+    module: Any
+    description: str = ""
+    source: str = ""
+    decode: Any = None
+
+
+_BENCH_FIELDS = ("name", "task", "input_size", "module")
+
+
+def as_bench_model(obj: Any, spec: str, strategy: Strategy) -> BenchModel:
+    """``obj`` as the sweep needs it. A factory may return a bare torch module or a ZooModel-like
+    object with only some fields (as ``grace fit --model`` accepts): the task and the network's
+    input size then come from the strategy, which recorded them when it was fitted."""
+    if not isinstance(obj, torch.nn.Module) and all(hasattr(obj, f) for f in _BENCH_FIELDS):
+        return obj  # a zoo model, or a complete ZooModel-like object
+    wrapped = not isinstance(obj, torch.nn.Module) and hasattr(obj, "module")
+    module = obj.module if wrapped else obj
+
+    def field(name: str) -> Any:
+        return getattr(obj, name, None) if wrapped else None
+
+    if not callable(module):
+        raise ModelSpecError(f"--model {spec!r}: the factory returned a {type(module).__name__}, "
+                             "not a torch module (or an object with .module)")
+    input_size = field("input_size") or strategy.model_input_size
+    if input_size is None:
+        raise ModelSpecError(
+            f"--model {spec!r}: the network's input size is unknown (the factory's model has no "
+            f"input_size and strategy {strategy.name!r} records none); return an object with .module "
+            "and .input_size = (width, height), as pillow_grace.zoo.ZooModel has")
+    return FactoryModel(
+        name=field("name") or spec, task=field("task") or strategy.task,
+        input_size=(int(input_size[0]), int(input_size[1])), module=module,
+        description=field("description") or "", source=field("source") or f"--model {spec}",
+        decode=field("decode"))
 
 
 def prepare(job: BenchJob, strategies: Sequence[Strategy] | None = None) -> Prepared:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,53 @@ def test_no_arguments_is_the_main_job_and_images_dir_takes_every_frame() -> None
         assert getattr(job, name) == getattr(main, name), name
     own = cli.job_from_args(parser.parse_args(["bench", "--images", "frames/"]))
     assert own.images == "frames/" and own.max_images is None and own.probe_policy == "refuse"
+
+
+FACTORY = (
+    "from tests.support.benchkit import tiny_classifier\n\n\n"
+    "def bare():\n"
+    "    return tiny_classifier().module  # a torch module, as grace fit --model accepts\n"
+)
+
+
+@pytest.fixture
+def factory_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding ``tiny_net.py`` (a factory of a bare torch module), as the working directory."""
+    (tmp_path / "tiny_net.py").write_text(FACTORY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "tiny_net", raising=False)
+    return tmp_path
+
+
+def test_a_factory_of_a_bare_module_takes_task_and_input_size_from_the_strategy(factory_dir: Path) -> None:
+    import torch
+
+    model = job.resolve_model("tiny_net:bare", hand_strategy())
+    assert isinstance(model.module, torch.nn.Module)
+    assert (model.task, model.input_size, model.name) == ("classification", (48, 48), "tiny_net:bare")
+
+
+def test_a_factory_model_without_an_input_size_anywhere_is_refused_by_name(
+    factory_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hand_strategy(model_input_size=None).save(factory_dir / "nosize.json")
+    (factory_dir / "frames").mkdir()
+    bench_images(1)[0].image.save(factory_dir / "frames" / "f.png")
+    rc = cli.main(["bench", "--model", "tiny_net:bare", "--strategy", "nosize.json", "--images", "frames",
+                   "--quiet", "--no-plot"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "tiny_net:bare" in err and "input_size" in err, err
+
+
+@pytest.mark.bench
+def test_bench_runs_a_factory_of_a_bare_module(factory_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hand_strategy().save(factory_dir / "hand.json")
+    (factory_dir / "frames").mkdir()
+    for im in bench_images(3):
+        im.image.save(factory_dir / "frames" / im.name.split(":")[1])
+    args = [a for a in ARGS if a not in ("--model", "tiny")]
+    rc = cli.main(["bench", "--model", "tiny_net:bare", "--strategy", "hand.json", "--images", "frames",
+                   "--out", "out", "--no-plot", *args])
+    assert rc == 0, capsys.readouterr().err
+    data = json.loads((factory_dir / "out" / "summary.json").read_text())
+    assert data["model"]["input_size"] == [48, 48] and len(data["images"]) == 3
