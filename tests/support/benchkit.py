@@ -6,7 +6,6 @@ several test packages have a conftest, and ``from conftest import`` would be amb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,23 +19,11 @@ from pillow_grace.evaluate.photos import BenchImage
 try:
     import torch
 
+    from pillow_grace.bench.job import FactoryModel as TinyModel  # what --model module:factory gives
     from pillow_grace.zoo._base import FrozenPipeline
     from pillow_grace.zoo.preprocess import ResizeNormalize
 except ImportError:  # conftest.py skips the modules that need torch
     torch = None  # type: ignore[assignment]
-
-
-@dataclass
-class TinyModel:
-    """Duck-types pillow_grace.zoo.ZooModel."""
-
-    name: str
-    task: str
-    input_size: tuple[int, int]
-    module: Any
-    description: str = "tiny test model"
-    source: str = "tests"
-    decode: Any = None
 
 
 def tiny_classifier(seed: int = 0, size: tuple[int, int] = (48, 48)) -> TinyModel:
@@ -56,7 +43,7 @@ def tiny_classifier(seed: int = 0, size: tuple[int, int] = (48, 48)) -> TinyMode
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
     pre = ResizeNormalize(size, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), mode="bilinear")
     module = FrozenPipeline(pre, net.eval())
-    return TinyModel(f"tiny-cls-{seed}", "classification", size, module)
+    return TinyModel(f"tiny-cls-{seed}", "classification", size, module, "tiny test model", "tests")
 
 
 def synthetic_photo(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
