@@ -13,6 +13,8 @@ with it any editable install of the checkout, out of the path.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -20,7 +22,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -40,9 +41,20 @@ def readme_block(marker: str) -> str:
     return str(block)
 
 
-def folder_of(module: ModuleType) -> str:
-    """The sys.path entry a top-level package was imported from."""
-    return str(Path(str(module.__file__)).parents[1])
+#: The core's dependencies, then the extras' that this environment has (the OpenCV example
+#: needs cv2; grace bench needs torch and the [bench] extra).
+DEPENDENCIES = ("PIL", "numpy", "pluggy", "cv2", "torch", "tqdm", "matplotlib", "pyjpegli")
+
+
+def dependency_folders() -> list[str]:
+    """The sys.path entries the installed dependencies are found in (without importing them)."""
+    folders = []
+    for name in DEPENDENCIES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin is not None:
+            top = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+            folders.append(str(top.parent))
+    return list(dict.fromkeys(folders))
 
 
 CHECK = textwrap.dedent("""
@@ -80,19 +92,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A fresh interpreter that sees the installed wheel and the core's dependencies only."""
-    import numpy
-    import PIL
-    import pluggy
-
-    deps = [PIL, numpy, pluggy]
-    try:
-        import cv2
-    except ImportError:
-        pass
-    else:
-        deps.append(cv2)
-    path = [str(site), *dict.fromkeys(folder_of(m) for m in deps)]
+    """A fresh interpreter that sees the installed wheel and its dependencies' folders, nothing else."""
+    path = [str(site), *dependency_folders()]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GRACE_"))}
     env["PYTHONPATH"] = os.pathsep.join(path)
     return subprocess.run([sys.executable, "-S", *args], cwd=cwd, env=env,
@@ -130,3 +131,37 @@ def test_grace_list_and_show_find_the_strategies_in_the_wheel(installed: Path, t
     assert all(Path(p).resolve().is_relative_to(installed.resolve()) for p in shipped.values())
     shown = run_installed(installed, tmp_path, "-m", "pillow_grace.cli", "show", "efficientnet-lite0")
     assert shown.returncode == 0 and "content hash" in shown.stdout, shown.stderr
+
+
+TINY_NET = textwrap.dedent("""
+    import torch
+
+
+    def factory():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 5, stride=4), torch.nn.ReLU(),
+                                   torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 5))
+""")
+
+
+def test_grace_bench_on_a_folder_of_frames_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
+    """``grace bench --images DIR`` with greyscale and colour frames and a model factory in the
+    working directory (the zoo is not needed); torch and the [bench] extra come from this environment."""
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    work = tmp_path / "work"
+    (work / "frames").mkdir(parents=True)
+    (work / "tiny_net.py").write_text(TINY_NET)
+    Image.effect_mandelbrot((160, 120), (-2, -1, 1, 1), 40).save(work / "frames" / "grey.png")
+    colour = Image.merge("RGB", [Image.linear_gradient("L"), Image.radial_gradient("L"),
+                                 Image.effect_noise((256, 256), 30)])
+    colour.resize((160, 120)).save(work / "frames" / "colour.png")
+    r = run_installed(installed, work, "-m", "pillow_grace.cli", "bench", "--images", "frames",
+                      "--model", "tiny_net:factory", "--capture-size", "160x120",
+                      "--codecs", "grace,jpeg-420",
+                      "--qualities", "30,70", "--baseline-qualities", "30,70,95", "--bootstrap", "20",
+                      "--quiet", "--no-plot")
+    assert r.returncode == 0, r.stdout + r.stderr
+    summary = json.loads((work / "bench-out" / "summary.json").read_text())
+    assert sorted(im["name"] for im in summary["images"]) == ["frames:colour.png", "frames:grey.png"]
