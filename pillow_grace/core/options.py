@@ -165,7 +165,8 @@ def _refuse_lookalike(name: str, value: bytes | bytearray) -> None:
     reject the file as damaged."""
     if metadata.mimics_segment(bytes(value)):
         raise EncodeOptionError(
-            f"{name} starts like a GRACE metadata segment ('GRACE' identifier or its layout), which "
+            f"{name} holds what looks like a GRACE metadata segment ('GRACE' identifier or its layout, "
+            "anywhere in it), which "
             f"readers would take for a damaged GRACE segment; change the {name} data"
         )
 
