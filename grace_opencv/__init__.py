@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -44,6 +45,7 @@ from grace_opencv._encode import encode_grace
 from grace_opencv._flags import cv_params, options_from_params
 from pillow_grace.core import codec, metadata
 from pillow_grace.core.errors import EncodeOptionError
+from pillow_grace.core.roi import Roi, parse_background
 from pillow_grace.plugin import register_grace_opener
 
 # The decoder (._decode) opens GRACE files through Pillow's registry; say so
@@ -59,7 +61,13 @@ JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
 
 # -- encoding -----------------------------------------------------------------
 def imencode(
-    ext: str, img: np.ndarray, params: Sequence[int] | np.ndarray | None = None, *, strategy: Any = None
+    ext: str,
+    img: np.ndarray,
+    params: Sequence[int] | np.ndarray | None = None,
+    *,
+    strategy: Any = None,
+    roi: Any = None,
+    background: str | None = None,
 ) -> tuple[bool, np.ndarray]:
     """Like ``cv2.imencode``; JPEG extensions write a GRACE JPEG with ``strategy``.
 
@@ -67,7 +75,8 @@ def imencode(
     :class:`pillow_grace.Strategy`) is required for JPEG extensions and
     refused for others. ``params`` is cv2's flat ``[key, value, ...]`` list;
     see :func:`options_from_params` for the JPEG keys understood.
-    Returns ``(True, buf)``, ``buf`` a 1-D uint8 array; errors raise."""
+    ``roi``/``background`` code blocks outside a region more coarsely (see
+    :mod:`pillow_grace.core.roi`). Returns ``(True, buf)``, ``buf`` a 1-D uint8 array; errors raise."""
     if not isinstance(ext, str):
         raise TypeError(f"ext must be a str such as '.jpg', got {type(ext).__name__}")
     if not _is_jpeg(ext):
@@ -76,8 +85,18 @@ def imencode(
                 f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {ext!r}"
             )
         return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value]
-    data = encode_grace(img, _require_strategy(strategy), options_from_params(params))
+    data = encode_grace(img, _require_strategy(strategy), _options(params, roi, background))
     return True, data
+
+
+def _options(
+    params: Sequence[int] | np.ndarray | None, roi: Any, background: str | None
+) -> codec.EncodeOptions:
+    """cv2's parameters plus the ROI keywords (cv2 has no flag for them)."""
+    opts = options_from_params(params)
+    if roi is None and background is None:
+        return opts
+    return replace(opts, roi=None if roi is None else Roi(roi), background=parse_background(background))
 
 
 def _require_strategy(strategy: Any) -> Any:
@@ -92,6 +111,8 @@ def imwrite(
     params: Sequence[int] | np.ndarray | None = None,
     *,
     strategy: Any = None,
+    roi: Any = None,
+    background: str | None = None,
 ) -> bool:
     """Like ``cv2.imwrite``; a JPEG extension (see :data:`JPEG_EXTENSIONS`)
     writes a GRACE JPEG with ``strategy``. Returns True; errors raise."""
@@ -103,7 +124,7 @@ def imwrite(
                 f"strategy applies to JPEG only (GRACE is a JPEG format); remove it to write {path!r}"
             )
         return bool(cv2.imwrite(path, img, cv_params(params)))
-    data = encode_grace(img, _require_strategy(strategy), options_from_params(params))
+    data = encode_grace(img, _require_strategy(strategy), _options(params, roi, background))
     with open(path, "wb") as f:
         f.write(data.data)
     return True

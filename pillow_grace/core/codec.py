@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile
 
-from pillow_grace.core import colour, tables
+from pillow_grace.core import colour, roi, tables
 from pillow_grace.core.errors import EncodeOptionError, UnsupportedModeError
 from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.core.options import (  # EncodeOptions: re-exported
@@ -314,6 +314,7 @@ def _dqt_tables(qtables: tuple[tuple[int, ...], ...], mode: str) -> list[list[in
 def _write(planes: Image.Image, fp: IO[bytes], strategy: Strategy, opts: EncodeOptions) -> None:
     qtables = tables_for(strategy, opts.quality, opts.tradeoff)
     subsampling = opts.subsampling or subsampling_for(strategy, opts.quality, opts.tradeoff)
+    planes = roi.apply(planes, opts.roi, opts.background, qtables, subsampling)
     params: dict[str, Any] = {
         # quality=-1 with qtables: libjpeg stores the tables unscaled.
         "quality": -1,
