@@ -77,9 +77,8 @@ class MotionRoi:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The boolean block map of this frame (BGR or grey uint8, as cv2 reads it)."""
         h, w = frame.shape[:2]
-        small = frame if self.scale == 1 else cv2.resize(
-            frame, (max(1, round(w * self.scale)), max(1, round(h * self.scale))), interpolation=cv2.INTER_AREA
-        )
+        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+        small = frame if self.scale == 1 else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         fg = self._subtractor.apply(small)
         index = self.frame_index
         self.frame_index += 1
