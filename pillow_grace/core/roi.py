@@ -266,19 +266,19 @@ def apply(
     policy = background or parse_background(None)
     if planes.mode == "RGB":
         planes = colour.rgb_to_planes(planes, colour.BT601)
-    arr = np.array(planes)  # a writable copy, (H, W) or (H, W, 3)
+    # One contiguous array per component: blocks are then gathered in runs of 8 bytes.
+    bands = [np.array(b) for b in (planes.split() if mode == "YCbCr" else (planes,))]
     mw, mh = mcu
     whole = weights[: height // mh, : width // mw]  # MCUs cut by the edge are kept (weight 1)
     th, tw = whole.shape[0] * mh, whole.shape[1] * mw
     groups = _groups(whole, policy)
-    if mode == "L":
-        _component(arr[:th, :tw], groups, mcu, (1, 1), np.asarray(qtables[0], np.float32))
-        return Image.frombytes("L", (width, height), arr.tobytes())
-    fx, fy = _FACTORS[subsampling]
-    for c in range(3):
+    fx, fy = _FACTORS[subsampling] if mode == "YCbCr" else (1, 1)
+    for c, band in enumerate(bands):
         table = np.asarray(qtables[min(c, len(qtables) - 1)], np.float32)
-        _component(arr[:th, :tw, c], groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
-    return Image.frombytes("YCbCr", (width, height), arr.tobytes())
+        _component(band[:th, :tw], groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
+    if mode == "L":
+        return Image.fromarray(bands[0])
+    return Image.merge("YCbCr", [Image.fromarray(b) for b in bands])
 
 
 #: The 2-D DCT as one 64x64 matrix on row-major blocks: coefficients = _K @ block.
@@ -337,7 +337,8 @@ def _component(
 def _pixels(rec: np.ndarray) -> np.ndarray:
     """Level-shifted reconstructions -> 8-bit samples, rounded half up and clipped."""
     rec += 128.5
-    np.clip(rec, 0, 255, out=rec)
+    np.maximum(rec, 0, out=rec)  # in place: np.clip is several times slower
+    np.minimum(rec, 255, out=rec)
     return rec.astype(np.uint8)
 
 
