@@ -308,6 +308,10 @@ def summarize(
                             rates[name][b], values[(name, m.name)][b]).value
                 if r is not None:
                     boot.append(r)
-            lo, hi = (np.percentile(boot, [2.5, 97.5]) if len(boot) >= 0.9 * counts.shape[0] else (None, None))
-            summary.bd[name][m.name] = (point, None if lo is None else float(lo), None if hi is None else float(hi))
+            # An interval only where (nearly) every resample defines the BD-rate.
+            if len(boot) >= 0.9 * counts.shape[0]:
+                lo, hi = np.percentile(boot, [2.5, 97.5])
+                summary.bd[name][m.name] = (point, float(lo), float(hi))
+            else:
+                summary.bd[name][m.name] = (point, None, None)
     return summary
