@@ -151,10 +151,9 @@ def curves(strategy: Strategy, detector: bool, refresh: int) -> list[Curve]:
             Curve("grace+feedback1", grace(), lambda: fb(1)),
             Curve("grace+feedback5", grace(), lambda: fb(5)),
             Curve("grace+motion+feedback1", grace(), both),
-            Curve("grace+motion+feedback5", grace(), lambda: Union(Motion(refresh), fb(5))),
             Curve("jpeg444+motion+feedback1", lambda q: GraceFrames(jpeg_strategy(q), None), both),
         ]
-        for bg in ("dc", "low:2", "coarse:4"):
+        for bg in ("dc", "low:2"):
             out.append(Curve(f"grace+motion+feedback1 bg={bg}", grace(bg), both))
     return out
 
@@ -208,8 +207,9 @@ def page(result: dict, command: str) -> str:
         f"Model `{result['model']}`, strategy `{result['strategy']}`, vtest.avi frames "
         f"{result['first']}..{result['first'] + result['frames'] - 1} (every {result['step']}), "
         f"{result['width']}x{result['height']}, qualities {', '.join(map(str, result['qualities']))}. "
-        f"Motion refresh every {result['refresh']} frames. Clean objects (score >= 0.5): "
-        f"{result['clean_objects']}, of which new (first 10 frames): {result['new_objects']}.",
+        f"Motion refresh every {result['refresh']} frames."
+        + (f" Clean objects (score >= 0.5): {result['clean_objects']}, of which new (in their first 10 "
+           f"frames): {result['new_objects']}." if result["clean_objects"] else ""),
         "",
         f"BD-rate against {REFERENCE} (negative = fewer bytes at equal accuracy), 95% interval "
         f"from a moving-block bootstrap over runs of {result['block']} frames "
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first", type=int, default=400)
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--step", type=int, default=1)
-    ap.add_argument("--qualities", default="10,25,50,75,95")
+    ap.add_argument("--qualities", default="5,10,20,40,75")
     ap.add_argument("--refresh", type=int, default=30, help="motion: whole frame every N frames")
     ap.add_argument("--block", type=int, default=10, help="bootstrap run length in frames")
     ap.add_argument("--resamples", type=int, default=200)
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     strategy = codec.resolve_strategy(args.model)
     detector = zoo.task == "detection"
     scorer = make_scorer(zoo.task, decode=zoo.decode)
-    in_w, in_h = zoo.input_size
+    in_w, in_h = zoo.input_size or (w, h)
     model = StreamModel(zoo.module, scorer, zoo.decode, (w / in_w, h / in_h))
     clean = clean_references(images, model)
     chosen = [c for c in curves(strategy, detector, args.refresh)

@@ -101,7 +101,7 @@ DEFAULT_BACKGROUND = "low:5"
 
 _BACKGROUND_HELP = (
     "'dc' (DC only), 'low' or 'low:K' (DC and the first K AC coefficients in zigzag order, K in 0..63), "
-    "'coarse' or 'coarse:S' (every coefficient at S times the table's step, S in (1, 64])"
+    "'coarse' or 'coarse:S' (every coefficient at S times the table's step, S an integer in 2..64)"
 )
 
 
@@ -122,9 +122,9 @@ def parse_background(value: Any) -> Background:
             if 0 <= k <= 63:
                 return Background(k + 1, 1.0)
         if kind == "coarse":
-            s = float(arg) if arg else 4.0
-            if 1 < s <= 64 and math.isfinite(s):
-                return Background(64, s)
+            s = int(arg) if arg else 4
+            if 2 <= s <= 64:
+                return Background(64, float(s))
     except ValueError:
         pass
     raise EncodeOptionError(f"background must be one of {_BACKGROUND_HELP}; got {value!r}")

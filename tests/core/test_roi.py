@@ -183,7 +183,9 @@ def test_bad_roi_is_refused_with_the_fix(make_strategy, image, value: Any, words
     assert words in str(err.value)
 
 
-@pytest.mark.parametrize("value", ["dc:3", "low:64", "low:x", "coarse:1", "coarse:nan", "medium", 3])
+@pytest.mark.parametrize(
+    "value", ["dc:3", "low:64", "low:x", "coarse:1", "coarse:2.5", "coarse:nan", "medium", 3]
+)
 def test_bad_background_is_refused(make_strategy, image, value: Any) -> None:
     with pytest.raises(EncodeOptionError, match="background must be one of"):
         save(image, make_strategy(), quality=50, roi=[], background=value)
