@@ -31,6 +31,7 @@ if __name__ == "__main__":
 import argparse
 import io
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -230,6 +231,9 @@ def page(result: dict, command: str) -> str:
         for i, q in enumerate(pts["quality"]):
             lines.append(f"| {name} | {q} | {pts['bpp'][i]:.3f} | "
                          + " | ".join(f"{pts[m][i]:.3f}" for m in metrics) + " |")
+    lines += reach_section(s["points"], metrics)
+    if "new_recall" in metrics and "grace" in s["points"]:
+        lines += shortfall_section(s["points"])
     cost = result["device"]
     ratio = cost["roi_encode_ms"] / cost["grace_encode_ms"]
     met = lambda ok: "met" if ok else "MISSED"  # noqa: E731
@@ -244,6 +248,47 @@ def page(result: dict, command: str) -> str:
     return "\n".join(lines)
 
 
+def reach_section(points: dict, metrics: list[str]) -> list[str]:
+    """Bits each curve needs to reach the reference's best value of each metric (its lowest
+    quality that does): robust where curves plateau and a BD-rate has little range to average."""
+    ref = points[REFERENCE]
+    lines = ["", f"## Bits to reach {REFERENCE}'s best", "",
+             f"The lowest bpp among a curve's points whose value is at least {REFERENCE}'s best over "
+             f"its qualities, and the change against the bpp at which {REFERENCE} first reaches it.", "",
+             "| curve | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    best = {m: max(ref[m]) for m in metrics}
+    ref_bpp = {m: min(b for b, v in zip(ref["bpp"], ref[m], strict=True) if v >= best[m]) for m in metrics}
+    for name, pts in points.items():
+        cells = []
+        for m in metrics:
+            ok = [b for b, v in zip(pts["bpp"], pts[m], strict=True) if v >= best[m]]
+            cells.append(f"{min(ok):.3f} ({100 * (min(ok) / ref_bpp[m] - 1):+.0f}%)" if ok else "not reached")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def shortfall_section(points: dict) -> list[str]:
+    """New-object recall of each ROI curve against GRACE without ROI at the same bpp
+    (GRACE's curve interpolated linearly in bpp; points outside its range are skipped)."""
+    g = points["grace"]
+    order = np.argsort(g["bpp"])
+    gb, gv = np.asarray(g["bpp"])[order], np.asarray(g["new_recall"])[order]
+    lines = ["", "## New objects against GRACE without ROI at the same bits", "",
+             "Largest shortfall of new-object recall (points) against `grace` interpolated at the same bpp "
+             "(goal: within 2 points).", "", "| curve | largest shortfall | at bpp |", "|---|---|---|"]
+    for name, pts in points.items():
+        if "+" not in name:
+            continue
+        pairs = zip(pts["bpp"], pts["new_recall"], strict=True)
+        gaps = [(float(np.interp(b, gb, gv)) - v, b) for b, v in pairs if gb[0] <= b <= gb[-1]]
+        if not gaps:
+            lines.append(f"| {name} | outside grace's range | |")
+            continue
+        gap, at = max(gaps)
+        lines.append(f"| {name} | {gap:+.1f} ({'met' if gap <= 2 else 'MISSED'}) | {at:.3f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="yolov3-tiny-coco", help="zoo model; its strategy has the same name")
@@ -256,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resamples", type=int, default=200)
     ap.add_argument("--curves", default="", help="comma-separated subset of curve names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "roi-results.md")
+    ap.add_argument("--page-only", action="store_true",
+                    help="rewrite the page from the JSON next to --out (no run)")
     args = ap.parse_args(argv)
+    if args.page_only:
+        result = json.loads(args.out.with_suffix(".json").read_text())
+        args.out.write_text(page(result, result.get("command", "python benchmarks/roi_stream.py")))
+        return 0
     torch.set_num_threads(1)
     qualities = [int(q) for q in args.qualities.split(",")]
     indices = list(range(args.first, args.first + args.frames * args.step, args.step))
@@ -292,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         "summary": asdict(summary), "cost_quality": cost_quality,
         "device": device_cost(arrays, images, strategy, cost_quality, args.refresh),
     }
-    command = "python benchmarks/roi_stream.py" + ("" if argv is None else " " + " ".join(argv))
+    command = "python benchmarks/roi_stream.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    result["command"] = command.strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(page(result, command))
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1))
