@@ -34,6 +34,7 @@ untouched: the file is byte for byte the one written without ``roi``.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -316,13 +317,15 @@ def _component(
     fx, fy = factor
     rows, cols = plane.shape[0] // mh, plane.shape[1] // mw
     if fx == 1 and fy == 1:
-        # Full resolution: a view (rows, cols, block rows, block cols, 8, 8), so the
-        # selected MCUs are gathered and scattered block by block with no reshuffle.
-        bh, bw = mh // 8, mw // 8
-        view = plane.reshape(rows, bh, 8, cols, bw, 8).transpose(0, 3, 1, 4, 2, 5)
+        # Full resolution: the plane as rows of 64 (one block each, in raster order),
+        # one reshuffle there and one back; the selected rows are then gathered and
+        # scattered whole (measured faster than gathering from a 6-D view).
+        h, w = plane.shape
+        blocks = plane.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
         for sel, keep, mult in groups:
-            blocks = view[sel].astype(np.float32).reshape(-1, 64)
-            view[sel] = _pixels(_truncate(blocks, keep, mult, qtable)).reshape(-1, bh, bw, 8, 8)
+            rows8 = np.repeat(np.repeat(sel, mh // 8, axis=0), mw // 8, axis=1).reshape(-1)
+            blocks[rows8] = _pixels(_truncate(blocks[rows8].astype(np.float32), keep, mult, qtable))
+        plane[...] = blocks.reshape(h // 8, w // 8, 8, 8).transpose(0, 2, 1, 3).reshape(h, w)
         return
     # Subsampled: libjpeg averages fy x fx cells; constant cells average back exactly.
     mcus = plane.reshape(rows, mh, cols, mw).transpose(0, 2, 1, 3)  # a view: (rows, cols, mh, mw)
@@ -337,9 +340,9 @@ def _component(
 def _pixels(rec: np.ndarray) -> np.ndarray:
     """Level-shifted reconstructions -> 8-bit samples, rounded half up and clipped."""
     rec += 128.5
-    np.maximum(rec, 0, out=rec)  # in place: np.clip is several times slower
-    np.minimum(rec, 255, out=rec)
-    return rec.astype(np.uint8)
+    out = rec.astype(np.int16)  # truncation = floor here (clipped below where negative)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
 
 
 def _truncate(blocks: np.ndarray, keep: int, mult: int, qtable: np.ndarray) -> np.ndarray:
@@ -348,9 +351,17 @@ def _truncate(blocks: np.ndarray, keep: int, mult: int, qtable: np.ndarray) -> n
     times its table step (whole multiples, so libjpeg's quantizer lands on
     them). Only the kept rows of the DCT are multiplied: DC plus five AC
     coefficients cost a tenth of a full transform."""
-    kept = _ZIGZAG[:keep]
-    basis = _K[kept]  # (keep, 64)
-    step = qtable[kept] * mult
-    coef = (blocks - 128.0) @ basis.T
+    basis, basis_t = _bases(keep)
+    step = qtable[_ZIGZAG[:keep]] * mult
+    coef = blocks @ basis_t
+    coef[:, 0] -= 1024.0  # JPEG's level shift by 128 touches only the DC: 128 * 64 / 8
     q = np.rint(coef / step) * step
     return q @ basis
+
+
+@functools.lru_cache(maxsize=64)
+def _bases(keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``keep`` zigzag rows of the DCT, and their transpose laid out contiguously
+    (a contiguous right operand halves the product's time)."""
+    basis = np.ascontiguousarray(_K[_ZIGZAG[:keep]])
+    return basis, np.ascontiguousarray(basis.T)
