@@ -189,6 +189,42 @@ def device_cost(frames: list[np.ndarray], images: list[Image.Image], strategy: S
     }
 
 
+# -- plots ----------------------------------------------------------------------------
+#: Curves drawn in the bytes-per-frame plot.
+PLOTTED = ("jpeg-444", "grace", "grace+motion", "grace+feedback1", "grace+motion+feedback1")
+
+
+def plot_bytes(result: dict, path: Path) -> None:
+    """Bytes per frame over the clip, at the middle quality, for the main curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for name, series in result["bytes_per_frame"].items():
+        ax.plot(np.arange(result["first"], result["first"] + len(series) * result["step"], result["step"]),
+                np.asarray(series) / 1000, label=name)
+    ax.set_xlabel("frame of vtest.avi")
+    ax.set_ylabel("kB per frame")
+    ax.set_title(f"{result['model']}: quality {result['cost_quality']}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def overlay(frame: np.ndarray, blocks: np.ndarray, block: int = 16) -> Image.Image:
+    """A BGR frame with the blocks outside the ROI darkened and the ROI's edge drawn."""
+    h, w = frame.shape[:2]
+    inside = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)[:h, :w]
+    out = frame.astype(np.float32)
+    out[~inside] *= 0.35
+    edge = inside.astype(np.uint8) - cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8))
+    out[edge > 0] = (0, 255, 255)
+    return Image.fromarray(cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_BGR2RGB))
+
+
 # -- the page -------------------------------------------------------------------------
 def fmt_bd(v: tuple[float | None, float | None, float | None]) -> str:
     point, lo, hi = v
@@ -231,6 +267,8 @@ def page(result: dict, command: str) -> str:
         for i, q in enumerate(pts["quality"]):
             lines.append(f"| {name} | {q} | {pts['bpp'][i]:.3f} | "
                          + " | ".join(f"{pts[m][i]:.3f}" for m in metrics) + " |")
+    if result.get("plots"):
+        lines += ["", "## Plots", ""] + [f"![{name}](img/{name})" for name in result["plots"]]
     lines += reach_section(s["points"], metrics)
     if "new_recall" in metrics and "grace" in s["points"]:
         lines += shortfall_section(s["points"])
@@ -301,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resamples", type=int, default=200)
     ap.add_argument("--curves", default="", help="comma-separated subset of curve names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "roi-results.md")
+    ap.add_argument("--plots", action="store_true",
+                    help="also draw bytes per frame and a frame with its motion ROI (into img/ beside --out)")
     ap.add_argument("--page-only", action="store_true",
                     help="rewrite the page from the JSON next to --out (no run)")
     args = ap.parse_args(argv)
@@ -343,10 +383,22 @@ def main(argv: list[str] | None = None) -> int:
         "summary": asdict(summary), "cost_quality": cost_quality,
         "device": device_cost(arrays, images, strategy, cost_quality, args.refresh),
     }
+    middle = [p for p in plays if p.quality == cost_quality and p.curve in PLOTTED]
+    result["bytes_per_frame"] = {p.curve: (p.bits / 8).tolist() for p in middle}
+    if args.plots:
+        img = args.out.parent / "img"
+        img.mkdir(parents=True, exist_ok=True)
+        stem = args.out.stem
+        plot_bytes(result, img / f"{stem}-bytes.png")
+        motion = MotionRoi(refresh=0)
+        shown = min(len(arrays) - 1, 40)
+        masks = [motion(a) for a in arrays[: shown + 1]]
+        overlay(arrays[shown], masks[shown]).save(img / f"{stem}-frame.png")
+        result["plots"] = [f"{stem}-bytes.png", f"{stem}-frame.png"]
     command = "python benchmarks/roi_stream.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result["command"] = command.strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page(result, command))
+    args.out.write_text(page(result, result["command"]))
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1))
     print(args.out.read_text())
     return 0
