@@ -122,7 +122,7 @@ class EncodeOptions:
             dpi=_dpi(opts.get("dpi")),
             metadata=None if opts.get("metadata") is None else _flag("metadata", opts["metadata"]),
             roi=None if opts.get("roi") is None else _roi.Roi(opts["roi"]),
-            background=_roi.parse_background(opts.get("background")),
+            background=None if opts.get("background") is None else _roi.parse_background(opts["background"]),
         )
 
 

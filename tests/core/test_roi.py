@@ -195,3 +195,10 @@ def test_background_names_round_trip() -> None:
     for name in ("dc", "low:5", "coarse:4"):
         assert roi.parse_background(name).name == name
     assert roi.parse_background(None) == roi.parse_background(roi.DEFAULT_BACKGROUND)
+
+
+def test_options_without_roi_are_the_defaults() -> None:
+    assert pillow_grace.EncodeOptions.from_mapping({}) == pillow_grace.EncodeOptions()
+    opts = pillow_grace.EncodeOptions.from_mapping({"roi": [(0, 0, 8, 8)], "background": "dc"})
+    assert opts.background == roi.Background(1, 1.0)
+    assert opts.roi is not None and opts.roi.boxes == ((0, 0, 8, 8),)
