@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ from grace_opencv._encode import encode_grace
 from grace_opencv._flags import CvParamError, cv_params, options_from_params
 from pillow_grace.core import _io, codec, metadata
 from pillow_grace.core.errors import EncodeOptionError, GraceFileError
+from pillow_grace.core.roi import Roi, parse_background
 from pillow_grace.plugin import register_grace_opener
 
 # The decoder (._decode) opens GRACE files through Pillow's registry; say so
@@ -69,7 +71,13 @@ JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe"})
 
 # -- encoding -----------------------------------------------------------------
 def imencode(
-    ext: str, img: np.ndarray, params: Sequence[int] | np.ndarray | None = None, *, strategy: Any = None
+    ext: str,
+    img: np.ndarray,
+    params: Sequence[int] | np.ndarray | None = None,
+    *,
+    strategy: Any = None,
+    roi: Any = None,
+    background: str | None = None,
 ) -> tuple[bool, np.ndarray]:
     """Like ``cv2.imencode``; JPEG extensions write a GRACE JPEG with ``strategy``.
 
@@ -77,24 +85,31 @@ def imencode(
     :class:`pillow_grace.Strategy`) is required for JPEG extensions and
     refused for others. ``params`` is cv2's flat ``[key, value, ...]`` list;
     see :func:`options_from_params` for the JPEG keys understood.
-    Returns ``(True, buf)``, ``buf`` a 1-D uint8 array; errors raise."""
+    ``roi``/``background`` code blocks outside a region more coarsely (see
+    :mod:`pillow_grace.core.roi`). Returns ``(True, buf)``, ``buf`` a 1-D uint8 array; errors raise."""
     if not isinstance(ext, str):
         raise TypeError(f"ext must be a str such as '.jpg', got {type(ext).__name__}")
     if not _is_jpeg(ext):
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(ext))
         return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value,arg-type]  # cv2 checks params itself
-    return True, encode_grace(img, _plan(strategy, params, _IMENCODE_EXAMPLE))
+    return True, encode_grace(img, _plan(strategy, params, roi, background, _IMENCODE_EXAMPLE))
 
 
 _IMENCODE_EXAMPLE = "imencode('.jpg', img, strategy='<name>') (cv2.imencode writes a plain JPEG)"
 _IMWRITE_EXAMPLE = "imwrite('out.jpg', img, strategy='<name>') (cv2.imwrite writes a plain JPEG)"
 
 
-def _plan(strategy: Any, params: Sequence[int] | np.ndarray | None, example: str) -> codec.EncodePlan:
-    """The encoder's plan for a call: the strategy (required) and cv2's params."""
+def _plan(
+    strategy: Any, params: Sequence[int] | np.ndarray | None, roi: Any, background: str | None, example: str
+) -> codec.EncodePlan:
+    """The encoder's plan for a call: the strategy (required), cv2's params and
+    the ROI keywords (cv2 has no flag for them)."""
     strategy = codec.require_strategy(strategy, example)
-    return codec.EncodePlan.build(strategy, options_from_params(params))
+    opts = options_from_params(params)
+    if roi is not None or background is not None:
+        opts = replace(opts, roi=None if roi is None else Roi(roi), background=parse_background(background))
+    return codec.EncodePlan.build(strategy, opts)
 
 
 def _refuse_non_jpeg(ext: str, what: str) -> None:
@@ -117,6 +132,8 @@ def imwrite(
     params: Sequence[int] | np.ndarray | None = None,
     *,
     strategy: Any = None,
+    roi: Any = None,
+    background: str | None = None,
 ) -> bool:
     """Like ``cv2.imwrite``; a JPEG extension (see :data:`JPEG_EXTENSIONS`)
     writes a GRACE JPEG with ``strategy``. Returns True; errors raise.
@@ -131,7 +148,7 @@ def imwrite(
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(path))
         return bool(cv2.imwrite(path, img, cv_params(params)))  # type: ignore[arg-type]  # cv2 checks params itself
-    data = encode_grace(img, _plan(strategy, params, _IMWRITE_EXAMPLE))
+    data = encode_grace(img, _plan(strategy, params, roi, background, _IMWRITE_EXAMPLE))
     hint = "to write into it, use imencode and write the bytes yourself"
     _io.replace_file(path, data.data, in_place_hint=hint)
     return True

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from PIL import Image
 
-from pillow_grace.core import _io, colour
+from pillow_grace.core import _io, colour, roi
 from pillow_grace.core.errors import EncodeOptionError, UnsupportedModeError
 from pillow_grace.core.options import EncodeOptions, check_comment  # EncodeOptions: re-exported
 
@@ -307,6 +307,8 @@ def jpeg_bytes(planes: Image.Image, plan: EncodePlan) -> memoryview:
     if planes.mode not in ("YCbCr", "L", "RGB"):
         raise ValueError(f"encode_planes needs mode YCbCr, L or RGB, got {planes.mode!r}")
     check_size(*planes.size)
+    opts = plan.options
+    planes = roi.apply(planes, opts.roi, opts.background, plan.tables, plan.subsampling)
     out = io.BytesIO()
     params = plan.jpeg_params(planes.mode)
     needed = plan.buffer_size(planes.size, planes.mode)

@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image
 
 from pillow_grace.core import metadata
+from pillow_grace.core import roi as _roi
 from pillow_grace.core.errors import EncodeOptionError
 from pillow_grace.core.strategy import MAX_VALUE, SUBSAMPLINGS
 
@@ -30,7 +31,7 @@ _SUBSAMPLING_OF_INT = {v: k for k, v in PIL_SUBSAMPLING.items()}
 #: is Pillow's old spelling of ``progressive``.
 OPTIONS = frozenset(
     {"quality", "tradeoff", "subsampling", "optimize", "progressive", "progression", "exif",
-     "icc_profile", "comment", "xmp", "dpi", "metadata"}
+     "icc_profile", "comment", "xmp", "dpi", "metadata", "roi", "background"}
 )
 #: Pillow JPEG options that make no sense here, with the reason.
 _REFUSED = {
@@ -68,6 +69,9 @@ class EncodeOptions:
     metadata: bool | None = None
     """Write the GRACE segment (name, hash, weights): True, False, or None for the
     strategy's own rule (``codec.writes_segment``)."""
+    roi: _roi.Roi | None = None
+    """Region of interest: blocks outside it are coded by ``background`` (:mod:`.roi`)."""
+    background: _roi.Background | None = None
 
     @classmethod
     def from_mapping(cls, opts: Mapping[str, Any]) -> EncodeOptions:
@@ -119,6 +123,8 @@ class EncodeOptions:
             xmp=_blob("xmp", opts.get("xmp"), _MAX_SEGMENT - 29),
             dpi=_dpi(opts.get("dpi")),
             metadata=None if opts.get("metadata") is None else _flag("metadata", opts["metadata"]),
+            roi=None if opts.get("roi") is None else _roi.Roi(opts["roi"]),
+            background=None if opts.get("background") is None else _roi.parse_background(opts["background"]),
         )
 
 

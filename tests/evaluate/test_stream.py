@@ -1,0 +1,161 @@
+"""The stream benchmark: ordered play with ROI state, recall of (new) objects, block bootstrap."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+import pillow_grace  # noqa: E402
+from pillow_grace.core.roi import Roi  # noqa: E402
+from pillow_grace.evaluate.metrics import make_scorer  # noqa: E402
+from pillow_grace.evaluate.stream import (  # noqa: E402
+    NEW_FRAMES,
+    Curve,
+    StreamModel,
+    block_bootstrap_counts,
+    clean_references,
+    lag1_correlation,
+    play,
+    stream_metrics,
+    summarize,
+    track_ages,
+)
+
+S = 64  # frame side
+BOX = (16, 16, 48, 48)
+
+
+class TextureDetector(torch.nn.Module):
+    """One anchor over BOX whose score is the texture (std) inside it: a flat
+    or DC-only region scores 0, a textured one close to 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x0, y0, x1, y1 = BOX
+        score = (x[:, :, y0:y1, x0:x1].std(dim=(1, 2, 3)) * 4).clamp(0, 1)
+        geo = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], dtype=x.dtype)
+        return torch.cat([geo.expand(x.shape[0], 4), score[:, None]], dim=1)[:, :, None]
+
+
+def decode(output: torch.Tensor, conf: float, iou: float) -> list[np.ndarray]:
+    out = []
+    for row in output[:, :, 0].numpy():
+        cx, cy, w, h, s = row
+        out.append(np.array([[cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, s, 0]]) if s >= conf
+                   else np.zeros((0, 6)))
+    return out
+
+
+def frames() -> list[Image.Image]:
+    """Frames 0-2 grey with faint noise; from frame 3 a textured square appears in BOX."""
+    rng = np.random.default_rng(0)
+    out = []
+    for t in range(10):
+        a = rng.integers(110, 130, (S, S, 3)).astype(np.uint8)
+        if t >= 3:
+            a[16:48, 16:48] = rng.integers(0, 255, (32, 32, 3))
+        out.append(Image.fromarray(a))
+    return out
+
+
+class Codec:
+    def __init__(self, strategy, quality: int, background: str) -> None:
+        self.strategy, self.quality, self.background = strategy, quality, background
+
+    def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
+        buf = io.BytesIO()
+        pillow_grace.encode(frame, buf, self.strategy, quality=self.quality,
+                            roi=None if roi is None else Roi(roi), background=self.background)
+        return buf.getvalue()
+
+
+class Fixed:
+    """A source whose map is fixed; records what the stream tells it."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.m, self.seen = mask, []
+
+    def mask(self, t: int, frame: np.ndarray) -> np.ndarray:
+        return self.m
+
+    def observe(self, t: int, boxes: np.ndarray) -> None:
+        self.seen.append((t, len(boxes)))
+
+
+@pytest.fixture(scope="module")
+def model() -> StreamModel:
+    return StreamModel(TextureDetector(), make_scorer("detection", decode=decode), decode)
+
+
+def test_clean_objects_and_their_ages(model) -> None:
+    clean = clean_references(frames(), model)
+    assert [len(o) for o in clean.objects] == [0, 0, 0] + [1] * 7
+    assert [int(a[0]) for a in clean.ages[3:]] == list(range(7))
+
+
+def test_track_ages() -> None:
+    prev = np.array([[0, 0, 10, 10, 0.9, 1], [50, 50, 60, 60, 0.9, 1]], float)
+    now = np.array([[1, 1, 11, 11, 0.9, 1], [50, 50, 60, 60, 0.9, 2], [80, 80, 90, 90, 0.9, 1]], float)
+    assert track_ages(prev, np.array([4, 7]), now).tolist() == [5, 0, 0]  # a class change is a new object
+
+
+def test_play_measures_recall_where_the_roi_is(model, make_strategy) -> None:
+    fr = frames()
+    arrays = [np.asarray(f) for f in fr]
+    clean = clean_references(fr, model)
+    strategy = make_strategy(subsampling="4:4:4")
+    inside = np.zeros((S // 16, S // 16), bool)
+    inside[1:3, 1:3] = True
+    sources = {"hit": Fixed(inside), "miss": Fixed(~inside)}
+    def curve(name: str) -> Curve:
+        source = (lambda: sources[name]) if name in sources else None
+        return Curve(name, lambda q: Codec(strategy, q, "dc"), source)
+
+    plays = {name: play(curve(name), 80, fr, arrays, model, clean) for name in ("plain", "hit", "miss")}
+    assert plays["hit"].hits.sum() == plays["hit"].objects.sum() == 7
+    assert plays["hit"].new_hits.sum() == plays["hit"].new_objects.sum() == 7 and NEW_FRAMES > 7
+    assert plays["miss"].hits.sum() == 0  # the object's blocks kept only their DC: no texture left
+    assert plays["hit"].bits.sum() < plays["plain"].bits.sum()
+    assert plays["hit"].roi_share.mean() == pytest.approx(inside.mean())
+    # The source saw the detections on each decoded frame, in order.
+    assert [t for t, _ in sources["hit"].seen] == list(range(10))
+    assert [k for _, k in sources["miss"].seen] == [0] * 10
+
+
+def test_summarize_bd_rates_against_the_reference(model, make_strategy) -> None:
+    fr = frames()
+    arrays = [np.asarray(f) for f in fr]
+    clean = clean_references(fr, model)
+    strategy = make_strategy(subsampling="4:4:4")
+    curves = [Curve("ref", lambda q: Codec(strategy, q, "dc")),
+              Curve("same", lambda q: Codec(strategy, q, "dc"))]
+    plays = [play(c, q, fr, arrays, model, clean) for c in curves for q in (20, 60, 95)]
+    metrics = stream_metrics(model.scorer, detector=True)
+    assert [m.name for m in metrics] == ["map50", "score_drift", "recall", "new_recall"]
+    s = summarize(plays, metrics, S * S, "ref", block=3, resamples=30)
+    assert s.points["ref"]["quality"] == [20, 60, 95]
+    assert s.points["ref"]["bpp"][0] < s.points["ref"]["bpp"][-1]
+    point, lo, _hi = s.bd["same"]["score_drift"]
+    assert point == pytest.approx(0.0, abs=1e-9) and lo == pytest.approx(0.0, abs=1e-9)
+
+
+def test_block_bootstrap_draws_runs_of_frames() -> None:
+    counts = block_bootstrap_counts(20, 5, 50, seed=1)
+    assert counts.shape == (50, 20) and (counts.sum(axis=1) == 20).all()
+    assert (block_bootstrap_counts(7, 7, 3) == 1).all()  # one run of the whole clip
+    # Runs: a resample's frames come in consecutive stretches of 5.
+    row = counts[0]
+    assert all(row[i : i + 5].min() >= 1 for i in np.flatnonzero(np.diff(np.r_[0, row > 0]) == 1)
+               if i + 5 <= 20)
+
+
+def test_lag1_correlation() -> None:
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(size=500))
+    assert lag1_correlation(walk) > 0.9
+    assert lag1_correlation(np.tile([1.0, -1.0], 50)) == pytest.approx(-1.0)
+    assert np.isnan(lag1_correlation(np.ones(10)))
