@@ -20,6 +20,7 @@ import numpy as np
 
 import grace_opencv as gcv
 from grace_opencv.roi import MotionRoi
+from pillow_grace.core.codec import resolve_strategy
 
 #: Extensions read from a folder of frames.
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -105,6 +106,10 @@ def encode_stream(
     for i, frame in enumerate(read_frames(source)):
         if max_frames is not None and i >= max_frames:
             break
+        if i == 0 and strategy is not None:
+            # Looked up once, not per frame (a name is searched for in the registry's
+            # sources on every call), and only once the source has given a frame.
+            strategy = resolve_strategy(strategy)
         mask = motion(frame) if motion is not None else None
         _, data = gcv.imencode(".jpg", frame, params, strategy=strategy, roi=mask, background=background)
         _, jpeg = cv2.imencode(".jpg", frame, [*params, cv2.IMWRITE_JPEG_OPTIMIZE, 1])

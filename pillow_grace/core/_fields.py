@@ -2,8 +2,8 @@
 
 Every value of a strategy (read from an untrusted file, or built in Python by
 the fitter or a test) passes through these checks, so both ways obey the same
-rules; :mod:`.metadata` uses :func:`validate_weights` for the weights read back
-from an image. Each check returns the value normalised (lists to tuples, numpy
+rules; :mod:`.metadata` uses :func:`validate_weights` and :func:`is_content_hash`
+for what it reads back from an image. Each check returns the value normalised (lists to tuples, numpy
 numbers to Python ones) or raises :class:`StrategyError` naming the field by
 its JSON path in the file format. The limits they enforce live here too, and
 are re-exported by :mod:`.strategy`, where callers have always found them;
@@ -18,7 +18,7 @@ import numbers
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -88,6 +88,17 @@ def check_name(path: str, value: Any) -> str:
     if not is_plain_name(value):
         raise _bad(path, f"must be {NAME_RULE} (it is also the file name), got {_show(value)}")
     return str(value)
+
+
+_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def is_content_hash(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a content hash as :attr:`Strategy.content_hash`
+    writes it (``sha256:`` and 64 lowercase hex digits): the one rule, for a
+    strategy file's ``content_hash`` and the ``hash`` of a GRACE segment."""
+    return isinstance(value, str) and _HASH_RE.fullmatch(value) is not None
+
 
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
 

@@ -237,23 +237,22 @@ def to_planes(image: Image.Image, strategy: Strategy) -> Image.Image:
     thread overwrites: hand them to :func:`encode_planes` before then.
     """
     check_size(*image.size)
-    mode = image.mode
-    if not _has_alpha(image):
-        _check_mode(mode)
-    if mode == "L" and not _has_alpha(image):
-        return _private(image)
-    if mode == "1" and not _has_alpha(image):
-        return image.convert("L")
     if _has_alpha(image):
         bands = _opaque_bands(image)
         if len(bands) == 2:
             return bands[0]  # LA, La: the luma band
-        image = Image.merge("RGB", bands[:3])
-    elif mode in ("P", "RGBX", "YCbCr"):
-        image = image.convert("RGB")  # palette expansion / padding drop / BT.601 inverse
+        rgb = Image.merge("RGB", bands[:3])
+    else:
+        _check_mode(image.mode)
+        if image.mode == "L":
+            return _private(image)
+        if image.mode == "1":
+            return image.convert("L")
+        # palette expansion / padding drop / BT.601 inverse; RGB as it is
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
     if colour.is_libjpeg_transform(strategy.weights):
-        return _private(image) if image.mode == mode else image
-    return colour.rgb_to_planes(image, strategy.weights, scratch=True)
+        return _private(rgb) if rgb is image else rgb  # the caller's object is never saved
+    return colour.rgb_to_planes(rgb, strategy.weights, scratch=True)
 
 
 def _private(image: Image.Image) -> Image.Image:

@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from pillow_grace.core._fields import NAME_RULE, StrategyName, is_plain_name, validate_weights
+from pillow_grace.core._fields import (
+    NAME_RULE,
+    StrategyName,
+    is_content_hash,
+    is_plain_name,
+    validate_weights,
+)
 from pillow_grace.core._json import loads_strict
 from pillow_grace.core.errors import GraceFileError, StrategyError
 
@@ -39,7 +44,6 @@ SEGMENT_VERSION = (1, 0)
 APP11 = 0xFFEB
 #: Largest payload accepted when reading; a real one is under 250 bytes.
 MAX_PAYLOAD = 4096
-_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def parse_payload(payload: bytes) -> GraceMetadata | None:
             f"GRACE metadata segment is corrupt: 'strategy' must be {NAME_RULE}, "
             f"got {str(name)[:60]!r}"
         )
-    if not isinstance(digest, str) or not _HASH_RE.fullmatch(digest):
+    if not is_content_hash(digest):
         raise GraceFileError("GRACE metadata segment is corrupt: 'hash' must be 'sha256:' + 64 hex digits")
     try:
         weights = validate_weights(obj.get("weights"), field_name="weights")

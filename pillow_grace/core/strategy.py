@@ -25,7 +25,6 @@ writing a file all or nothing in :mod:`._io`.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,6 +59,7 @@ from pillow_grace.core._fields import (
     _thaw,
     _version,
     check_name,
+    is_content_hash,
     validate_weights,
 )
 from pillow_grace.core._io import replace_file
@@ -94,8 +94,6 @@ MAX_FILE_BYTES = 1 << 20
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 CHANNELS = ("Y", "U", "V")
-
-_HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 
@@ -315,7 +313,7 @@ class Strategy:
                                     a.get("reference_above"))
         probe = section("probe", top.get("probe"), optional=True)
         stored = top.get("content_hash")
-        if "content_hash" in top and (not isinstance(stored, str) or not _HASH_RE.fullmatch(stored)):
+        if "content_hash" in top and not is_content_hash(stored):
             raise _bad("content_hash", f'must be "sha256:" and 64 lowercase hex digits, got {_show(stored)}')
         strategy = cls(
             name=top["name"],
