@@ -47,6 +47,8 @@ from __future__ import annotations
 import argparse
 import io
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,9 +62,8 @@ from pillow_grace.core import colour
 from pillow_grace.core import tables as T
 from pillow_grace.core.colour import BT601
 from pillow_grace.evaluate.bdrate import bd_rate
-from pillow_grace.evaluate.codecs import read_rgb
 from pillow_grace.evaluate.images import fit_to_capture, image_fingerprint, parse_size
-from pillow_grace.evaluate.judge import kl_distance
+from pillow_grace.evaluate.judge import Judge, kl_distance
 from pillow_grace.evaluate.measures import neglog10
 from pillow_grace.fit import probe_rgb
 from pillow_grace.fit.dct import block_dct, dct_basis
@@ -176,26 +177,21 @@ def jpeg(
 
 
 class Bench:
+    """Rate and KL of each setting on the evaluation images, judged by the engine's
+    :class:`~pillow_grace.evaluate.judge.Judge` (real encode, server decode, model)."""
+
     def __init__(self, module: torch.nn.Module, images: list[np.ndarray]) -> None:
-        self.module, self.images = module, images
+        self.images = list(enumerate(images))
         self.pixels = sum(im.shape[0] * im.shape[1] for im in images)
-        with torch.no_grad():
-            self.clean = [module(self._x(im)) for im in images]
+        self.judge = Judge(module, kl_distance)
 
-    @staticmethod
-    def _x(im: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.array(im)[None]).permute(0, 3, 1, 2).float().div(255)
-
-    def curve(self, encode: object, settings: list[object]) -> list[tuple[float, float]]:
+    def curve(self, encode: Callable[[np.ndarray, Any], bytes], settings: list[Any]
+              ) -> list[tuple[float, float]]:
+        """(bits per pixel, mean KL) of each setting."""
         points = []
         for s in settings:
-            data = [encode(im, s) for im in self.images]  # type: ignore[operator]
-            with torch.no_grad():
-                kl = [
-                    kl_distance(c, self.module(self._x(np.asarray(read_rgb(d)))))
-                    for c, d in zip(self.clean, data, strict=True)
-                ]
-            points.append((8 * sum(map(len, data)) / self.pixels, float(np.mean(kl))))
+            judged = self.judge.points(self.images, lambda im, s=s: encode(im, s))
+            points.append((sum(b for b, _ in judged) / self.pixels, float(np.mean([k for _, k in judged]))))
         return points
 
 

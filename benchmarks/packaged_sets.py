@@ -56,7 +56,6 @@ rebuild the manifest from it with ``python benchmarks/packaged_sets.py refresh``
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 import sys
@@ -321,11 +320,11 @@ def _open_rgb(path: Path) -> Any:
 
 
 def pixel_sha256(image: Any) -> str:
-    """SHA-256 of 8-bit RGB pixels, row-major (the bench's image fingerprint)."""
-    import numpy as np
+    """SHA-256 of 8-bit RGB pixels, row-major: the bench's image fingerprint
+    (:func:`pillow_grace.evaluate.images.image_fingerprint`, its one home)."""
+    from pillow_grace.evaluate.images import image_fingerprint
 
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    return hashlib.sha256(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)).tobytes()).hexdigest()
+    return image_fingerprint(image)
 
 
 def iter_set(name: str, manifest: dict[str, Any] | None = None, verify: bool = True) -> SetResult:

@@ -29,7 +29,6 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -46,9 +45,12 @@ from grace_opencv.roi import FeedbackRoi, MotionRoi, union
 from pillow_grace.core import codec, colour, tables
 from pillow_grace.core.roi import Roi, parse_background
 from pillow_grace.core.strategy import Allocation, Strategy
+from pillow_grace.evaluate.codecs import write_grace
 from pillow_grace.evaluate.libjpeg import write_jpeg
 from pillow_grace.evaluate.metrics import make_scorer
 from pillow_grace.evaluate.stream import (
+    NEW_FRAMES,
+    RECALL_SCORE,
     Curve,
     StreamModel,
     clean_references,
@@ -73,11 +75,9 @@ class GraceFrames:
     background: str | None = None
 
     def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
-        buf = io.BytesIO()
         opts = codec.EncodeOptions(quality=self.quality, roi=None if roi is None else Roi(roi),
                                    background=parse_background(self.background))
-        codec.encode(frame, buf, self.strategy, opts)
-        return buf.getvalue()
+        return write_grace(frame, self.strategy, opts)
 
 
 @dataclass
@@ -246,8 +246,8 @@ def page(result: dict, command: str) -> str:
         f"{result['first']}..{result['first'] + result['frames'] - 1} (every {result['step']}), "
         f"{result['width']}x{result['height']}, qualities {', '.join(map(str, result['qualities']))}. "
         f"Motion refresh every {result['refresh']} frames."
-        + (f" Clean objects (score >= 0.5): {result['clean_objects']}, of which new (in their first 10 "
-           f"frames): {result['new_objects']}." if result["clean_objects"] else ""),
+        + (f" Clean objects (score >= {RECALL_SCORE:g}): {result['clean_objects']}, of which new (in their "
+           f"first {NEW_FRAMES} frames): {result['new_objects']}." if result["clean_objects"] else ""),
         "",
         f"BD-rate against {REFERENCE} (negative = fewer bytes at equal accuracy), 95% interval "
         f"from a moving-block bootstrap over runs of {result['block']} frames "
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         "step": args.step, "width": w, "height": h, "qualities": qualities, "refresh": args.refresh,
         "block": args.block, "resamples": args.resamples, "metrics": [m.name for m in metrics],
         "clean_objects": int(sum(len(o) for o in clean.objects)),
-        "new_objects": int(sum(int((a < 10).sum()) for a in clean.ages)),
+        "new_objects": int(sum(int((a < NEW_FRAMES).sum()) for a in clean.ages)),
         "summary": asdict(summary), "cost_quality": cost_quality,
         "device": device_cost(arrays, images, strategy, cost_quality, args.refresh),
     }

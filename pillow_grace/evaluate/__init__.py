@@ -6,9 +6,10 @@ codec settings under test and the reference JPEG writer (:mod:`.codecs`,
 :mod:`.photos`, :mod:`.capture`, :mod:`.labels`, :mod:`.probes`), the
 device/server split of a model's preprocessing (:mod:`.smart`), the
 distances and per-task scorers (:mod:`.measures`, :mod:`.metrics`), the
-sweep (:mod:`.runner`) and its one-model form for the fit's validation
-(:mod:`.judge`), how a model is named and loaded (:mod:`.models`), BD-rate and
-bootstrap summaries (:mod:`.bdrate`, :mod:`.analysis`) and progress bars
+sweep (:mod:`.runner`), its one-model form for the fit's validation
+(:mod:`.judge`) and its frame-by-frame form for ROI coding (:mod:`.stream`),
+how a model is named and loaded (:mod:`.models`), BD-rate and bootstrap
+summaries (:mod:`.bdrate`, :mod:`.analysis`) and progress bars
 (:mod:`.progress`).
 
 Importing this package is cheap; torch is imported by the modules that run models.

@@ -97,18 +97,14 @@ class ImageSet:
 
 
 def to_photo(image: Image.Image) -> tuple[Image.Image | None, str]:
-    """(RGB image, "") when ``image`` passes the photo filter, else (None, reason)."""
-    image = upright(image)
-    mode = image.mode
-    if _has_alpha(image):
-        rgba = _opaque(image)
-        if rgba is None:
-            return None, "has transparent pixels"
-        image = rgba.convert("RGB")
-    elif mode == "P":
-        image = image.convert("RGB")
-    elif mode != "RGB":
-        return None, f"mode {mode} (not 8-bit RGB)"
+    """(RGB image, "") when ``image`` passes the photo filter, else (None, reason): a frame
+    (:func:`to_frame`) that is 8-bit colour, large, colourful and not a flat graphic."""
+    if not (_has_alpha(image) or image.mode in ("RGB", "P")):
+        return None, f"mode {image.mode} (not 8-bit RGB)"
+    frame, reason = to_frame(image)
+    if frame is None:
+        return None, reason
+    image = frame
     w, h = image.size
     if min(w, h) < MIN_SIDE:
         return None, f"short side {min(w, h)} px < {MIN_SIDE}"

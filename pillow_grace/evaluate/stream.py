@@ -24,7 +24,6 @@ resamples for every curve, and the BD-rate is recomputed on each.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import torch
 from PIL import Image
 
 from pillow_grace.evaluate.bdrate import bd_rate
+from pillow_grace.evaluate.codecs import read_rgb
 from pillow_grace.evaluate.measures import box_iou, match_detections
 from pillow_grace.evaluate.metrics import DETECTION_GT_CONF, DETECTION_NMS_IOU, MetricSpec, TaskScorer
 from pillow_grace.evaluate.smart import to_tensor
@@ -174,9 +174,7 @@ def play(
         bits[t] = 8 * len(data)
         if mask is not None:
             share[t] = float(np.mean(mask))
-        with Image.open(io.BytesIO(data)) as im:
-            decoded = im.convert("RGB")
-        out = model.run(decoded)
+        out = model.run(read_rgb(data))
         records.append(model.scorer.score([clean.refs[t]], out, [None])[0])
         if model.decode is not None:
             pred = model.boxes(out, DETECTION_GT_CONF)

@@ -18,16 +18,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pillow_grace.core.roi import mcu_size
+from pillow_grace.core.strategy import SUBSAMPLINGS
 from pillow_grace.fit.dct import block_dct
 
-#: (MCU width, MCU height) and chroma (horizontal, vertical) subsampling factors.
-GEOMETRY = {"4:4:4": ((8, 8), (1, 1)), "4:2:2": ((16, 8), (2, 1)), "4:2:0": ((16, 16), (2, 2))}
 
 def geometry(subsampling: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    try:
-        return GEOMETRY[subsampling]
-    except KeyError:
-        raise ValueError(f"subsampling must be one of {', '.join(GEOMETRY)}; got {subsampling!r}") from None
+    """(MCU width, MCU height) and chroma (horizontal, vertical) subsampling factors, as the
+    encoder lays out colour planes (:func:`pillow_grace.core.roi.mcu_size`)."""
+    if subsampling not in SUBSAMPLINGS:
+        raise ValueError(f"subsampling must be one of {', '.join(SUBSAMPLINGS)}; got {subsampling!r}")
+    mw, mh = mcu_size("RGB", subsampling)
+    return (mw, mh), (mw // 8, mh // 8)
 
 
 def padded_size(h: int, w: int, subsampling: str) -> tuple[int, int]:

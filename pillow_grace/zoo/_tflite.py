@@ -326,7 +326,3 @@ class TFLiteModule(nn.Module):
 
     def train(self, mode: bool = True) -> TFLiteModule:
         return super().train(False)
-
-
-def nchw_to_nhwc(x: torch.Tensor) -> torch.Tensor:
-    return x.permute(0, 2, 3, 1)
