@@ -49,7 +49,7 @@ PAGES = (
     Page("interop", "Interoperability: decoders, colour arithmetic",
          ("python", "benchmarks/interop.py"), "interop.md"),
     Page("speed", "Speed: GRACE against plain JPEG doing the same work",
-         ("python", "benchmarks/speed.py", "--repeat", "30"), "speed.md"),
+         ("python", "benchmarks/speed.py", "--repeat", "30", "--one-core"), "speed.md"),
     Page("decode-bound", "Decode accuracy: the GRACE-aware decode against the original RGB",
          ("python", "scripts/measure_decode_bound.py"), "usage.md#decode-accuracy"),
     Page("open-overhead", "What importing pillow_grace costs Image.open on ordinary JPEGs",

@@ -172,8 +172,13 @@ def main() -> None:
     parser.add_argument("--strategy", help="strategy name or path for the 'shipped strategy' rows")
     parser.add_argument("--group", action="append", help="only the rows of this group (repeatable), "
                         "e.g. --group open or --group 'same work 4:2:0'")
+    parser.add_argument("--one-core", action="store_true",
+                        help="run on one CPU (as a single-core device does): no library's helper "
+                        "threads overlap the measured work, so wall time is the work done")
     args = parser.parse_args()
     n = args.repeat
+    if args.one_core:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
     image, source = benchmark_photo()
     image.load()
@@ -293,12 +298,13 @@ def main() -> None:
         renumber = {old: new for new, old in enumerate(keep)}
         rows[:] = [(g, lab, fn, renumber.get(b) if b is not None else None, t, sz)  # type: ignore[misc]
                    for g, lab, fn, b, t, sz in (rows[i] for i in keep)]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}" + (" (run on one of them: --one-core)" if args.one_core else ""))
     print(f"photo: {source}; {n} runs each; shipped strategies: {real_desc}")
     tuning = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "PILLOW_"))}
     print(f"allocator tuning: {tuning or 'none (defaults)'}")
     extra = f" --strategy {args.strategy}" if args.strategy else ""
     extra += "".join(f" --group '{g}'" for g in args.group or ())
+    extra += " --one-core" if args.one_core else ""
     print(f"command: python benchmarks/speed.py --repeat {n}{extra}")
     print()
     results = timeit([r[2] for r in rows], n)

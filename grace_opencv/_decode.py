@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -16,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from grace_opencv._flags import ReadMode
-from pillow_grace.core import colour
+from pillow_grace.core import _pixels, colour
 from pillow_grace.core.errors import GraceFileError
 from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.plugin import GraceImageFile
@@ -98,14 +97,18 @@ def _decode_planes(data: bytes, mode: ReadMode) -> np.ndarray:
         if mode.reduce > 1:
             draft_size = (max(1, w0 // mode.reduce), max(1, h0 // mode.reduce))
         im.draft("YCbCr" if coloured else "L", draft_size)
+        if coloured:
+            # libjpeg writes the planes into this thread's reused buffer
+            pixels = _pixels.scratch_pixels(*im.size)
+            im.im = _pixels.scratch_image("YCbCr", *im.size).im
         try:
             im.load()
         except OSError as e:
             raise _Truncated(str(e)) from None
         if coloured:
-            planes = colour.pixels_array(im)
-            inverse = _inverse_rgb if mode.rgb else _inverse_bgr
-            out = cv2.transform(planes, inverse(im.grace.weights))
+            out: np.ndarray = np.empty((im.size[1], im.size[0], 3), np.uint8)
+            inverse = colour.cv2_inverse(im.grace.weights, "RGB" if mode.rgb else "BGR")
+            colour.transform_rows(pixels, inverse, out)
             if mode.want == "grey":
                 out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY if mode.rgb else cv2.COLOR_BGR2GRAY)
         else:
@@ -130,13 +133,3 @@ def _orient(img: np.ndarray, orientation: int) -> np.ndarray:
         t = img.swapaxes(0, 1)
         img = {5: t, 6: t[:, ::-1], 7: t[::-1, ::-1], 8: t[::-1]}[orientation]
     return np.ascontiguousarray(img)
-
-
-@lru_cache(maxsize=64)
-def _inverse_bgr(weights: tuple[float, float, float]) -> np.ndarray:
-    return colour.cv2_matrix(colour.inverse_matrix(weights)[[2, 1, 0]])  # rows B, G, R
-
-
-@lru_cache(maxsize=64)
-def _inverse_rgb(weights: tuple[float, float, float]) -> np.ndarray:
-    return colour.cv2_matrix(colour.inverse_matrix(weights))

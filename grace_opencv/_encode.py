@@ -7,15 +7,13 @@ about it.
 
 from __future__ import annotations
 
-import threading
-from functools import lru_cache
 from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from pillow_grace.core import codec, colour
+from pillow_grace.core import _pixels, codec, colour
 from pillow_grace.core.errors import UnsupportedModeError
 
 
@@ -27,39 +25,17 @@ def encode_grace(img: Any, plan: codec.EncodePlan) -> np.ndarray:
         planes = Image.frombuffer("L", (w, h), arr, "raw", "L", 0, 1)  # zero-copy view
     elif plan.libjpeg_colour:
         # BT.601: libjpeg converts RGB itself (SIMD), as for the Pillow adapter.
-        planes = _scratch.rgb_image(w, h)
-        planes.frombytes(arr.data, "raw", "BGR")
+        cv2.cvtColor(arr, cv2.COLOR_BGR2RGBA, dst=_pixels.scratch_pixels(w, h))
+        planes = _pixels.scratch_image("RGB", w, h)
     else:
-        # cv2.transform on uint8 is exact here (see pillow_grace.core.colour). Both
-        # buffers are reused from the previous frame of this size in this
-        # thread: fresh 6-8 MB buffers per frame cost more in page faults
-        # than the colour conversion itself (docs/speed.md).
-        converted, planes = _scratch.encode_buffers(w, h)
-        cv2.transform(arr, _forward_bgr(plan.strategy.weights), dst=converted)
-        planes.frombytes(converted.data, "raw", "YCbCr")  # into Pillow's 4-byte layout
+        # cv2.transform on uint8 is exact here (see pillow_grace.core.colour),
+        # written strip by strip into this thread's reused planes buffer:
+        # fresh 8 MB buffers per frame cost more in page faults than the
+        # colour conversion itself (docs/speed.md).
+        forward = colour.cv2_forward(plan.strategy.weights, "BGR")
+        colour.transform_rows(arr, forward, _pixels.scratch_pixels(w, h))
+        planes = _pixels.scratch_image("YCbCr", w, h)
     return np.frombuffer(codec.jpeg_bytes(planes, plan), dtype=np.uint8)
-
-
-class _Scratch(threading.local):
-    """Per-thread buffers for the last frame size seen (one size per thread,
-    so a camera loop reuses them and memory stays bounded)."""
-
-    def __init__(self) -> None:
-        self.encode: tuple[np.ndarray, Image.Image] | None = None
-        self.rgb: Image.Image | None = None
-
-    def encode_buffers(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
-        if self.encode is None or self.encode[0].shape[:2] != (h, w):
-            self.encode = (np.empty((h, w, 3), np.uint8), Image.new("YCbCr", (w, h)))
-        return self.encode
-
-    def rgb_image(self, w: int, h: int) -> Image.Image:
-        if self.rgb is None or self.rgb.size != (w, h):
-            self.rgb = Image.new("RGB", (w, h))
-        return self.rgb
-
-
-_scratch = _Scratch()
 
 
 #: How to make 8-bit samples from each kind of array (numpy dtype.kind).
@@ -99,8 +75,3 @@ def _image_array(img: Any) -> np.ndarray:
             raise codec.transparency_error("a BGRA image", "cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)")
         return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2BGR)
     return np.ascontiguousarray(img)
-
-
-@lru_cache(maxsize=64)
-def _forward_bgr(weights: tuple[float, float, float]) -> np.ndarray:
-    return colour.cv2_matrix(colour.forward_matrix(weights)[:, [2, 1, 0, 3]])  # columns B, G, R, offset

@@ -30,7 +30,7 @@ from typing import IO, Any, cast
 
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from pillow_grace.core import codec, colour, metadata
+from pillow_grace.core import _pixels, codec, colour, metadata
 from pillow_grace.core.errors import GraceFileError
 from pillow_grace.core.metadata import GraceMetadata
 
@@ -107,6 +107,12 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
     def load(self) -> Any:
         if not (self._grace_planes and self.tile):
             return super().load()
+        pixels = None
+        if self._im is None and colour.accelerated():
+            # libjpeg writes the planes straight into a numpy buffer, which is
+            # converted where it lies and becomes the image (docs/speed.md)
+            pixels = _pixels.new_pixels(*self.size)
+            self.im = _pixels.image_on(pixels, self.mode).im
         try:
             super().load()
         finally:
@@ -115,7 +121,10 @@ class GraceImageFile(JpegImagePlugin.JpegImageFile):
             # later access can see planes labelled as RGB.
             if self._grace_planes and not self.tile:
                 self._grace_planes = False
-                self.im = colour.planes_to_rgb(self._new(self.im), self.grace.weights, overwrite=True).im
+                if pixels is not None:
+                    colour.planes_to_rgb_in_place(pixels, self.grace.weights)
+                else:
+                    self.im = colour.planes_to_rgb(self._new(self.im), self.grace.weights).im
         return Image.Image.load(self)
 
     def __getstate__(self) -> list[Any]:

@@ -42,8 +42,11 @@ Speed
 -----
 When OpenCV is importable, :func:`rgb_to_planes` and :func:`planes_to_rgb`
 use ``cv2.transform`` (SIMD, exact for these matrices as said above: the
-same bytes as Pillow's conversion, several times faster). Encoding and
-decoding never *need* it: without cv2 the conversion below is used.
+same bytes as Pillow's conversion, several times faster) through
+:func:`transform_rows`, on numpy buffers that are Pillow's own pixel memory
+(:mod:`._pixels`): no frame is copied between Pillow and numpy, and the
+strips keep each step's output in the CPU cache. Encoding and decoding
+never *need* cv2: without it the conversion below is used.
 
 Pillow's matrix conversion is plain scalar C (about 3.3 ns a pixel), and it
 releases the GIL, so large images are cut into horizontal strips converted on
@@ -58,12 +61,14 @@ planes untouched) without the split/merge round trip (about 3 ms for 2 Mpx).
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from pillow_grace.core import _pixels
 
 BT601 = (0.299, 0.587, 0.114)
 
@@ -171,22 +176,42 @@ def rgb_to_planes(
     of a new one: no fresh 8 MB to fault in per 2 Mpx frame."""
     if image.mode != "RGB":
         raise ValueError(f"rgb_to_planes needs an RGB image, got mode {image.mode!r}")
-    into = _scratch.image("YCbCr", *image.size) if scratch and _accelerator() is not None else None
-    return _convert(image, forward_matrix(weights), "YCbCr", into=into)
+    image.load()
+    if _accelerator() is None:
+        return _convert_pillow(image, forward_matrix(weights), "YCbCr")
+    w, h = image.size
+    pixels = _pixels.scratch_pixels(w, h) if scratch else _pixels.new_pixels(w, h)
+    source = _pixels.borrowed_pixels(image)  # the caller's pixels where they lie
+    if source is None:
+        source = _pixels.copy_pixels(image, pixels)
+    transform_rows(source, cv2_forward(weights), pixels)
+    return _pixels.scratch_image("YCbCr", w, h) if scratch else _pixels.image_on(pixels, "YCbCr")
 
 
-def planes_to_rgb(
-    planes: Image.Image, weights: tuple[float, float, float], *, overwrite: bool = False
-) -> Image.Image:
+def planes_to_rgb(planes: Image.Image, weights: tuple[float, float, float]) -> Image.Image:
     """Image whose three bands are G-YUV planes (mode YCbCr, or RGB as the
-    Pillow plugin decodes them) -> RGB image, exactly rounded.
+    Pillow plugin decodes them) -> a new RGB image, exactly rounded.
 
-    ``overwrite=True`` lets the result be ``planes`` itself, converted in
-    place, when ``planes`` is labelled RGB (the decoder's freshly decoded
-    planes): one 8 MB image fewer to allocate and fault in per 2 Mpx frame."""
+    The Pillow plugin's decoder does not come here when cv2 is importable:
+    libjpeg writes the planes into a numpy buffer that
+    :func:`planes_to_rgb_in_place` converts where they lie."""
     if planes.mode not in ("YCbCr", "RGB"):
         raise ValueError(f"planes_to_rgb needs a 3-band image (YCbCr or RGB), got mode {planes.mode!r}")
-    return _convert(planes, inverse_matrix(weights), "RGB", into=planes if overwrite else None)
+    planes.load()
+    if _accelerator() is None:
+        return _convert_pillow(planes, inverse_matrix(weights), "RGB")
+    w, h = planes.size
+    pixels = _pixels.new_pixels(w, h)
+    source = _pixels.borrowed_pixels(planes)
+    if source is None:
+        source = _pixels.copy_pixels(planes, pixels)
+    return _pixels.image_on(transform_rows(source, cv2_inverse(weights), pixels), "RGB")
+
+
+def planes_to_rgb_in_place(pixels: np.ndarray, weights: tuple[float, float, float]) -> np.ndarray:
+    """Turn G-YUV planes in an (h, w, 4) buffer (:func:`image_on`'s layout)
+    into RGB in the same buffer (needs cv2, see :func:`accelerated`)."""
+    return transform_rows(pixels, cv2_inverse(weights), pixels)
 
 
 def _round_preserving_sum(values: np.ndarray, total: int) -> np.ndarray:
@@ -251,77 +276,68 @@ def _accelerator() -> Any:
     return _cv2_module
 
 
-def _convert(
-    image: Image.Image, matrix: np.ndarray, out_mode: str, into: Image.Image | None = None
-) -> Image.Image:
-    """The exact matrix conversion into a new image of mode ``out_mode``:
-    ``cv2.transform`` when available, else Pillow's C matrix conversion.
+def accelerated() -> bool:
+    """Whether the fast colour path (cv2) is importable: then the functions
+    that work on numpy buffers (:func:`transform_rows` and those built on it)
+    can be used; without it only the Image-level functions work."""
+    return _accelerator() is not None
 
-    ``out_mode`` only relabels the pixels (YCbCr and RGB are both 3 bands of
-    4-byte pixels): the core paste copies bytes between equal pixel sizes."""
-    image.load()  # before threads touch it: loading is not thread-safe
+
+@lru_cache(maxsize=64)
+def cv2_forward(weights: tuple[float, float, float], order: str = "RGB") -> np.ndarray:
+    """:func:`forward_matrix` for ``cv2.transform`` on ``order`` ("RGB" or
+    "BGR") pixels, checked and cached (a strategy's weights are fixed)."""
+    matrix = forward_matrix(weights)
+    return cv2_matrix(matrix[:, [2, 1, 0, 3]] if order == "BGR" else matrix)
+
+
+@lru_cache(maxsize=64)
+def cv2_inverse(weights: tuple[float, float, float], order: str = "RGB") -> np.ndarray:
+    """:func:`inverse_matrix` for ``cv2.transform`` giving ``order`` ("RGB" or
+    "BGR") pixels, checked and cached."""
+    matrix = inverse_matrix(weights)
+    return cv2_matrix(matrix[[2, 1, 0]] if order == "BGR" else matrix)
+
+
+#: Rows per step of :func:`transform_rows`: small enough that the strip's
+#: temporaries stay in the CPU cache (a 2048-pixel row is 6 KB a step),
+#: large enough that the cost of three cv2 calls per strip stays small.
+_STRIP_ROWS = 64
+
+
+def transform_rows(src: np.ndarray, matrix: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``cv2.transform`` of ``src`` into ``dst``, strip by strip (needs cv2).
+
+    ``src`` and ``dst`` are C-contiguous (h, w, 3) or (h, w, 4) uint8 arrays;
+    4 channels is Pillow's layout (the 4th byte is ignored on input and
+    written 255, as Pillow writes it); ``dst`` may be ``src`` (in place).
+    ``matrix``: from :func:`cv2_forward` / :func:`cv2_inverse`. Whole-frame
+    steps (unpack, transform, repack) would each cross memory; strips keep
+    each step's output in the CPU cache for the next (docs/speed.md)."""
     cv2 = _accelerator()
-    if cv2 is not None:
-        w, h = image.size
-        converted = cv2.transform(pixels_array(image), cv2_matrix(matrix), dst=_scratch.array("out", w, h, 3))
-        # into an image of the right mode: the caller's, or a new one left
-        # uninitialised (color None) since every pixel is written next
-        out = into if into is not None and into.mode == out_mode else Image.new(out_mode, (w, h), None)
-        out.frombytes(converted.data, "raw", out_mode)
-        return out
-    return _convert_pillow(image, matrix, out_mode)
+    h, w = src.shape[:2]
+    if dst.shape[:2] != (h, w) or src.dtype != np.uint8 or dst.dtype != np.uint8:
+        raise ValueError(f"transform_rows needs uint8 arrays of one size, got {src.shape} and {dst.shape}")
+    rows = max(1, min(_STRIP_ROWS, h))
+    unpacked, converted = _pixels.strip_buffers(w, rows)
+    for y in range(0, h, rows):
+        n = min(rows, h - y)
+        piece, out = src[y : y + n], dst[y : y + n]
+        if piece.shape[2] == 4:
+            piece = cv2.cvtColor(piece, cv2.COLOR_RGBA2RGB, dst=unpacked[:n])
+        if out.shape[2] == 3:
+            _check_into(cv2.transform(piece, matrix, dst=out), out)
+        else:
+            step = cv2.transform(piece, matrix, dst=converted[:n])
+            _check_into(cv2.cvtColor(step, cv2.COLOR_RGB2RGBA, dst=out), out)
+    return dst
 
 
-class _Scratch(threading.local):
-    """Per-thread buffers for the last frame size seen. A camera loop reuses
-    them; fresh multi-megabyte buffers per frame cost more in page faults than
-    the colour conversion itself (docs/speed.md)."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-        self.shared: Image.Image | None = None
-        self.images: dict[str, Image.Image] = {}
-        self.shared_base: np.ndarray | None = None
-
-    def array(self, key: str, w: int, h: int, channels: int) -> np.ndarray:
-        a = self.arrays.get(key)
-        if a is None or a.shape != (h, w, channels):
-            a = self.arrays[key] = np.empty((h, w, channels), np.uint8)
-        return a
-
-    def image(self, mode: str, w: int, h: int) -> Image.Image:
-        im = self.images.get(mode)
-        if im is None or im.size != (w, h):
-            im = self.images[mode] = Image.new(mode, (w, h), None)
-        return im
-
-    def rgbx(self, w: int, h: int) -> tuple[np.ndarray, Image.Image]:
-        four = self.array("four", w, h, 4)
-        if self.shared_base is not four:
-            # an RGBX image sharing ``four``'s memory (Pillow maps RGBX buffers)
-            self.shared = Image.frombuffer("RGBX", (w, h), four, "raw", "RGBX", 0, 1)
-            self.shared_base = four
-        assert self.shared is not None
-        return four, self.shared
-
-
-_scratch = _Scratch()
-
-
-def pixels_array(image: Image.Image) -> np.ndarray:
-    """The pixels of a 3-band image (RGB, YCbCr) as an HxWx3 uint8 array,
-    through per-thread buffers (needs cv2).
-
-    The core paste copies the 4-byte pixels into an RGBX image that shares a
-    numpy buffer (no mode conversion: same pixel size) and cv2 drops the
-    padding byte; ``np.asarray(image)`` would allocate fresh buffers for
-    every frame. The array is reused by the next call in this thread: use it
-    before then."""
-    cv2 = _accelerator()
-    w, h = image.size
-    four, shared = _scratch.rgbx(w, h)
-    shared.im.paste(image.im, (0, 0, w, h))
-    return cv2.cvtColor(four, cv2.COLOR_RGBA2RGB, dst=_scratch.array("three", w, h, 3))
+def _check_into(result: np.ndarray, dst: np.ndarray) -> None:
+    """cv2 returns a new array instead of writing ``dst`` when it cannot use
+    it; that would lose the result silently, so it is checked."""
+    if not np.shares_memory(result, dst):
+        raise RuntimeError("cv2 did not write into the buffer it was given")
 
 
 def _convert_pillow(image: Image.Image, matrix: np.ndarray, out_mode: str) -> Image.Image:
