@@ -8,7 +8,9 @@ benchmarks/native_results.py, 768x576 native capture, frames 400.. that the
 strategy was not fitted on) frame by frame through
 :mod:`pillow_grace.evaluate.stream` for each curve and quality; every frame
 judged against the model on the clean frame. Curves: JPEG 4:4:4 (the
-reference of every BD-rate) and 4:2:0, GRACE without ROI, GRACE with ROI
+reference of every BD-rate) and 4:2:0, resize on the device (the model's own
+crop/letterbox/resize to its input, then JPEG 4:2:0 or 4:4:4; the server runs
+the rest of the model), GRACE without ROI, GRACE with ROI
 from motion, from the server's feedback at lag 1 and 5, and their union;
 the union with standard JPEG tables (what the region gives without the
 tables); the union under other ``background=`` policies. Then the device
@@ -48,6 +50,7 @@ from pillow_grace.core.strategy import Allocation, Strategy
 from pillow_grace.evaluate.codecs import write_grace
 from pillow_grace.evaluate.libjpeg import write_jpeg
 from pillow_grace.evaluate.metrics import make_scorer
+from pillow_grace.evaluate.smart import SmartBaselineUnsupported, SmartSplit, split_pipeline
 from pillow_grace.evaluate.stream import (
     NEW_FRAMES,
     RECALL_SCORE,
@@ -87,6 +90,32 @@ class PlainJpeg:
 
     def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
         return write_jpeg(frame, self.quality, self.subsampling)
+
+
+@dataclass
+class SmartFrames:
+    """Resize on the device: the model's own geometry (crop, letterbox, resize to
+    the network input; :mod:`pillow_grace.evaluate.smart`), then JPEG. No ROI."""
+
+    quality: int
+    subsampling: str
+    split: SmartSplit
+
+    def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
+        return write_jpeg(self.split.device_resize(frame), self.quality, self.subsampling)
+
+
+def smart_split(module: torch.nn.Module, frame: Image.Image) -> SmartSplit | None:
+    """The model split into device geometry and server network, checked on ``frame``;
+    None where the split is not exact or does not shrink the frame (no such curve then)."""
+    try:
+        split = split_pipeline(module)
+        split.verify(module, frame)
+    except SmartBaselineUnsupported as e:
+        print(f"no resize-on-device curves: {e}", flush=True)
+        return None
+    w, h = split.output_size(frame.size)
+    return split if w * h < frame.size[0] * frame.size[1] else None
 
 
 def jpeg_strategy(quality: int) -> Strategy:
@@ -137,7 +166,10 @@ def feedback_margin(lag: int) -> int:
     return 16 + 4 * lag
 
 
-def curves(strategy: Strategy, detector: bool, refresh: int) -> list[Curve]:
+def curves(strategy: Strategy, detector: bool, refresh: int,
+           backgrounds: tuple[str, ...] = ("dc", "low:2"), split: SmartSplit | None = None) -> list[Curve]:
+    """The curves of a run; ``backgrounds``: the other policies the union ROI is played under;
+    ``split``: the model's device/server split, for the resize-on-device curves."""
     grace = lambda bg=None: lambda q: GraceFrames(strategy, q, bg)  # noqa: E731
     motion = lambda: Motion(refresh)  # noqa: E731
     out = [
@@ -146,6 +178,10 @@ def curves(strategy: Strategy, detector: bool, refresh: int) -> list[Curve]:
         Curve("grace", grace()),
         Curve("grace+motion", grace(), motion),
     ]
+    if split is not None:
+        for ss in ("4:2:0", "4:4:4"):
+            smart = lambda q, ss=ss: SmartFrames(q, ss, split)  # noqa: E731
+            out.append(Curve("smart-jpeg-" + ss.replace(":", ""), smart, server=split.server))
     if detector:
         fb = lambda lag: Feedback(lag, feedback_margin(lag))  # noqa: E731
         both = lambda: Union(Motion(refresh), fb(1))  # noqa: E731
@@ -155,7 +191,7 @@ def curves(strategy: Strategy, detector: bool, refresh: int) -> list[Curve]:
             Curve("grace+motion+feedback1", grace(), both),
             Curve("jpeg444+motion+feedback1", lambda q: GraceFrames(jpeg_strategy(q), None), both),
         ]
-        for bg in ("dc", "low:2"):
+        for bg in backgrounds:
             out.append(Curve(f"grace+motion+feedback1 bg={bg}", grace(bg), both))
     return out
 
@@ -337,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refresh", type=int, default=30, help="motion: whole frame every N frames")
     ap.add_argument("--block", type=int, default=10, help="bootstrap run length in frames")
     ap.add_argument("--resamples", type=int, default=200)
+    ap.add_argument("--backgrounds", default="dc,low:2",
+                    help="background= policies besides the default to play the union ROI under")
     ap.add_argument("--curves", default="", help="comma-separated subset of curve names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "roi-results.md")
     ap.add_argument("--plots", action="store_true",
@@ -362,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     in_w, in_h = zoo.input_size or (w, h)
     model = StreamModel(zoo.module, scorer, zoo.decode, (w / in_w, h / in_h))
     clean = clean_references(images, model)
-    chosen = [c for c in curves(strategy, detector, args.refresh)
+    backgrounds = tuple(b for b in args.backgrounds.split(",") if b)
+    split = smart_split(zoo.module, images[0])
+    chosen = [c for c in curves(strategy, detector, args.refresh, backgrounds, split)
               if not args.curves or c.name in args.curves.split(",")]
     plays = []
     for c in chosen:

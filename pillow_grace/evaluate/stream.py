@@ -70,6 +70,10 @@ class Curve:
     name: str
     codec: Callable[[int], FrameCodec]
     source: Callable[[], RoiSource] | None = None
+    server: torch.nn.Module | None = None
+    """What the server runs on the decoded frame when the device already ran
+    the model's geometry (resize-on-device curves: :mod:`.smart`); None: the
+    whole model."""
 
 
 @dataclass
@@ -99,9 +103,10 @@ class StreamModel:
     decode: Callable[..., list[np.ndarray]] | None = None
     box_scale: tuple[float, float] = (1.0, 1.0)
 
-    def run(self, frame: Image.Image) -> Any:
+    def run(self, frame: Image.Image, module: torch.nn.Module | None = None) -> Any:
+        """The model (or ``module``, the server part of a split model) on ``frame``."""
         with torch.no_grad():
-            return self.module(to_tensor(frame))
+            return (module or self.module)(to_tensor(frame))
 
     def boxes(self, output: Any, conf: float) -> np.ndarray:
         """Detections (K x 6: x0, y0, x1, y1, score, class) in frame pixels."""
@@ -174,7 +179,7 @@ def play(
         bits[t] = 8 * len(data)
         if mask is not None:
             share[t] = float(np.mean(mask))
-        out = model.run(read_rgb(data))
+        out = model.run(read_rgb(data), curve.server)
         records.append(model.scorer.score([clean.refs[t]], out, [None])[0])
         if model.decode is not None:
             pred = model.boxes(out, DETECTION_GT_CONF)

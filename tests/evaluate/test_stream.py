@@ -126,6 +126,37 @@ def test_play_measures_recall_where_the_roi_is(model, make_strategy) -> None:
     assert [k for _, k in sources["miss"].seen] == [0] * 10
 
 
+class Shrink:
+    """A device that halves the frame before coding it (resize on the device)."""
+
+    def __init__(self, quality: int) -> None:
+        self.quality = quality
+
+    def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
+        buf = io.BytesIO()
+        frame.resize((S // 2, S // 2)).save(buf, "JPEG", quality=self.quality)
+        return buf.getvalue()
+
+
+class Upscale(torch.nn.Module):
+    """The server part of a split model: back to the frame size, then the detector."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return TextureDetector()(torch.nn.functional.interpolate(x, size=(S, S), mode="nearest"))
+
+
+def test_a_curves_server_module_judges_its_frames(model) -> None:
+    fr = frames()
+    arrays = [np.asarray(f) for f in fr]
+    clean = clean_references(fr, model)
+    served = play(Curve("smart", Shrink, server=Upscale()), 95, fr, arrays, model, clean)
+    # The whole model on a half-size frame sees its box outside the image: nothing found.
+    whole = play(Curve("no-server", Shrink), 95, fr, arrays, model, clean)
+    assert served.hits.sum() == served.objects.sum() == 7
+    assert whole.hits.sum() == 0
+    assert served.bits.sum() == whole.bits.sum()
+
+
 def test_summarize_bd_rates_against_the_reference(model, make_strategy) -> None:
     fr = frames()
     arrays = [np.asarray(f) for f in fr]
