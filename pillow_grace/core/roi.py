@@ -46,9 +46,7 @@ from PIL import Image
 
 from pillow_grace.core import colour
 from pillow_grace.core.errors import EncodeOptionError
-
-#: Subsampling factors (horizontal, vertical) of the chroma planes.
-_FACTORS = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
+from pillow_grace.core.strategy import SUBSAMPLING_FACTORS
 
 
 def _dct_matrix() -> np.ndarray:
@@ -238,7 +236,7 @@ def mcu_size(mode: str, subsampling: str) -> tuple[int, int]:
     """(width, height) of an MCU in pixels for planes of ``mode``."""
     if mode == "L":
         return 8, 8
-    fx, fy = _FACTORS[subsampling]
+    fx, fy = SUBSAMPLING_FACTORS[subsampling]
     return 8 * fx, 8 * fy
 
 
@@ -273,7 +271,7 @@ def apply(
     whole = weights[: height // mh, : width // mw]  # MCUs cut by the edge are kept (weight 1)
     th, tw = whole.shape[0] * mh, whole.shape[1] * mw
     groups = _groups(whole, policy)
-    fx, fy = _FACTORS[subsampling] if mode == "YCbCr" else (1, 1)
+    fx, fy = SUBSAMPLING_FACTORS[subsampling] if mode == "YCbCr" else (1, 1)
     for c, band in enumerate(bands):
         table = np.asarray(qtables[min(c, len(qtables) - 1)], np.float32)
         _component(band[:th, :tw], groups, mcu, (1, 1) if c == 0 else (fx, fy), table)

@@ -78,7 +78,8 @@ __all__ = [
     "ALLOCATIONS", "CHANNELS", "FIT_ALLOCATIONS", "FORMAT_ID", "FORMAT_VERSION", "LAMBDA_ALLOCATIONS",
     "MAX_CALIBRATION_POINTS", "MAX_COEFFICIENT",
     "MAX_FILE_BYTES", "MAX_KEY", "MAX_PROVENANCE_DEPTH", "MAX_PROVENANCE_ITEMS", "MAX_SAFE_INT", "MAX_STRING",
-    "MAX_VALUE", "MIN_CALIBRATION_PARAMETER", "MIN_WEIGHT", "SUBSAMPLINGS", "TASKS", "WEIGHT_SUM_TOLERANCE",
+    "MAX_VALUE", "MIN_CALIBRATION_PARAMETER", "MIN_WEIGHT", "SUBSAMPLINGS", "SUBSAMPLING_FACTORS", "TASKS",
+    "WEIGHT_SUM_TOLERANCE",
     "Allocation",
     "DuplicateKeyError", "Perception", "RateDistortion", "Strategy", "loads_strict", "validate_weights",
 ]
@@ -93,6 +94,8 @@ MAX_FILE_BYTES = 1 << 20
 
 TASKS = ("classification", "segmentation", "detection", "other")
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+#: (horizontal, vertical) factors by which each subsampling shrinks the chroma planes.
+SUBSAMPLING_FACTORS = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
 CHANNELS = ("Y", "U", "V")
 
 

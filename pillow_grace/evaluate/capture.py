@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from pillow_grace.evaluate.images import fit_to_capture
+from pillow_grace.evaluate.images import fit_to_capture, parse_size
 
 #: Longest side of a "native" capture; larger photos are downscaled to it.
 NATIVE_CAP = 1920
@@ -29,11 +29,12 @@ class CaptureSpec:
         t = text.strip().lower()
         if t in ("model", "native"):
             return cls(t)
-        parts = t.replace("×", "x").split("x")
-        if len(parts) == 2 and all(p.isdigit() for p in parts):
-            w, h = int(parts[0]), int(parts[1])
-            if 16 <= w <= 8192 and 16 <= h <= 8192:
-                return cls("fixed", (w, h))
+        try:
+            w, h = parse_size(t.replace("×", "x"))
+        except ValueError:
+            w = h = 0
+        if 16 <= w <= 8192 and 16 <= h <= 8192:
+            return cls("fixed", (w, h))
         raise ValueError(
             f"--capture-size must be WxH (e.g. 1280x720, sides 16..8192), 'model' or 'native'; got {text!r}"
         )
