@@ -66,6 +66,7 @@ from pillow_grace.evaluate.stream import (
     clean_references,
     measurable,
     play,
+    segmentation_foreground,
     stream_metrics,
     summarize,
 )
@@ -171,7 +172,7 @@ class Motion:
     def mask(self, t: int, frame: np.ndarray) -> np.ndarray:
         return self.roi(frame)
 
-    def observe(self, t: int, boxes: np.ndarray) -> None:
+    def observe(self, t: int, boxes: np.ndarray, foreground: np.ndarray | None = None) -> None:
         pass
 
 
@@ -182,8 +183,11 @@ class Feedback:
     def mask(self, t: int, frame: np.ndarray) -> np.ndarray:
         return self.roi.mask(frame.shape[1], frame.shape[0])
 
-    def observe(self, t: int, boxes: np.ndarray) -> None:
-        self.roi.push(boxes)
+    def observe(self, t: int, boxes: np.ndarray, foreground: np.ndarray | None = None) -> None:
+        if foreground is not None:
+            self.roi.push_mask(foreground)
+        else:
+            self.roi.push(boxes)
 
 
 class Union:
@@ -193,9 +197,9 @@ class Union:
     def mask(self, t: int, frame: np.ndarray) -> np.ndarray:
         return union(*(p.mask(t, frame) for p in self.parts))
 
-    def observe(self, t: int, boxes: np.ndarray) -> None:
+    def observe(self, t: int, boxes: np.ndarray, foreground: np.ndarray | None = None) -> None:
         for p in self.parts:
-            p.observe(t, boxes)
+            p.observe(t, boxes, foreground)
 
 
 def feedback_margin(lag: int) -> int:
@@ -203,10 +207,11 @@ def feedback_margin(lag: int) -> int:
     return 16 + 4 * lag
 
 
-def curves(strategy: Strategy, detector: bool, refresh: int,
+def curves(strategy: Strategy, feedback: bool, refresh: int,
            backgrounds: tuple[str, ...] = ("dc", "low:2"), split: SmartSplit | None = None) -> list[Curve]:
     """The curves of a run; ``backgrounds``: the other policies the union ROI is played under;
-    ``split``: the model's device/server split, for the resize-on-device curves."""
+    ``split``: the model's device/server split, for the resize-on-device curves; ``feedback``:
+    the model answers with boxes or a mask, so the server's feedback ROI curves are played."""
     grace = lambda bg=None: lambda q: GraceFrames(strategy, q, bg)  # noqa: E731
     motion = lambda: Motion(refresh)  # noqa: E731
     out = [
@@ -219,7 +224,7 @@ def curves(strategy: Strategy, detector: bool, refresh: int,
         for ss in ("4:2:0", "4:4:4"):
             smart = lambda q, ss=ss: SmartFrames(q, ss, split)  # noqa: E731
             out.append(Curve("smart-jpeg-" + ss.replace(":", ""), smart, server=split.server))
-    if detector:
+    if feedback:
         fb = lambda lag: Feedback(lag, feedback_margin(lag))  # noqa: E731
         both = lambda: Union(Motion(refresh), fb(1))  # noqa: E731
         out += [
@@ -339,11 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     scale, offset = ((1.0, 1.0), (0.0, 0.0))
     if detector:
         scale, offset = split_pipeline(zoo.module).input_to_capture((w, h))
-    model = StreamModel(zoo.module, scorer, zoo.decode, scale, offset)
+    segmenter = zoo.task == "segmentation"
+    model = StreamModel(zoo.module, scorer, zoo.decode, scale, offset,
+                        foreground=segmentation_foreground if segmenter else None)
     clean = clean_references(images, model)
     backgrounds = tuple(b for b in args.backgrounds.split(",") if b)
     split = smart_split(zoo.module, images[0])
-    chosen = [c for c in curves(strategy, detector, args.refresh, backgrounds, split)
+    chosen = [c for c in curves(strategy, detector or segmenter, args.refresh, backgrounds, split)
               if not args.curves or c.name in args.curves.split(",")]
     plays = []
     for c in chosen:

@@ -9,9 +9,9 @@ directly (one value per ``block`` x ``block`` pixels):
   of pixels tall at half size), its foreground turned into blocks and dilated
   by a margin, with a full-frame ROI every ``refresh`` frames so that objects
   that stopped moving are still sent well now and then.
-* :class:`FeedbackRoi`, from the server: the model's boxes on a previously
-  *decoded* frame, arriving ``lag`` frames late (a round trip), dilated by a
-  margin for the motion since.
+* :class:`FeedbackRoi`, from the server: the model's boxes (a detector) or
+  foreground mask (a segmenter) on a previously *decoded* frame, arriving
+  ``lag`` frames late (a round trip), dilated by a margin for the motion since.
 * :func:`union` of any of them.
 
 Importance per block for a classifier, where neither motion nor boxes apply,
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-__all__ = ["FeedbackRoi", "MotionRoi", "block_grid", "boxes_to_blocks", "union"]
+__all__ = ["FeedbackRoi", "MotionRoi", "block_grid", "boxes_to_blocks", "mask_to_blocks", "union"]
 
 
 def block_grid(width: int, height: int, block: int) -> tuple[int, int]:
@@ -96,11 +96,12 @@ class MotionRoi:
 class FeedbackRoi:
     """Blocks of the server's detections, ``lag`` frames late.
 
-    Per frame: :meth:`mask` gives the map to encode this frame with (the
-    boxes the server sent about frame ``t - lag``), then :meth:`push` hands
-    over the boxes the server found on this frame's *decoded* image. Until
-    the first boxes arrive, and for a frame whose boxes are missing, the
-    whole frame is the ROI (the safe side). ``margin`` is in pixels."""
+    Per frame: :meth:`mask` gives the map to encode this frame with (what the
+    server sent about frame ``t - lag``), then :meth:`push` hands over the
+    boxes the server found on this frame's *decoded* image, or
+    :meth:`push_mask` a segmenter's foreground mask. Until the first answer
+    arrives, and for a frame whose answer is missing, the whole frame is the
+    ROI (the safe side). ``margin`` is in pixels."""
 
     def __init__(self, *, lag: int = 1, margin: int = 16, block: int = 16) -> None:
         if lag < 1:
@@ -110,7 +111,7 @@ class FeedbackRoi:
         self.lag = lag
         self.margin = margin
         self.block = _check_block(block)
-        self._sent: deque[np.ndarray | None] = deque(maxlen=lag)
+        self._sent: deque[tuple[str, np.ndarray] | None] = deque(maxlen=lag)
 
     def push(self, boxes: Sequence[Sequence[float]] | np.ndarray | None) -> None:
         """The server's boxes (x0, y0, x1, y1, ... in frame pixels) on the last decoded frame;
@@ -119,13 +120,28 @@ class FeedbackRoi:
             self._sent.append(None)
             return
         arr = np.asarray(boxes, np.float64)
-        self._sent.append(arr.reshape(len(arr), -1)[:, :4] if arr.size else np.zeros((0, 4)))
+        self._sent.append(("boxes", arr.reshape(len(arr), -1)[:, :4] if arr.size else np.zeros((0, 4))))
+
+    def push_mask(self, foreground: np.ndarray | None) -> None:
+        """A segmenter's foreground (2-D, true where something that matters is)
+        on the last decoded frame, covering the whole frame at any resolution;
+        None when no answer came back."""
+        if foreground is None:
+            self._sent.append(None)
+            return
+        arr = np.asarray(foreground)
+        if arr.ndim != 2 or arr.size == 0:
+            raise ValueError(f"foreground must be a 2-D mask over the frame, got shape {arr.shape}")
+        self._sent.append(("mask", arr.astype(bool)))
 
     def mask(self, width: int, height: int) -> np.ndarray:
         rows, cols = block_grid(width, height, self.block)
         if len(self._sent) < self.lag or self._sent[0] is None:
             return np.ones((rows, cols), bool)
-        return boxes_to_blocks(self._sent[0], width, height, self.block, self.margin)
+        kind, sent = self._sent[0]
+        if kind == "boxes":
+            return boxes_to_blocks(sent, width, height, self.block, self.margin)
+        return mask_to_blocks(sent, width, height, self.block, self.margin)
 
 
 def boxes_to_blocks(
@@ -140,6 +156,22 @@ def boxes_to_blocks(
         r1 = int(np.ceil(min(y1 + margin, height) / block))
         out[r0:max(r1, r0), c0:max(c1, c0)] = True
     return out
+
+
+def mask_to_blocks(
+    foreground: np.ndarray, width: int, height: int, block: int, margin: float = 0
+) -> np.ndarray:
+    """Boolean block map of the blocks that a foreground mask (covering the
+    frame, at any resolution) touches, grown by ``margin`` pixels."""
+    rows, cols = block_grid(width, height, block)
+    full = cv2.resize(foreground.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+    padded = np.zeros((rows * block, cols * block), np.uint8)
+    padded[:height, :width] = full
+    out = padded.reshape(rows, block, cols, block).max(axis=(1, 3))
+    grow = int(np.ceil(margin / block))
+    if grow:
+        out = np.asarray(cv2.dilate(out, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)))
+    return out.astype(bool)
 
 
 def union(*maps: np.ndarray) -> np.ndarray:

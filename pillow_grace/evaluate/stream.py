@@ -55,11 +55,13 @@ class FrameCodec(Protocol):
 
 class RoiSource(Protocol):
     """Per-frame ROI state: ``mask(t, frame)`` before encoding frame ``t``,
-    ``observe(t, boxes)`` with the detections on the decoded frame ``t``."""
+    ``observe(t, boxes, foreground)`` with what the model found on the decoded
+    frame ``t``: a detector's boxes, or a segmenter's foreground mask (boxes
+    then empty)."""
 
     def mask(self, t: int, frame: np.ndarray) -> np.ndarray | None: ...
 
-    def observe(self, t: int, boxes: np.ndarray) -> None: ...
+    def observe(self, t: int, boxes: np.ndarray, foreground: np.ndarray | None = None) -> None: ...
 
 
 @dataclass
@@ -105,6 +107,9 @@ class StreamModel:
     decode: Callable[..., list[np.ndarray]] | None = None
     box_scale: tuple[float, float] = (1.0, 1.0)
     box_offset: tuple[float, float] = (0.0, 0.0)
+    foreground: Callable[[Any], np.ndarray] | None = None
+    """For segmenters: output -> boolean mask of the classes that matter (not
+    background) over the frame, for the server's feedback ROI."""
 
     def run(self, frame: Image.Image, module: torch.nn.Module | None = None) -> Any:
         """The model (or ``module``, the server part of a split model) on ``frame``."""
@@ -119,6 +124,15 @@ class StreamModel:
         d[:, [0, 2]] = d[:, [0, 2]] * self.box_scale[0] + self.box_offset[0]
         d[:, [1, 3]] = d[:, [1, 3]] * self.box_scale[1] + self.box_offset[1]
         return d
+
+
+def segmentation_foreground(output: Any) -> np.ndarray:
+    """A segmenter's N x C x h x w logits -> the first image's mask of every
+    class but 0 (background): what its feedback ROI covers."""
+    arr = output.detach().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output)
+    if arr.ndim != 4 or arr.shape[1] < 2:
+        raise ValueError(f"a segmenter's output must be N x C x h x w with C >= 2, got shape {arr.shape}")
+    return np.asarray(arr[0].argmax(axis=0) != 0)
 
 
 @dataclass
@@ -193,7 +207,7 @@ def play(
             if source:
                 source.observe(t, pred)
         elif source:
-            source.observe(t, np.zeros((0, 6)))
+            source.observe(t, np.zeros((0, 6)), model.foreground(out) if model.foreground else None)
     return Play(curve.name, quality, bits, enc_ms, share, records, hits, objs, new_hits, new_objs)
 
 

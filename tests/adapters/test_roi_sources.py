@@ -10,7 +10,7 @@ from PIL import Image
 
 cv2 = pytest.importorskip("cv2")
 import grace_opencv as gcv  # noqa: E402
-from grace_opencv.roi import FeedbackRoi, MotionRoi, boxes_to_blocks, union  # noqa: E402
+from grace_opencv.roi import FeedbackRoi, MotionRoi, boxes_to_blocks, mask_to_blocks, union  # noqa: E402
 
 W, H = 160, 128
 
@@ -73,6 +73,30 @@ def test_feedback_uses_the_boxes_lag_frames_late() -> None:
     assert not fb.mask(W, H).any()  # frame 2's empty answer
     fb.push([])
     assert fb.mask(W, H).all()  # frame 3's missing answer: the safe side
+
+
+def test_feedback_from_a_segmenters_mask() -> None:
+    fb = FeedbackRoi(lag=1, margin=0, block=16)
+    person = np.zeros((H, W), bool)
+    person[20:40, 70:75] = True  # a thin standing figure
+    fb.push_mask(person)
+    m = fb.mask(W, H)
+    assert m.shape == (-(-H // 16), -(-W // 16))
+    assert m[1:3, 4].all() and m.sum() == 2  # only the blocks the mask touches
+    fb.push_mask(np.zeros((H // 4, W // 4), bool))  # a mask at the network's resolution
+    assert not fb.mask(W, H).any()
+    fb.push_mask(None)
+    assert fb.mask(W, H).all()
+    with pytest.raises(ValueError, match="2-D mask"):
+        fb.push_mask(np.zeros((2, 3, 4), bool))
+
+
+def test_mask_blocks_grow_by_the_margin_and_scale_to_the_frame() -> None:
+    small = np.zeros((H // 4, W // 4), bool)
+    small[8, 8] = True  # frame pixels 32..35 on both axes
+    assert np.argwhere(mask_to_blocks(small, W, H, 16)).tolist() == [[2, 2]]
+    grown = mask_to_blocks(small, W, H, 16, margin=10)
+    assert grown[1:4, 1:4].all() and grown.sum() == 9
 
 
 def test_feedback_margin_and_union() -> None:

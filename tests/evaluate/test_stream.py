@@ -24,6 +24,7 @@ from pillow_grace.evaluate.stream import (  # noqa: E402
     lag1_correlation,
     measurable,
     play,
+    segmentation_foreground,
     stream_metrics,
     summarize,
     track_ages,
@@ -82,13 +83,14 @@ class Fixed:
     """A source whose map is fixed; records what the stream tells it."""
 
     def __init__(self, mask: np.ndarray) -> None:
-        self.m, self.seen = mask, []
+        self.m, self.seen, self.foregrounds = mask, [], []
 
     def mask(self, t: int, frame: np.ndarray) -> np.ndarray:
         return self.m
 
-    def observe(self, t: int, boxes: np.ndarray) -> None:
+    def observe(self, t: int, boxes: np.ndarray, foreground: np.ndarray | None = None) -> None:
         self.seen.append((t, len(boxes)))
+        self.foregrounds.append(foreground)
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +162,30 @@ def test_a_curves_server_module_judges_its_frames(model) -> None:
     assert served.hits.sum() == served.objects.sum() == 7
     assert whole.hits.sum() == 0
     assert served.bits.sum() == whole.bits.sum()
+
+
+class BrightSegmenter(torch.nn.Module):
+    """Two classes per pixel: foreground where the frame is brighter than mid-grey."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fg = (x.mean(dim=1, keepdim=True) - 0.5) * 10
+        return torch.cat([torch.zeros_like(fg), fg], dim=1)
+
+
+def test_a_segmenter_feeds_its_mask_back_to_the_source(make_strategy) -> None:
+    fr = frames()
+    arrays = [np.asarray(f) for f in fr]
+    seg = StreamModel(BrightSegmenter(), make_scorer("segmentation"), foreground=segmentation_foreground)
+    clean = clean_references(fr, seg)
+    source = Fixed(np.ones((S // 16, S // 16), bool))
+    strategy = make_strategy(subsampling="4:4:4")
+    play(Curve("seg", lambda q: Codec(strategy, q, "dc"), lambda: source), 90, fr, arrays, seg, clean)
+    masks = source.foregrounds
+    assert len(masks) == 10 and all(m is not None and m.shape == (S, S) and m.dtype == bool for m in masks)
+    expected = np.asarray(fr[5], np.float32).mean(axis=2) > 127.5
+    assert (masks[5] == expected).mean() > 0.95  # the decoded frame's foreground, not an empty map
+    with pytest.raises(ValueError, match="C >= 2"):
+        segmentation_foreground(torch.zeros(1, 1, 4, 4))
 
 
 def test_summarize_bd_rates_against_the_reference(model, make_strategy) -> None:
