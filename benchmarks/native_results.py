@@ -11,6 +11,12 @@ exact command that produced it.
     python benchmarks/native_results.py --run          # all jobs (about 32 min on 2 cores)
     python benchmarks/native_results.py                # re-assemble from bench-out/
     python benchmarks/native_results.py --run --jobs enet-720,selfie-vtest   # rerun two, page from all
+    python benchmarks/native_results.py --roi-only     # only the ROI section, from docs/roi-results*.json
+
+The region-of-interest section (:mod:`benchmarks.roi_results`) comes from the
+stream benchmark's JSONs in docs/ (``benchmarks/roi_stream.py``), not from
+bench-out/: ``--roi-only`` rewrites it in the existing page, between its
+markers, without the job reports (bench-out/ is not kept in the repository).
 
 The README's results table is written from the same reports, between its
 ``results:start`` and ``results:end`` markers, so that the two never disagree
@@ -34,11 +40,14 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 from benchmarks.results import zeroed_findings
+from benchmarks.roi_results import ROI_END, ROI_START
+from benchmarks.roi_results import section as roi_section
 from pillow_grace.bench.job import fit_record
 from pillow_grace.evaluate.analysis import Comparison
 
 ROOT = Path(__file__).resolve().parent.parent
-IMG = ROOT / "docs" / "img"
+DOCS = ROOT / "docs"
+IMG = DOCS / "img"
 CODECS = "grace,jpeg-420,jpeg-444,jpegli,smart-jpeg-420,smart-jpeg-444,jpeg-zeroed"
 #: The continuous metric each task is judged on (the BD axis of the headline).
 PRIMARY = {"classification": "kl", "detection": "score_drift", "segmentation": "pixel_agreement"}
@@ -169,6 +178,20 @@ def replace_readme_block(readme: str, table: str) -> str:
     return readme[: start + len(README_START)] + "\n" + table + "\n" + readme[end:]
 
 
+def replace_roi_section(text: str, section: str) -> str:
+    """The results page ``text`` with its ROI section (markers included) replaced by ``section``;
+    a page written before the section had one gets it before the first job's report."""
+    start, end = text.find(ROI_START), text.find(ROI_END)
+    if start >= 0 and end > start:
+        return text[:start] + section + text[end + len(ROI_END):]
+    if start >= 0 or end >= 0:
+        raise ValueError(f"results page has one of {ROI_START!r} / {ROI_END!r} but not both: "
+                         "restore the pair or rewrite the whole page (native_results.py without --roi-only)")
+    heads = [i for i in (text.find(f"\n## {job.title}\n") for job in JOBS) if i >= 0]
+    at = min(heads) + 1 if heads else len(text)
+    return text[:at] + section + "\n\n" + text[at:]
+
+
 def gap_table(done: list[tuple[Job, dict[str, Any]]]) -> str:
     lines = ["| job | strategy | chosen by the fit | fit's verdict vs better JPEG (held-out probe folds; "
              "a fallback: its best candidate's) | "
@@ -220,7 +243,7 @@ def _value(summary: dict[str, Any], test: str, reference: str, metric: str) -> f
     return None if row is None else row["bd_rate"]
 
 
-def page(done: list[tuple[Job, dict[str, Any]]], out: Path) -> str:
+def page(done: list[tuple[Job, dict[str, Any]]], out: Path, docs: Path = DOCS) -> str:
     parts = [
         "# Results on native photos and video frames",
         "",
@@ -251,6 +274,8 @@ def page(done: list[tuple[Job, dict[str, Any]]], out: Path) -> str:
         "",
         resize_section(done),
         "",
+        roi_section(docs),
+        "",
     ]
     for job, _ in done:
         body = (out / f"{job.name}.md").read_text().split("\n", 1)[1].strip()
@@ -272,7 +297,15 @@ def main() -> None:
     ap.add_argument("--markdown", default=str(ROOT / "docs" / "results.md"))
     ap.add_argument("--readme", default=str(ROOT / "README.md"),
                     help="README whose results block is rewritten ('' to leave it alone)")
+    ap.add_argument("--roi-only", action="store_true",
+                    help="rewrite only the ROI section of --markdown from docs/roi-results*.json "
+                    "(needs no bench-out/)")
     args = ap.parse_args()
+    if args.roi_only:
+        md = Path(args.markdown)
+        md.write_text(replace_roi_section(md.read_text(), roi_section(DOCS)))
+        print(f"wrote the ROI section of {md}")
+        return
     out = Path(args.out)
     wanted = set(args.jobs.split(","))
     done = []

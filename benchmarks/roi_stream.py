@@ -50,7 +50,7 @@ from PIL import Image
 from benchmarks.native_results import JOBS, Job
 from benchmarks.packaged_sets import read_frames, source_root
 from benchmarks.packaged_spec import SPEC
-from benchmarks.roi_page import REFERENCE, fmt_bd, page  # noqa: F401  (fmt_bd: re-exported)
+from benchmarks.roi_page import BASELINE, REFERENCE, fmt_bd, page  # noqa: F401  (fmt_bd: re-exported)
 from grace_opencv.roi import FeedbackRoi, MotionRoi, union
 from pillow_grace.core import codec, colour, tables
 from pillow_grace.core.roi import Roi, parse_background
@@ -360,10 +360,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{c.name} q{q}: {plays[-1].bits.mean() / 8:.0f} B/frame, {time.perf_counter() - t0:.0f} s",
                   flush=True)
     metrics = measurable(stream_metrics(scorer, detector), clean)
-    summary = summarize(plays, metrics, w * h, REFERENCE, block=args.block, resamples=args.resamples)
+    # Also against GRACE without ROI (docs/results.md shows both side by side; its intervals need the frames).
+    against = [c.name for c in chosen if c.name == BASELINE]
+    summary = summarize(plays, metrics, w * h, REFERENCE, block=args.block, resamples=args.resamples,
+                        against=against)
     cost_quality = qualities[len(qualities) // 2]
     result = {
-        "model": args.model, "strategy": strategy.name, "first": first, "frames": len(images),
+        "model": args.model, "strategy": strategy.name, "video": clip.name, "first": first,
+        "frames": len(images),
         "step": args.step, "width": w, "height": h, "qualities": qualities, "refresh": args.refresh,
         "block": args.block, "resamples": args.resamples, "metrics": [m.name for m in metrics],
         "clean_objects": int(sum(len(o) for o in clean.objects)),

@@ -292,6 +292,9 @@ class StreamSummary:
     frames: int
     points: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     bd: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = field(default_factory=dict)
+    #: The same BD-rates against each further reference (``against=``): GRACE without ROI, for the ROI curves.
+    bd_against: dict[str, dict[str, dict[str, tuple[float | None, float | None, float | None]]]] = field(
+        default_factory=dict)
     lag1: dict[str, float] = field(default_factory=dict)
     encode_ms: dict[str, float] = field(default_factory=dict)
     roi_share: dict[str, float] = field(default_factory=dict)
@@ -299,10 +302,12 @@ class StreamSummary:
 
 def summarize(
     plays: Iterable[Play], metrics: Sequence[Metric], pixels: int, reference: str, *,
-    block: int = 10, resamples: int = 200, seed: int = 0,
+    block: int = 10, resamples: int = 200, seed: int = 0, against: Sequence[str] = (),
 ) -> StreamSummary:
     """Curve points, and the BD-rate of every curve against ``reference`` per
-    metric with a 95% block-bootstrap interval (None where undefined)."""
+    metric with a 95% block-bootstrap interval (None where undefined); the same
+    against each curve of ``against`` (into ``bd_against``), on the same resamples,
+    since an interval cannot be rebuilt later from the stored curve points."""
     by_curve: dict[str, list[Play]] = {}
     for p in plays:
         by_curve.setdefault(p.curve, []).append(p)
@@ -326,12 +331,29 @@ def summarize(
             if name == reference:
                 mid = ps[len(ps) // 2]
                 summary.lag1[m.name] = lag1_correlation(m.per_frame(mid))
-    for name in by_curve:
-        summary.bd[name] = {}
+    missing = [r for r in (reference, *against) if r not in by_curve]
+    if missing:
+        raise ValueError(f"summarize: reference curve(s) {missing} were not played; "
+                         f"play them or pick among {sorted(by_curve)}")
+    summary.bd = _bd_against(reference, summary.points, rates, values, metrics, counts)
+    for ref in against:
+        summary.bd_against[ref] = _bd_against(ref, summary.points, rates, values, metrics, counts)
+    return summary
+
+
+def _bd_against(
+    reference: str, points: dict[str, dict[str, list[float]]], rates: dict[str, np.ndarray],
+    values: dict[tuple[str, str], np.ndarray], metrics: Sequence[Metric], counts: np.ndarray,
+) -> dict[str, dict[str, tuple[float | None, float | None, float | None]]]:
+    """Every curve's BD-rate against ``reference`` per metric: the point from the curve
+    points, the 95% interval from the bootstrap resamples (``rates``: B x Q bpp per curve,
+    ``values``: B x Q per curve and metric)."""
+    out: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = {}
+    for name in points:
+        out[name] = {}
         for m in metrics:
-            ref_r = summary.points[reference]["bpp"]
-            point = bd_rate(ref_r, summary.points[reference][m.name],
-                            summary.points[name]["bpp"], summary.points[name][m.name]).value
+            point = bd_rate(points[reference]["bpp"], points[reference][m.name],
+                            points[name]["bpp"], points[name][m.name]).value
             boot = []
             for b in range(counts.shape[0]):
                 r = bd_rate(rates[reference][b], values[(reference, m.name)][b],
@@ -341,7 +363,7 @@ def summarize(
             # An interval only where (nearly) every resample defines the BD-rate.
             if len(boot) >= 0.9 * counts.shape[0]:
                 lo, hi = np.percentile(boot, [2.5, 97.5])
-                summary.bd[name][m.name] = (point, float(lo), float(hi))
+                out[name][m.name] = (point, float(lo), float(hi))
             else:
-                summary.bd[name][m.name] = (point, None, None)
-    return summary
+                out[name][m.name] = (point, None, None)
+    return out

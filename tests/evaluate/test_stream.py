@@ -198,11 +198,16 @@ def test_summarize_bd_rates_against_the_reference(model, make_strategy) -> None:
     plays = [play(c, q, fr, arrays, model, clean) for c in curves for q in (20, 60, 95)]
     metrics = stream_metrics(model.scorer, detector=True)
     assert [m.name for m in metrics] == ["map50", "score_drift", "recall", "new_recall"]
-    s = summarize(plays, metrics, S * S, "ref", block=3, resamples=30)
+    s = summarize(plays, metrics, S * S, "ref", block=3, resamples=30, against=("same",))
     assert s.points["ref"]["quality"] == [20, 60, 95]
     assert s.points["ref"]["bpp"][0] < s.points["ref"]["bpp"][-1]
     point, lo, _hi = s.bd["same"]["score_drift"]
     assert point == pytest.approx(0.0, abs=1e-9) and lo == pytest.approx(0.0, abs=1e-9)
+    # Against a further reference: the same table, keyed by that reference.
+    assert set(s.bd_against) == {"same"} and set(s.bd_against["same"]) == {"ref", "same"}
+    assert s.bd_against["same"]["ref"]["score_drift"] == pytest.approx(s.bd["same"]["score_drift"], abs=1e-9)
+    with pytest.raises(ValueError, match=r"'grace'.*not played"):
+        summarize(plays, metrics, S * S, "ref", block=3, resamples=30, against=("grace",))
 
 
 def test_block_bootstrap_draws_runs_of_frames() -> None:
