@@ -181,10 +181,7 @@ def rgb_to_planes(
         return _convert_pillow(image, forward_matrix(weights), "YCbCr")
     w, h = image.size
     pixels = _pixels.scratch_pixels(w, h) if scratch else _pixels.new_pixels(w, h)
-    source = _pixels.borrowed_pixels(image)  # the caller's pixels where they lie
-    if source is None:
-        source = _pixels.copy_pixels(image, pixels)
-    transform_rows(source, cv2_forward(weights), pixels)
+    _transform_image(image, cv2_forward(weights), pixels)
     return _pixels.scratch_image("YCbCr", w, h) if scratch else _pixels.image_on(pixels, "YCbCr")
 
 
@@ -200,12 +197,17 @@ def planes_to_rgb(planes: Image.Image, weights: tuple[float, float, float]) -> I
     planes.load()
     if _accelerator() is None:
         return _convert_pillow(planes, inverse_matrix(weights), "RGB")
-    w, h = planes.size
-    pixels = _pixels.new_pixels(w, h)
-    source = _pixels.borrowed_pixels(planes)
+    pixels = _pixels.new_pixels(*planes.size)
+    return _pixels.image_on(_transform_image(planes, cv2_inverse(weights), pixels), "RGB")
+
+
+def _transform_image(image: Image.Image, matrix: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """A loaded 3-band image's pixels through ``matrix`` into ``pixels`` (h, w, 4): read
+    where they lie when Pillow lends them, else copied into ``pixels`` and converted there."""
+    source = _pixels.borrowed_pixels(image)
     if source is None:
-        source = _pixels.copy_pixels(planes, pixels)
-    return _pixels.image_on(transform_rows(source, cv2_inverse(weights), pixels), "RGB")
+        source = _pixels.copy_pixels(image, pixels)
+    return transform_rows(source, matrix, pixels)
 
 
 def planes_to_rgb_in_place(pixels: np.ndarray, weights: tuple[float, float, float]) -> np.ndarray:
