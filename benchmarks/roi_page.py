@@ -91,6 +91,18 @@ def page(result: dict, command: str, video: str) -> str:
     return "\n".join(lines)
 
 
+def goal_verdict(bd: tuple[float | None, float | None, float | None], goal: float) -> str:
+    """One BD-rate (point, low, high) against a goal (the largest BD-rate that meets it): "met"
+    where the whole 95% interval is at or below it, "point only" where only the estimate is,
+    "MISSED" where the estimate is above it, "n/a" where the BD-rate is undefined."""
+    point, _lo, hi = bd
+    if point is None:
+        return "n/a"
+    if point > goal:
+        return "MISSED"
+    return "met" if hi is not None and hi <= goal else "point only"
+
+
 def goal_section(model: str, bd: dict) -> list[str]:
     """Issue #19's BD-rate goal for ``model`` (:data:`GOALS`), judged per ROI curve: met where the
     95% interval lies at or below the goal, MISSED where even the point estimate is above it."""
@@ -106,10 +118,8 @@ def goal_section(model: str, bd: dict) -> list[str]:
             continue
         row = []
         for m, goal in goals.items():
-            point, _lo, hi = cells.get(m, (None, None, None))
-            verdict = ("n/a" if point is None else "MISSED" if point > goal
-                       else "met" if hi is not None and hi <= goal else "point only")
-            row.append(f"{fmt_bd(cells.get(m, (None, None, None)))}: {verdict}")
+            value = tuple(cells.get(m, (None, None, None)))
+            row.append(f"{fmt_bd(value)}: {goal_verdict(value, goal)}")  # type: ignore[arg-type]
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     return lines
 

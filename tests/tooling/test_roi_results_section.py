@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.native_results import DOCS, page, replace_roi_section
+from benchmarks.roi_page import goal_verdict
 from benchmarks.roi_results import ROI_END, ROI_START, section
 
 BPP = [0.2, 0.4, 0.8]
@@ -30,8 +31,8 @@ def yolo() -> dict:
                      "new_recall": [0.1, None, None]},
         "grace": {"score_drift": [-0.3, -0.35, -0.25], "recall": [-0.3, None, None],
                   "new_recall": [-0.3, None, None]},
-        "grace+motion": {"score_drift": [-0.6, -0.7, -0.5], "recall": [-0.45, None, None],
-                         "new_recall": [-0.45, None, None]},
+        "grace+motion": {"score_drift": [-0.6, -0.7, -0.5], "recall": [-0.45, -0.5, -0.42],
+                         "new_recall": [-0.45, -0.5, -0.42]},
         "grace+feedback1": {"score_drift": [-0.49, -0.6, -0.4], "recall": [-0.5, None, None],
                             "new_recall": [-0.5, None, None]},
     }
@@ -81,12 +82,12 @@ def test_rows_verdicts_and_links(docs: Path) -> None:
     met = row(text, "grace+motion", "roi-results.md")
     assert met.startswith("| [grace+motion](roi-results.md) | 60 (400..459); 241 objects, 95 new | 15% | ")
     assert "| -60.0% [-70.0, -50.0] | n/a |" in met  # vs JPEG 4:4:4, then the stored value vs grace
-    assert met.endswith("| met: score drift -60.0% (goal <= -50%), recall -45.0% (goal <= -40%), "
-                        "new-object shortfall +0.0 points (goal <= 2) |")
+    assert met.endswith("| met: score drift -60.0% [-70.0, -50.0] (goal <= -50%), recall -45.0% "
+                        "[-50.0, -42.0] (goal <= -40%), new-object shortfall +0.0 points (goal <= 2) |")
     missed = row(text, "grace+feedback1", "roi-results.md")
     assert "| -49.0% [-60.0, -40.0] | -20.0% [-30.0, -10.0] |" in missed
-    assert missed.endswith("| MISSED: score drift -49.0% (goal <= -50%), recall -50.0% (goal <= -40%), "
-                           "new-object shortfall +5.0 points (goal <= 2) |")
+    assert missed.endswith("| MISSED: score drift -49.0% [-60.0, -40.0] (goal <= -50%), recall -50.0% "
+                           "(goal <= -40%), new-object shortfall +5.0 points (goal <= 2) |")
     assert "Issue #19's goal for this model is met by `grace+motion`." in text
     # GRACE without ROI is the baseline row, no verdict; plain JPEG 4:2:0 is no row.
     assert row(text, "grace", "roi-results.md").endswith("| - | -30.0% | - | -30.0% | - | - |")
@@ -99,9 +100,18 @@ def test_segmenter_goal_and_recomputed_baseline(docs: Path) -> None:
     assert r.startswith("| [grace+motion](roi-results-selfie.md) | 40 (400..478, every 2) | 10% | ")
     # Against grace: recomputed from the stored points (bpp halved at equal accuracy), marked.
     assert "| -80.0% [-90.0, -70.0] | -50.0% * |" in r
-    assert r.endswith("| met: pixel agreement -80.0% (goal <= -75%) |")
+    # The estimate meets the goal, the interval reaches above it.
+    assert r.endswith("| point only: pixel agreement -80.0% [-90.0, -70.0] (goal <= -75%) |")
     assert "roi-results-selfie.json predates the stored intervals" in text
     assert "roi-results.json predates" not in text
+
+
+def test_goal_verdicts_follow_the_interval() -> None:
+    assert goal_verdict((-0.6, -0.7, -0.5), -0.5) == "met"
+    assert goal_verdict((-0.6, -0.7, -0.4), -0.5) == "point only"
+    assert goal_verdict((-0.6, None, None), -0.5) == "point only"
+    assert goal_verdict((-0.4, -0.7, -0.1), -0.5) == "MISSED"
+    assert goal_verdict((None, None, None), -0.5) == "n/a"
 
 
 def test_a_missing_field_names_the_file_and_the_command(tmp_path: Path) -> None:
