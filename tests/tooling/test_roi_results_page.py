@@ -38,7 +38,9 @@ def test_page_states_each_goal_from_the_measured_figures() -> None:
     assert "1.20 ms per 768x576 frame (goal <= 5 ms: met)" in text
     assert "= 1.20x (goal <= 1.5x: met)" in text
     assert "goal <= 1.5x: MISSED" in page(result(9.0), "x", "vtest.avi")
-    assert "vtest.avi frames 400..402" in text
+    assert "vtest.avi frames 400..402 (3 frames, every 1)" in text
+    every_other = {**result(6.0), "step": 2}
+    assert "frames 400..404 (3 frames, every 2)" in page(every_other, "x", "vtest.avi")
     assert "Clean objects" not in text  # no detector, no object counts
 
 
