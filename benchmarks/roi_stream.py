@@ -88,22 +88,26 @@ class Clip:
         return Path(self.path).name
 
 
-def clip_for(model: str, jobs: tuple[Job, ...] = JOBS, spec: dict[str, dict[str, Any]] = SPEC) -> Clip:
-    """The clip a model's stream plays: the video of the packaged set that its job in
-    benchmarks/native_results.py is judged on (``--images``), from that set's first frame, so the
-    stream pages and the still-image rows look at the same camera and the same unfitted frames."""
-    for job in jobs:
-        args = list(job.args)
-        if "--strategy" in args and args[args.index("--strategy") + 1] == model:
-            images = args[args.index("--images") + 1]
-            video = spec.get(images, {}).get("video")
-            if video is None:
-                raise ValueError(f"set {images!r} of job {job.name!r} is not one video; the stream "
-                                 "plays a clip: give the job a set with a 'video' entry in "
-                                 "benchmarks/packaged_spec.py")
-            return Clip(video["source"], video["path"], int(video["first"]))
-    raise ValueError(f"no job in benchmarks/native_results.py benches --strategy {model}; add one (its "
-                     "--images set names the clip) or pick a model that has one")
+def clip_for(model: str, jobs: tuple[Job, ...] = JOBS, spec: dict[str, dict[str, Any]] = SPEC,
+             images: str | None = None) -> Clip:
+    """The clip a model's stream plays: the video of the packaged set ``images``, or by default
+    of the set its job in benchmarks/native_results.py is judged on (``--images``), from that
+    set's first frame, so the stream pages and the still-image rows look at the same camera and
+    the same unfitted frames."""
+    owner = f"set {images!r}"
+    if images is None:
+        job = next((j for j in jobs if "--strategy" in j.args
+                    and j.args[list(j.args).index("--strategy") + 1] == model), None)
+        if job is None:
+            raise ValueError(f"no job in benchmarks/native_results.py benches --strategy {model}; add one "
+                             "(its --images set names the clip), pick a model that has one, or pass --images")
+        images = job.args[list(job.args).index("--images") + 1]
+        owner = f"set {images!r} of job {job.name!r}"
+    video = spec.get(images, {}).get("video")
+    if video is None:
+        raise ValueError(f"{owner} is not one video; the stream plays a clip: give it a 'video' entry "
+                         "in benchmarks/packaged_spec.py, or pass --images with a set that has one")
+    return Clip(video["source"], video["path"], int(video["first"]))
 
 
 # -- codecs -------------------------------------------------------------------------
@@ -306,6 +310,8 @@ def overlay(frame: np.ndarray, blocks: np.ndarray, block: int = 16) -> Image.Ima
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="yolov3-tiny-coco", help="zoo model; its strategy has the same name")
+    ap.add_argument("--images", default=None,
+                    help="packaged set whose video to play (default: the one of the model's results row)")
     ap.add_argument("--first", type=int, default=None, help="first frame (default: the clip's, clip_for)")
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--step", type=int, default=1)
@@ -324,12 +330,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.page_only:
         result = json.loads(args.out.with_suffix(".json").read_text())
-        video = clip_for(result["model"]).name
+        video = result.get("video") or clip_for(result["model"]).name
         args.out.write_text(page(result, result.get("command", "python benchmarks/roi_stream.py"), video))
         return 0
     torch.set_num_threads(1)
     qualities = [int(q) for q in args.qualities.split(",")]
-    clip = clip_for(args.model)
+    clip = clip_for(args.model, images=args.images)
     first = clip.first if args.first is None else args.first
     indices = list(range(first, first + args.frames * args.step, args.step))
     by_index = read_frames(source_root(clip.source) / clip.path, indices)

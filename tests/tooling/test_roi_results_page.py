@@ -70,3 +70,8 @@ def test_each_model_plays_the_clip_of_its_results_row() -> None:
         clip_for("classifier", jobs, spec)
     with pytest.raises(ValueError, match=r"no job .* benches --strategy other"):
         clip_for("other", jobs, spec)
+    # Another set's video on request (a moving camera for the same model), first frame its own.
+    spec["pan"] = {"video": {"source": "skv", "path": "d/pan.mp4", "step": 10, "first": 0}}
+    assert clip_for("face-net", jobs, spec, images="pan").path == "d/pan.mp4"
+    with pytest.raises(ValueError, match="set 'stills' is not one video"):
+        clip_for("face-net", jobs, spec, images="stills")
