@@ -95,9 +95,10 @@ def borrowed_pixels(image: Image.Image) -> np.ndarray | None:
     w, h = image.size
     try:
         capsule = image.im.__arrow_c_array__()
+        # a capsule of another name (not the interface's array) raises ValueError here
+        array = _ArrowArray.from_address(_capsule_pointer(capsule, b"arrow_array"))
     except (AttributeError, ValueError, TypeError):
         return None
-    array = _ArrowArray.from_address(_capsule_pointer(capsule, b"arrow_array"))
     if not (array.length == w * h and array.offset == 0 and array.n_children == 1):
         return None
     child = array.children[0].contents

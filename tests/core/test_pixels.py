@@ -41,6 +41,20 @@ def test_borrowed_view_is_the_images_memory_and_outlives_it() -> None:
     assert tuple(view[0, 0, :3]) == (1, 2, 3)  # the export keeps the memory alive
 
 
+def test_an_export_of_another_kind_is_not_read() -> None:
+    real = Image.new("RGB", (8, 8))
+
+    class OtherExport:  # hands out the schema capsule where the array's is expected
+        def __arrow_c_array__(self) -> object:
+            return real.im.__arrow_c_schema__()
+
+    class Fake:
+        size = (8, 8)
+        im = OtherExport()
+
+    assert _pixels.borrowed_pixels(Fake()) is None  # type: ignore[arg-type]
+
+
 def test_images_in_several_blocks_are_not_lent_and_still_encode_exactly() -> None:
     # Pillow keeps rows of large images in several blocks: no zero-copy view,
     # the encoder copies, and the planes are the same.
