@@ -17,8 +17,9 @@ crop/letterbox/resize to its input, then JPEG 4:2:0 or 4:4:4; the server runs
 the rest of the model), GRACE without ROI, GRACE with ROI
 from motion, from the server's feedback at lag 1 and 5, and their union;
 the union with standard JPEG tables (what the region gives without the
-tables); the union under other ``background=`` policies. Then the device
-cost on one core: motion masks and ROI encode against plain GRACE encode.
+tables); the union under other ``background=`` policies. The device cost
+(motion masks, ROI encode against plain GRACE encode, on one core) is
+measured by ``benchmarks/speed.py --one-core --group roi``.
 
 The page (``--out``) and a JSON of every point (next to it) are written
 from the run; docs/roi.md quotes only this page.
@@ -29,7 +30,7 @@ from __future__ import annotations
 import os
 
 if __name__ == "__main__":
-    # The device cost is measured on one core: BLAS threads off before numpy loads.
+    # One thread per library (the models run one frame at a time): BLAS threads off before numpy loads.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import _path  # noqa: F401  (the checkout on sys.path)
@@ -242,35 +243,6 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
     return out
 
 
-# -- device cost ----------------------------------------------------------------------
-def device_cost(frames: list[np.ndarray], images: list[Image.Image], strategy: Strategy, quality: int,
-                refresh: int) -> dict[str, float]:
-    """Median ms per frame on one thread: motion mask, GRACE encode, GRACE+ROI encode (motion ROI)."""
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-    motion = MotionRoi(refresh=refresh)
-    masks, t_motion = [], []
-    for f in frames:
-        t0 = time.perf_counter()
-        masks.append(motion(f))
-        t_motion.append(time.perf_counter() - t0)
-    plain, roi = GraceFrames(strategy, quality), GraceFrames(strategy, quality)
-    t_plain, t_roi = [], []
-    for _ in range(2):
-        for im, m in zip(images, masks, strict=True):
-            t0 = time.perf_counter()
-            plain.encode(im, None)
-            t1 = time.perf_counter()
-            roi.encode(im, m)
-            t_roi.append(time.perf_counter() - t1)
-            t_plain.append(t1 - t0)
-    return {
-        "motion_ms": 1e3 * float(np.median(t_motion[1:])),
-        "grace_encode_ms": 1e3 * float(np.median(t_plain)),
-        "roi_encode_ms": 1e3 * float(np.median(t_roi)),
-    }
-
-
 # -- plots ----------------------------------------------------------------------------
 #: Curves drawn in the bytes-per-frame plot.
 PLOTTED = ("jpeg-444", "grace", "grace+motion", "grace+feedback1", "grace+motion+feedback1")
@@ -379,7 +351,6 @@ def main(argv: list[str] | None = None) -> int:
         "clean_objects": int(sum(len(o) for o in clean.objects)),
         "new_objects": int(sum(int((a < NEW_FRAMES).sum()) for a in clean.ages)),
         "summary": asdict(summary), "cost_quality": cost_quality,
-        "device": device_cost(arrays, images, strategy, cost_quality, args.refresh),
     }
     middle = [p for p in plays if p.quality == cost_quality and p.curve in PLOTTED]
     result["bytes_per_frame"] = {p.curve: (p.bits / 8).tolist() for p in middle}

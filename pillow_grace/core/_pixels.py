@@ -112,49 +112,64 @@ def borrowed_pixels(image: Image.Image) -> np.ndarray | None:
 
 
 class _Scratch(threading.local):
-    """Per-thread buffers for the last frame size seen. A camera loop reuses
-    them; fresh multi-megabyte buffers per frame cost more in page faults than
-    the colour conversion itself (docs/speed.md)."""
+    """Per-thread buffers, one per (name, shape), for the shapes seen last.
+    A camera loop reuses them; fresh multi-megabyte buffers per frame cost
+    more in page faults than the colour conversion itself (docs/speed.md).
+    Several shapes are kept, not one, so that a loop alternating two frame
+    sizes (a stream and its thumbnails) does not reallocate every call; the
+    least recently used go first once they hold more than ``CAP`` bytes, so
+    a library of photos of many sizes does not pile them up."""
+
+    #: Bytes of buffers kept per thread beyond the one just asked for.
+    CAP = 128 << 20
 
     def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-        self.images: dict[str, Image.Image] = {}
+        self.arrays: dict[tuple[str, tuple[int, ...], str], np.ndarray] = {}
+        self.images: dict[tuple[str, tuple[int, ...], str], Image.Image] = {}
 
-    def array(self, key: str, w: int, h: int, channels: int) -> np.ndarray:
-        a = self.arrays.get(key)
-        if a is None or a.shape != (h, w, channels):
-            a = self.arrays[key] = np.empty((h, w, channels), np.uint8)
-            self.images = {k: v for k, v in self.images.items() if not k.startswith(key + ":")}
+    def get(self, key: str, shape: tuple[int, ...], dtype: type = np.uint8) -> np.ndarray:
+        name = (key, shape, np.dtype(dtype).str)
+        a = self.arrays.pop(name, None)
+        if a is None:
+            a = np.empty(shape, dtype)
+            kept = sum(b.nbytes for b in self.arrays.values())
+            while self.arrays and kept > self.CAP:
+                oldest = next(iter(self.arrays))
+                kept -= self.arrays.pop(oldest).nbytes
+                self.images = {k: v for k, v in self.images.items() if k[:2] != oldest[:2]}
+        self.arrays[name] = a  # most recently used last
         return a
 
     def image(self, key: str, mode: str, w: int, h: int) -> Image.Image:
-        pixels = self.array(key, w, h, 4)
-        im = self.images.get(f"{key}:{mode}")
+        pixels = self.get(key, (h, w, 4))
+        im = self.images.get((key, (h, w, 4), mode))
         if im is None:
-            im = self.images[f"{key}:{mode}"] = image_on(pixels, mode)
+            im = self.images[(key, (h, w, 4), mode)] = image_on(pixels, mode)
         return im
-
-    def strips(self, w: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        """Two (rows, w, 3) temporaries for a strip-wise conversion."""
-        return self.array("strip-in", w, rows, 3), self.array("strip-out", w, rows, 3)
 
 
 _scratch = _Scratch()
 
 
-def scratch_pixels(w: int, h: int) -> np.ndarray:
-    """This thread's reusable (h, w, 4) buffer, overwritten by the next user
-    in this thread (an encoder's planes, consumed at once)."""
-    return _scratch.array("frame", w, h, 4)
+def scratch_pixels(w: int, h: int, key: str = "frame") -> np.ndarray:
+    """This thread's reusable (h, w, 4) buffer named ``key``, overwritten by
+    the next user in this thread (an encoder's planes, consumed at once). A
+    step that reads one buffer while writing another (the ROI transform
+    reads the planes in "frame") names its own."""
+    return _scratch.get(key, (h, w, 4))
 
 
-def scratch_image(mode: str, w: int, h: int) -> Image.Image:
-    """An image of ``mode`` on :func:`scratch_pixels` (see :func:`image_on`)."""
-    return _scratch.image("frame", mode, w, h)
+def scratch_image(mode: str, w: int, h: int, key: str = "frame") -> Image.Image:
+    """An image of ``mode`` on :func:`scratch_pixels` ``key`` (see :func:`image_on`)."""
+    return _scratch.image(key, mode, w, h)
 
 
+def scratch_floats(key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """This thread's reusable float32 array for ``key`` and ``shape`` (contents undefined),
+    for intermediate results consumed within one call."""
+    return _scratch.get(key, shape, np.float32)
 
 
 def strip_buffers(w: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     """This thread's two (rows, w, 3) temporaries for a strip-wise conversion."""
-    return _scratch.strips(w, rows)
+    return _scratch.get("strip-in", (rows, w, 3)), _scratch.get("strip-out", (rows, w, 3))

@@ -34,7 +34,6 @@ untouched: the file is byte for byte the one written without ``roi``.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -44,34 +43,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pillow_grace.core import colour
+from pillow_grace.core import _pixels, colour
+from pillow_grace.core._truncation import ZIGZAG_RANK, expand_cells, truncate_component
 from pillow_grace.core.errors import EncodeOptionError
 from pillow_grace.core.strategy import SUBSAMPLING_FACTORS
-
-
-def _dct_matrix() -> np.ndarray:
-    """The orthonormal 8-point DCT-II (JPEG's DCT is its 2-D separable form)."""
-    n = np.arange(8)
-    d = np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16) * np.sqrt(2 / 8)
-    d[0] /= np.sqrt(2)
-    return d.astype(np.float32)
-
-
-_D = _dct_matrix()
-
-
-def _zigzag_rank() -> np.ndarray:
-    """Position in JPEG's zigzag scan of each coefficient, natural (row-major) order."""
-    order = sorted(((u, v) for u in range(8) for v in range(8)),
-                   key=lambda uv: (uv[0] + uv[1], uv[0] if (uv[0] + uv[1]) % 2 else uv[1]))
-    rank = np.empty(64, np.int32)
-    for i, (u, v) in enumerate(order):
-        rank[8 * u + v] = i
-    return rank
-
-
-#: ZIGZAG_RANK[8 u + v]: the zigzag index of coefficient (u, v).
-ZIGZAG_RANK = _zigzag_rank()
 
 
 # -- the background policy ----------------------------------------------------
@@ -166,7 +141,7 @@ class Roi:
             for x0, y0, x1, y1 in self.boxes:
                 x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
                 if x1 > x0 and y1 > y0:
-                    w[y0 // mh: -(-y1 // mh), x0 // mw: -(-x1 // mw)] = 1.0
+                    w[y0 // mh : -(-y1 // mh), x0 // mw : -(-x1 // mw)] = 1.0
         else:
             assert self.map is not None
             m, cell = _cells(self.map, width, height)
@@ -249,8 +224,10 @@ def apply(
     subsampling: str,
 ) -> Image.Image:
     """The planes to hand to libjpeg: ``planes`` itself without an ROI or where
-    the ROI covers every MCU, else a new image (YCbCr or L) whose background
-    blocks are their reconstructions under ``background``.
+    the ROI covers every MCU, else an image (YCbCr or L) whose background
+    blocks are their reconstructions under ``background``. That image may be
+    a per-thread buffer that the next call in this thread overwrites (the
+    codec hands it to libjpeg at once); ``planes`` is never written.
 
     ``planes`` is what the codec gives libjpeg: YCbCr, L, or RGB for BT.601
     weights (converted here exactly as libjpeg would, see :mod:`.colour`)."""
@@ -263,27 +240,42 @@ def apply(
     if weights.min() >= 1:
         return planes
     policy = background or parse_background(None)
-    if planes.mode == "RGB":
-        planes = colour.rgb_to_planes(planes, colour.BT601)
-    # One contiguous array per component: blocks are then gathered in runs of 8 bytes.
-    bands = [np.array(b) for b in (planes.split() if mode == "YCbCr" else (planes,))]
     mw, mh = mcu
     whole = weights[: height // mh, : width // mw]  # MCUs cut by the edge are kept (weight 1)
     th, tw = whole.shape[0] * mh, whole.shape[1] * mw
     groups = _groups(whole, policy)
-    fx, fy = SUBSAMPLING_FACTORS[subsampling] if mode == "YCbCr" else (1, 1)
-    for c, band in enumerate(bands):
-        table = np.asarray(qtables[min(c, len(qtables) - 1)], np.float32)
-        _component(band[:th, :tw], groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
+    if not groups:
+        return planes
+    # Which pixels take the reconstruction: the background MCUs, at full resolution.
+    outside = np.zeros(whole.shape, np.uint8)
+    for sel, _, _ in groups:
+        outside[sel] = 1
+    pixel_mask = expand_cells(outside, mh, mw)
     if mode == "L":
-        return Image.fromarray(bands[0])
-    return Image.merge("YCbCr", [Image.fromarray(b) for b in bands])
-
-
-#: The 2-D DCT as one 64x64 matrix on row-major blocks: coefficients = _K @ block.
-_K = np.kron(_D, _D)
-#: Natural-order index of each zigzag position.
-_ZIGZAG = np.argsort(ZIGZAG_RANK)
+        band = np.array(planes)
+        truncate_component(band[:th, :tw], pixel_mask, groups, mcu, (1, 1), qtables[0])
+        return Image.fromarray(band)
+    if planes.mode == "RGB":
+        planes = colour.rgb_to_planes(planes, colour.BT601, scratch=True)
+    pixels = _pixels.borrowed_pixels(planes)
+    if pixels is None:
+        pixels = _pixels.copy_pixels(planes, _pixels.new_pixels(width, height))
+    cv2 = colour._accelerator()
+    # Three fresh contiguous planes (extractChannel: SIMD, and skips Pillow's padding byte).
+    bands = [
+        cv2.extractChannel(pixels, c) if cv2 else np.ascontiguousarray(pixels[:, :, c]) for c in range(3)
+    ]
+    fx, fy = SUBSAMPLING_FACTORS[subsampling]
+    for c in range(3):
+        table = qtables[min(c, len(qtables) - 1)]
+        truncate_component(bands[c][:th, :tw], pixel_mask, groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
+    out = _pixels.scratch_pixels(width, height, key="roi")
+    for c in range(3):
+        if cv2:
+            cv2.insertChannel(bands[c], out, c)
+        else:
+            out[:, :, c] = bands[c]
+    return _pixels.scratch_image("YCbCr", width, height, key="roi")
 
 
 def _groups(weights: np.ndarray, policy: Background) -> list[tuple[np.ndarray, int, int]]:
@@ -301,65 +293,4 @@ def _groups(weights: np.ndarray, policy: Background) -> list[tuple[np.ndarray, i
     return [(sel, keep, mult) for (keep, mult), sel in out.items()]
 
 
-def _component(
-    plane: np.ndarray,
-    groups: list[tuple[np.ndarray, int, int]],
-    mcu: tuple[int, int],
-    factor: tuple[int, int],
-    qtable: np.ndarray,
-) -> None:
-    """One component, in place: the MCUs of each group replaced by their
-    truncated reconstructions, at the component's own resolution (``factor``
-    = its subsampling), written back full-size."""
-    mw, mh = mcu
-    fx, fy = factor
-    rows, cols = plane.shape[0] // mh, plane.shape[1] // mw
-    if fx == 1 and fy == 1:
-        # Full resolution: the plane as rows of 64 (one block each, in raster order),
-        # one reshuffle there and one back; the selected rows are then gathered and
-        # scattered whole (measured faster than gathering from a 6-D view).
-        h, w = plane.shape
-        blocks = plane.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
-        for sel, keep, mult in groups:
-            rows8 = np.repeat(np.repeat(sel, mh // 8, axis=0), mw // 8, axis=1).reshape(-1)
-            blocks[rows8] = _pixels(_truncate(blocks[rows8].astype(np.float32), keep, mult, qtable))
-        plane[...] = blocks.reshape(h // 8, w // 8, 8, 8).transpose(0, 2, 1, 3).reshape(h, w)
-        return
-    # Subsampled: libjpeg averages fy x fx cells; constant cells average back exactly.
-    mcus = plane.reshape(rows, mh, cols, mw).transpose(0, 2, 1, 3)  # a view: (rows, cols, mh, mw)
-    for sel, keep, mult in groups:
-        px = mcus[sel]
-        n = px.shape[0]
-        blocks = px.reshape(n, 8, fy, 8, fx).mean(axis=(2, 4), dtype=np.float32).reshape(n, 64)
-        out = _pixels(_truncate(blocks, keep, mult, qtable)).reshape(n, 8, 8)
-        mcus[sel] = np.repeat(np.repeat(out, fy, axis=1), fx, axis=2)
-
-
-def _pixels(rec: np.ndarray) -> np.ndarray:
-    """Level-shifted reconstructions -> 8-bit samples, rounded half up and clipped."""
-    rec += 128.5
-    out = rec.astype(np.int16)  # truncation = floor here (clipped below where negative)
-    np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8)
-
-
-def _truncate(blocks: np.ndarray, keep: int, mult: int, qtable: np.ndarray) -> np.ndarray:
-    """Row-major blocks (n, 64) of samples -> their level-shifted reconstructions from
-    the first ``keep`` zigzag coefficients, each quantized with ``mult``
-    times its table step (whole multiples, so libjpeg's quantizer lands on
-    them). Only the kept rows of the DCT are multiplied: DC plus five AC
-    coefficients cost a tenth of a full transform."""
-    basis, basis_t = _bases(keep)
-    step = qtable[_ZIGZAG[:keep]] * mult
-    coef = blocks @ basis_t
-    coef[:, 0] -= 1024.0  # JPEG's level shift by 128 touches only the DC: 128 * 64 / 8
-    q = np.rint(coef / step) * step
-    return q @ basis
-
-
-@functools.lru_cache(maxsize=64)
-def _bases(keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``keep`` zigzag rows of the DCT, and their transpose laid out contiguously
-    (a contiguous right operand halves the product's time)."""
-    basis = np.ascontiguousarray(_K[_ZIGZAG[:keep]])
-    return basis, np.ascontiguousarray(basis.T)
+__all__ = ["DEFAULT_BACKGROUND", "ZIGZAG_RANK", "Background", "Roi", "apply", "mcu_size", "parse_background"]

@@ -131,3 +131,23 @@ def test_opencv_decodes_do_not_share_the_threads_buffer() -> None:
     planes.draft("YCbCr", None)
     expected = colour.reference_transform(np.asarray(planes), colour.inverse_fixed(WEIGHTS))[:, :, ::-1]
     np.testing.assert_array_equal(first, expected)
+
+
+def test_scratch_buffers_are_kept_per_shape_and_capped(monkeypatch) -> None:
+    """A loop alternating two frame sizes gets its own buffers back for each
+    (no reallocation per call), and buffers past the byte cap go, oldest first."""
+    scratch = _pixels._Scratch()
+    big, small = scratch.get("frame", (48, 64, 4)), scratch.get("frame", (24, 32, 4))
+    floats = scratch.get("frame", (48, 64, 4), np.float32)
+    assert floats is not big and floats.dtype == np.float32
+    for _ in range(3):
+        assert scratch.get("frame", (48, 64, 4)) is big
+        assert scratch.get("frame", (24, 32, 4)) is small
+    image = scratch.image("frame", "YCbCr", 64, 48)
+    assert scratch.image("frame", "YCbCr", 64, 48) is image
+    monkeypatch.setattr(_pixels._Scratch, "CAP", big.nbytes + small.nbytes)
+    scratch.get("other", (10, 10, 4))  # over the cap now: the least recently used (floats) goes
+    assert scratch.get("frame", (48, 64, 4), np.float32) is not floats
+    scratch.get("huge", (200, 200, 4))  # the least recently used go until the rest fit
+    assert scratch.get("frame", (48, 64, 4)) is not big
+    assert scratch.image("frame", "YCbCr", 64, 48) is not image  # its image went with its buffer

@@ -12,7 +12,7 @@ from PIL import Image
 
 import pillow_grace
 from pillow_grace import EncodeOptionError, Strategy
-from pillow_grace.core import colour, roi
+from pillow_grace.core import codec, colour, roi
 
 W, H = 203, 138  # not a multiple of 8: the edge MCUs are partial
 
@@ -22,9 +22,9 @@ def image(photo: Image.Image) -> Image.Image:
     return photo.crop((0, 0, W, H))
 
 
-@pytest.fixture(params=["4:2:0", "4:4:4", "bt601", "grey"])
+@pytest.fixture(params=["4:2:0", "4:2:2", "4:4:4", "bt601", "grey"])
 def case(request: pytest.FixtureRequest, make_strategy: Callable[..., Strategy], image: Image.Image):
-    """(image, strategy, options): G-YUV 4:2:0 and 4:4:4, BT.601 (libjpeg
+    """(image, strategy, options): G-YUV 4:2:0, 4:2:2 and 4:4:4, BT.601 (libjpeg
     converts the colours), and a grey image."""
     if request.param == "bt601":
         return image, make_strategy(weights=colour.BT601, subsampling="4:2:0"), {}
@@ -123,13 +123,48 @@ def test_low_background_keeps_only_the_low_frequencies(make_strategy, image) -> 
     coded = np.asarray(Image.open(io.BytesIO(save(grey, strategy, quality=50, roi=[], background="low:5"))))
     plain = np.asarray(Image.open(io.BytesIO(save(grey, strategy, quality=50))))
 
+    n = np.arange(8)
+    dct8 = np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16) * np.sqrt(2 / 8)
+    dct8[0] /= np.sqrt(2)  # the orthonormal DCT-II; np.kron(dct8, dct8) acts on row-major blocks
+
     def high_energy(pixels: np.ndarray) -> float:
         blocks = pixels[: H // 8 * 8, : W // 8 * 8].astype(np.float64)
         blocks = blocks.reshape(H // 8, 8, W // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
-        coef = blocks @ roi._K.T.astype(np.float64)
+        coef = blocks @ np.kron(dct8, dct8).T
         return float((coef[:, roi.ZIGZAG_RANK >= 6] ** 2).mean())
 
     assert high_energy(coded) < 0.02 * high_energy(plain)
+
+
+@pytest.mark.parametrize("background", ["dc", "low:5", "coarse:3"])
+def test_without_opencv_the_roi_file_is_the_same(case, background: str, monkeypatch) -> None:
+    """The ROI transform uses OpenCV's kernels where cv2 is importable and numpy
+    otherwise (a device may have neither torch nor cv2): the same file either way,
+    for every mode, with a boolean ROI and with weights (several groups)."""
+    image, strategy, _ = case
+    rng = np.random.default_rng(5)
+    rois = [[(40, 24, 120, 90)], rng.choice([0.0, 0.3, 0.7, 1.0], size=(-(-H // 8), -(-W // 8)))]
+    fast = [save(image, strategy, quality=70, roi=r, background=background) for r in rois]
+    monkeypatch.setattr(colour, "_cv2_module", None)
+    assert [save(image, strategy, quality=70, roi=r, background=background) for r in rois] == fast
+
+
+def test_the_callers_planes_are_never_written(make_strategy, image) -> None:
+    """encode_planes reads the caller's planes in place; the ROI transform works on copies."""
+    strategy = make_strategy(subsampling="4:2:0")
+    planes = colour.rgb_to_planes(image, strategy.weights)
+    before = planes.tobytes()
+    out = io.BytesIO()
+    codec.encode_planes(
+        planes,
+        out,
+        strategy,
+        codec.EncodeOptions(
+            quality=50, roi=roi.Roi([(16, 16, 80, 64)]), background=roi.parse_background("dc")
+        ),
+    )
+    assert planes.tobytes() == before
+    assert len(out.getvalue()) < len(save(image, strategy, quality=50))
 
 
 def test_weights_between_zero_and_one_land_between(make_strategy, image) -> None:
@@ -160,8 +195,12 @@ def test_every_encoder_entry_point_writes_the_same_roi_file(make_strategy, image
     pillow_grace.encode(image, buf, strategy, quality=70, roi=boxes, background="low:3")
     assert buf.getvalue() == by_save
     path = tmp_path / "f.jpg"
-    pillow_grace.encode(image, path, strategy, pillow_grace.EncodeOptions.from_mapping(
-        {"quality": 70, "roi": boxes, "background": "low:3"}))
+    pillow_grace.encode(
+        image,
+        path,
+        strategy,
+        pillow_grace.EncodeOptions.from_mapping({"quality": 70, "roi": boxes, "background": "low:3"}),
+    )
     assert path.read_bytes() == by_save
 
 
