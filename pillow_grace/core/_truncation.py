@@ -132,8 +132,8 @@ def _reconstruct(
     # Forward: rows of 8 samples -> kv horizontal frequencies; then columns of 8 -> ku vertical.
     # Intermediates live in per-thread buffers: fresh megabyte arrays per frame cost more in
     # page faults than the products themselves.
-    rows = np.matmul(
-        samples.reshape(-1, 8), _DT[:, :kv], out=_pixels.scratch_floats("roi-rows", (h * w // 8, kv))
+    rows = _row_products(
+        samples.reshape(-1, 8), _DT[:, :kv], _pixels.scratch_floats("roi-rows", (h * w // 8, kv))
     )
     coef = np.matmul(
         _D[:ku],
@@ -162,8 +162,26 @@ def _reconstruct(
         quantized.reshape(h // 8, ku, -1),
         out=_pixels.scratch_floats("roi-cols", (h // 8, 8, w // 8 * kv)),
     )
-    rec = np.matmul(cols.reshape(-1, kv), _D[:kv], out=_pixels.scratch_floats("roi-rec", (h * w // 8, 8)))
+    rec = _row_products(cols.reshape(-1, kv), _D[:kv], _pixels.scratch_floats("roi-rec", (h * w // 8, 8)))
     return rec.reshape(h, w)
+
+
+#: Multiply-adds (m n k) below which OpenBLAS runs a product on one thread.
+_ONE_THREAD_WORK = 1 << 18
+
+
+def _row_products(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``a @ b`` into ``out`` for a tall, skinny ``a`` (one row per 8 samples),
+    in slices small enough that OpenBLAS keeps each product on one thread.
+
+    Why slices: for a product this thin, waking BLAS threads costs more than
+    they save, and on a busy machine (a camera's other work, a second stream)
+    a waiting thread turned a 0.2 ms product into 16 ms (measured here on two
+    cores). Slices also stay in cache; the per-slice call costs microseconds."""
+    step = max(1, _ONE_THREAD_WORK // (a.shape[1] * b.shape[1]))
+    for i in range(0, a.shape[0], step):
+        np.matmul(a[i : i + step], b, out=out[i : i + step])
+    return out
 
 
 #: The DCT matrix transposed, laid out contiguously.

@@ -241,3 +241,13 @@ def test_options_without_roi_are_the_defaults() -> None:
     opts = pillow_grace.EncodeOptions.from_mapping({"roi": [(0, 0, 8, 8)], "background": "dc"})
     assert opts.background == roi.Background(1, 1.0)
     assert opts.roi is not None and opts.roi.boxes == ((0, 0, 8, 8),)
+
+
+def test_the_file_does_not_depend_on_how_the_products_are_sliced(make_strategy, image, monkeypatch) -> None:
+    """The row products run in slices (one BLAS thread each); any slicing gives the same file."""
+    from pillow_grace.core import _truncation
+
+    strategy = make_strategy(subsampling="4:2:0")
+    whole = save(image, strategy, quality=60, roi=[(30, 20, 90, 70)], background="coarse:2")
+    monkeypatch.setattr(_truncation, "_ONE_THREAD_WORK", 8 * 8 * 37)  # 37 rows a slice: ragged ends
+    assert save(image, strategy, quality=60, roi=[(30, 20, 90, 70)], background="coarse:2") == whole
