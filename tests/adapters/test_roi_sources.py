@@ -11,6 +11,7 @@ from PIL import Image
 cv2 = pytest.importorskip("cv2")
 import grace_opencv as gcv  # noqa: E402
 from grace_opencv.roi import FeedbackRoi, MotionRoi, boxes_to_blocks, mask_to_blocks, union  # noqa: E402
+from pillow_grace.core.colour import BT601  # noqa: E402
 
 W, H = 160, 128
 
@@ -112,8 +113,11 @@ def test_feedback_margin_and_union() -> None:
         FeedbackRoi(lag=0)
 
 
-def test_cv2_adapter_writes_the_pillow_roi_file(photo: Image.Image, make_strategy, tmp_path) -> None:
-    strategy = make_strategy(subsampling="4:2:0")
+@pytest.mark.parametrize("bt601", [False, True], ids=["g-yuv", "bt601"])
+def test_cv2_adapter_writes_the_pillow_roi_file(photo: Image.Image, make_strategy, tmp_path, bt601) -> None:
+    """Both adapters, both colour routes: with BT.601 weights the cv2 adapter hands
+    the ROI step RGB in its per-thread buffer, which is converted there in place."""
+    strategy = make_strategy(subsampling="4:2:0", **({"weights": BT601} if bt601 else {}))
     rgb = np.asarray(photo.crop((0, 0, W, H)))
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     roi = boxes_to_blocks([(20, 20, 90, 70)], W, H, 16)
