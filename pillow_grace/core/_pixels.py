@@ -164,6 +164,11 @@ def scratch_image(mode: str, w: int, h: int, key: str = "frame") -> Image.Image:
     return _scratch.image(key, mode, w, h)
 
 
+def scratch_plane(w: int, h: int, key: str) -> np.ndarray:
+    """This thread's reusable (h, w) uint8 plane named ``key`` (contents undefined)."""
+    return _scratch.get(key, (h, w))
+
+
 def scratch_floats(key: str, shape: tuple[int, ...]) -> np.ndarray:
     """This thread's reusable float32 array for ``key`` and ``shape`` (contents undefined),
     for intermediate results consumed within one call."""

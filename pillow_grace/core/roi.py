@@ -261,19 +261,22 @@ def apply(
     if pixels is None:
         pixels = _pixels.copy_pixels(planes, _pixels.new_pixels(width, height))
     cv2 = colour._accelerator()
-    # Three fresh contiguous planes (extractChannel: SIMD, and skips Pillow's padding byte).
-    bands = [
-        cv2.extractChannel(pixels, c) if cv2 else np.ascontiguousarray(pixels[:, :, c]) for c in range(3)
-    ]
+    # The three planes apart, in this thread's buffers (one pass; Pillow's padding byte skipped).
+    bands = [_pixels.scratch_plane(width, height, f"roi-{c}") for c in range(3)]
+    if cv2:
+        cv2.mixChannels([pixels], bands, [0, 0, 1, 1, 2, 2])
+    else:
+        for c in range(3):
+            bands[c][...] = pixels[:, :, c]
     fx, fy = SUBSAMPLING_FACTORS[subsampling]
     for c in range(3):
         table = qtables[min(c, len(qtables) - 1)]
         truncate_component(bands[c][:th, :tw], pixel_mask, groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
     out = _pixels.scratch_pixels(width, height, key="roi")
-    for c in range(3):
-        if cv2:
-            cv2.insertChannel(bands[c], out, c)
-        else:
+    if cv2:
+        cv2.merge([*bands, bands[0]], dst=out)  # the fourth byte is padding
+    else:
+        for c in range(3):
             out[:, :, c] = bands[c]
     return _pixels.scratch_image("YCbCr", width, height, key="roi")
 
