@@ -42,6 +42,27 @@ def test_page_states_each_goal_from_the_measured_figures() -> None:
     every_other = {**result(6.0), "step": 2}
     assert "frames 400..404 (3 frames, every 2)" in page(every_other, "x", "vtest.avi")
     assert "Clean objects" not in text  # no detector, no object counts
+    assert "compensated motion mask" not in text  # a page written before that source: no such line
+    moving = {**result(6.0)}
+    moving["device"] = {**moving["device"], "cmotion_ms": 6.5}
+    moving_text = page(moving, "x", "bikes.mp4")
+    assert "dilation): 6.50 ms per 768x576 frame (goal <= 5 ms: MISSED)" in moving_text
+
+
+def test_both_motion_sources_are_played_alone_and_with_feedback() -> None:
+    from benchmarks.roi_stream import Motion, curves, jpeg_strategy
+    from grace_opencv.roi import CameraMotionRoi, MotionRoi
+
+    played = {c.name: c for c in curves(jpeg_strategy(50), feedback=True, refresh=30)}
+    for name in ("grace+motion", "grace+cmotion", "grace+motion+feedback1", "grace+cmotion+feedback1"):
+        assert name in played
+    source = played["grace+cmotion"].source
+    assert source is not None
+    made = source()
+    assert isinstance(made, Motion) and isinstance(made.roi, CameraMotionRoi) and made.roi.refresh == 30
+    plain = played["grace+motion"].source
+    assert plain is not None and isinstance(plain().roi, MotionRoi)  # type: ignore[attr-defined]
+    assert "grace+cmotion+feedback1" not in {c.name for c in curves(jpeg_strategy(50), False, 30)}
 
 
 def test_goal_verdicts_need_the_whole_interval() -> None:
