@@ -151,7 +151,7 @@ class CameraMotionRoi(_BlockMotion):
     too few corners to track (a flat wall), the camera is taken as still.
     ``margin``, ``refresh``, ``block`` and ``min_fraction`` are those of
     :class:`MotionRoi`; ``scale``: everything runs on the grey frame resized
-    by this factor (a quarter keeps a 768x576 frame at about a millisecond);
+    by this factor (tracking and warping cost per pixel; a quarter is what MOG2 uses);
     ``corners``: how many corners are tracked. After each call
     :attr:`transform` holds the fitted 2x3 transform in frame pixels (previous
     frame to current), or None where none was fitted."""
