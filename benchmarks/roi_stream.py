@@ -15,7 +15,8 @@ judged against the model on the clean frame. Curves: JPEG 4:4:4 (the
 reference of every BD-rate) and 4:2:0, resize on the device (the model's own
 crop/letterbox/resize to its input, then JPEG 4:2:0 or 4:4:4; the server runs
 the rest of the model), GRACE without ROI, GRACE with ROI
-from motion, from the server's feedback at lag 1 and 5, and their union;
+from motion (MOG2; and ``cmotion``, compensated for the camera's own motion),
+from the server's feedback at lag 1 and 5, and their unions;
 the union with standard JPEG tables (what the region gives without the
 tables); the union under other ``background=`` policies. The device cost
 (motion masks, ROI encode against plain GRACE encode, on one core) is
@@ -52,7 +53,7 @@ from benchmarks.native_results import JOBS, Job
 from benchmarks.packaged_sets import read_frames, source_root
 from benchmarks.packaged_spec import SPEC
 from benchmarks.roi_page import BASELINE, REFERENCE, fmt_bd, page  # noqa: F401  (fmt_bd: re-exported)
-from grace_opencv.roi import FeedbackRoi, MotionRoi, union
+from grace_opencv.roi import CameraMotionRoi, FeedbackRoi, MotionRoi, union
 from pillow_grace.core import codec, colour, tables
 from pillow_grace.core.roi import Roi, parse_background
 from pillow_grace.core.strategy import Allocation, Strategy
@@ -171,8 +172,12 @@ def jpeg_strategy(quality: int) -> Strategy:
 
 # -- ROI sources ----------------------------------------------------------------------
 class Motion:
-    def __init__(self, refresh: int) -> None:
-        self.roi = MotionRoi(refresh=refresh)
+    """Motion on the device: MOG2 in place, or with ``compensate`` the difference after undoing
+    the camera's own motion (:class:`grace_opencv.roi.CameraMotionRoi`, for a moving camera)."""
+
+    def __init__(self, refresh: int, compensate: bool = False) -> None:
+        self.roi: MotionRoi | CameraMotionRoi = (
+            CameraMotionRoi(refresh=refresh) if compensate else MotionRoi(refresh=refresh))
 
     def mask(self, t: int, frame: np.ndarray) -> np.ndarray:
         return self.roi(frame)
@@ -219,11 +224,13 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
     the model answers with boxes or a mask, so the server's feedback ROI curves are played."""
     grace = lambda bg=None: lambda q: GraceFrames(strategy, q, bg)  # noqa: E731
     motion = lambda: Motion(refresh)  # noqa: E731
+    cmotion = lambda: Motion(refresh, compensate=True)  # noqa: E731
     out = [
         Curve("jpeg-444", lambda q: PlainJpeg(q, "4:4:4")),
         Curve("jpeg-420", lambda q: PlainJpeg(q, "4:2:0")),
         Curve("grace", grace()),
         Curve("grace+motion", grace(), motion),
+        Curve("grace+cmotion", grace(), cmotion),
     ]
     if split is not None:
         for ss in ("4:2:0", "4:4:4"):
@@ -236,6 +243,7 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
             Curve("grace+feedback1", grace(), lambda: fb(1)),
             Curve("grace+feedback5", grace(), lambda: fb(5)),
             Curve("grace+motion+feedback1", grace(), both),
+            Curve("grace+cmotion+feedback1", grace(), lambda: Union(cmotion(), fb(1))),
             Curve("jpeg444+motion+feedback1", lambda q: GraceFrames(jpeg_strategy(q), None), both),
         ]
         for bg in backgrounds:
@@ -245,7 +253,8 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
 
 # -- plots ----------------------------------------------------------------------------
 #: Curves drawn in the bytes-per-frame plot.
-PLOTTED = ("jpeg-444", "grace", "grace+motion", "grace+feedback1", "grace+motion+feedback1")
+PLOTTED = ("jpeg-444", "grace", "grace+motion", "grace+cmotion", "grace+feedback1", "grace+motion+feedback1",
+           "grace+cmotion+feedback1")
 
 
 def plot_bytes(result: dict, path: Path, video: str) -> None:
@@ -296,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--curves", default="", help="comma-separated subset of curve names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "roi-results.md")
     ap.add_argument("--plots", action="store_true",
-                    help="also draw bytes per frame and a frame with its motion ROI (into img/ beside --out)")
+                    help="also draw bytes per frame and a frame with its motion ROI, MOG2 and compensated "
+                    "(into img/ beside --out)")
     ap.add_argument("--page-only", action="store_true",
                     help="rewrite the page from the JSON next to --out (no run)")
     args = ap.parse_args(argv)
@@ -359,11 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         img.mkdir(parents=True, exist_ok=True)
         stem = args.out.stem
         plot_bytes(result, img / f"{stem}-bytes.png", clip.name)
-        motion = MotionRoi(refresh=0)
         shown = min(len(arrays) - 1, 40)
-        masks = [motion(a) for a in arrays[: shown + 1]]
-        overlay(arrays[shown], masks[shown]).save(img / f"{stem}-frame.png")
-        result["plots"] = [f"{stem}-bytes.png", f"{stem}-frame.png"]
+        result["plots"] = [f"{stem}-bytes.png"]
+        for suffix, source in (("", MotionRoi(refresh=0)), ("-cmotion", CameraMotionRoi(refresh=0))):
+            masks = [source(a) for a in arrays[: shown + 1]]
+            overlay(arrays[shown], masks[shown]).save(img / f"{stem}-frame{suffix}.png")
+            result["plots"].append(f"{stem}-frame{suffix}.png")
     command = "python benchmarks/roi_stream.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result["command"] = command.strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ Huffman tables), so the only difference is the colour step. Targets
   4:2:0 (group "same work 4:2:0": the same tables, both sides 4:2:0); the
   same without OpenCV is reported too;
 * region of interest (group "roi", issue #19's device cost, on vtest.avi's
-  768x576 frames when opencv-doc is installed): the motion mask
-  (``grace_opencv.roi.MotionRoi``) <= 5 ms per frame, and an encode with
+  768x576 frames when opencv-doc is installed): the motion masks
+  (``grace_opencv.roi.MotionRoi``, ``CameraMotionRoi``) <= 5 ms per frame, and an encode with
   the motion ROI <= 1.5x the same encode without ROI (cv2 adapter, the
   shipped detector strategies, quality 20 as on the stream pages);
 * opening a plain JPEG (``Image.open``, no decode) with pillow-grace
@@ -38,6 +38,7 @@ import io
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +59,9 @@ from pillow_grace.core import tables as grace_tables
 from pillow_grace.core.strategy import Perception
 
 WEIGHTS = (0.25, 0.45, 0.30)
+#: glibc settings for --steady-allocator: freed blocks stay with the process (no mmap per
+#: large buffer, no trimming), so a buffer freed by one call is reused by the next.
+STEADY_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 BASE = {"quality": 90, "subsampling": 0, "optimize": True}
 
 
@@ -177,7 +181,7 @@ def roi_rows(row: Callable[..., int], cv2: Any, gcv: Any) -> None:
     ms), and per shipped detector strategy an encode without ROI (baseline)
     against the same encode with the motion ROI of frame 459."""
     from benchmarks.packaged_sets import SourceMissing, read_frames, source_root
-    from grace_opencv.roi import MotionRoi
+    from grace_opencv.roi import CameraMotionRoi, MotionRoi
     from pillow_grace.core.codec import resolve_strategy
 
     try:
@@ -196,9 +200,14 @@ def roi_rows(row: Callable[..., int], cv2: Any, gcv: Any) -> None:
     timed = MotionRoi(refresh=0)
     for f in frames:
         timed(f)  # a background model that has seen the scene
-    turn = iter(range(10**9))
+    compensated = CameraMotionRoi(refresh=0)
+    for f in frames:
+        compensated(f)
+    turns = {"mog2": iter(range(10**9)), "camera": iter(range(10**9))}
     row("roi", f"motion mask: MotionRoi (MOG2 at quarter size), per {w}x{h} frame (target in ms)",
-        lambda: timed(frames[next(turn) % len(frames)]), None, 5.0)
+        lambda: timed(frames[next(turns["mog2"]) % len(frames)]), None, 5.0)
+    row("roi", f"motion mask: CameraMotionRoi (camera motion undone), per {w}x{h} frame (target in ms)",
+        lambda: compensated(frames[next(turns["camera"]) % len(frames)]), None, 5.0)
     params = [cv2.IMWRITE_JPEG_QUALITY, 20]
     for name in ("yolov3-tiny-coco", "blazeface-short"):
         strat = resolve_strategy(name)
@@ -225,7 +234,14 @@ def main() -> None:
     parser.add_argument("--one-core", action="store_true",
                         help="run on one CPU (as a single-core device does): no library's helper "
                         "threads overlap the measured work, so wall time is the work done")
+    parser.add_argument("--steady-allocator", action="store_true",
+                        help="rerun with glibc's allocator keeping freed memory (MALLOC_MMAP_THRESHOLD_, "
+                        "MALLOC_TRIM_THRESHOLD_), as a loop over one frame size settles: no row pays "
+                        "page faults for its fresh buffers, the baselines included")
     args = parser.parse_args()
+    if args.steady_allocator and STEADY_ALLOCATOR.items() - os.environ.items():
+        # glibc reads these when the process starts: set them and start again.
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **STEADY_ALLOCATOR})
     n = args.repeat
     if args.one_core:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -365,13 +381,15 @@ def main() -> None:
     extra = f" --strategy {args.strategy}" if args.strategy else ""
     extra += "".join(f" --group '{g}'" for g in args.group or ())
     extra += " --one-core" if args.one_core else ""
+    extra += " --steady-allocator" if args.steady_allocator else ""
     print(f"command: python benchmarks/speed.py --repeat {n}{extra}")
     print()
     # One round-robin for the same-frame rows, as a device's loop; the roi group (768x576
     # frames) after it in its own: its rows in the same rounds disturb the caches and
     # allocator state the others are measured in (measured: +0.1 on the same-work ratios).
     results: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * len(rows)
-    for part in ([i for i, r in enumerate(rows) if r[0] != "roi"], [i for i, r in enumerate(rows) if r[0] == "roi"]):
+    same_frame = [i for i, r in enumerate(rows) if r[0] != "roi"]
+    for part in (same_frame, [i for i in range(len(rows)) if i not in same_frame]):
         for i, res in zip(part, timeit([rows[i][2] for i in part], n) if part else [], strict=True):
             results[i] = res
     print("| group | what | min ms | median ms | CPU min ms | x baseline (min) | x baseline (CPU) "

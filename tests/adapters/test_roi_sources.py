@@ -10,7 +10,14 @@ from PIL import Image
 
 cv2 = pytest.importorskip("cv2")
 import grace_opencv as gcv  # noqa: E402
-from grace_opencv.roi import FeedbackRoi, MotionRoi, boxes_to_blocks, mask_to_blocks, union  # noqa: E402
+from grace_opencv.roi import (  # noqa: E402
+    CameraMotionRoi,
+    FeedbackRoi,
+    MotionRoi,
+    boxes_to_blocks,
+    mask_to_blocks,
+    union,
+)
 from pillow_grace.core.colour import BT601  # noqa: E402
 
 W, H = 160, 128
@@ -57,6 +64,96 @@ def test_motion_margin_grows_the_map() -> None:
         frame, _ = scene(t, rng)
         a, b = tight(frame), wide(frame)
     assert a.sum() > 0 and (b & a).sum() == a.sum() and b.sum() > a.sum()
+
+
+# -- a moving camera ------------------------------------------------------------------
+PW, PH = 320, 256
+#: A smooth random texture larger than the frame: the scene a panning camera looks at.
+WORLD = np.clip(110 + 50 * (lambda n: n / n.std())(
+    cv2.GaussianBlur(np.random.default_rng(5).normal(0, 1, (PH + 120, PW + 200)), (0, 0), 6)), 0, 255)
+
+
+def panning(t: int, rng: np.random.Generator, dx: int = 4, dy: int = 2,
+            world: np.ndarray = WORLD) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A camera panning ``dx`` right and ``dy`` down per frame over a textured scene (so the
+    scene slides left and up in the frame), with sensor noise, and a 32x32 square walking left
+    5 pixels a frame in the frame. Returns (BGR frame, the square's box)."""
+    x, y = 10 + dx * t, 10 + dy * t
+    frame = world[y : y + PH, x : x + PW][..., None].repeat(3, axis=2) + rng.normal(0, 2, (PH, PW, 3))
+    x0, y0 = 200 - 5 * t, 100
+    frame[y0 : y0 + 32, x0 : x0 + 32] = (30, 220, 240)
+    return np.clip(frame, 0, 255).astype(np.uint8), (x0, y0, x0 + 32, y0 + 32)
+
+
+def test_compensated_motion_marks_the_object_not_the_panning_scene() -> None:
+    rng = np.random.default_rng(0)
+    camera, plain = CameraMotionRoi(), MotionRoi()
+    rows, cols = PH // 16, PW // 16
+    for t in range(25):
+        frame, box = panning(t, rng)
+        m, p = camera(frame), plain(frame)
+        if t == 0:
+            assert m.all() and camera.transform is None  # nothing to compare with yet
+            continue
+        # The camera's motion is found: the content moves 4 left and 2 up per frame.
+        assert camera.transform is not None
+        np.testing.assert_allclose(camera.transform[:, 2], (-4, -2), atol=0.5)
+        np.testing.assert_allclose(camera.transform[:, :2], np.eye(2), atol=0.02)
+        if t < 10:
+            continue
+        assert m.shape == p.shape == (rows, cols)
+        square = boxes_to_blocks([box], PW, PH, 16)
+        assert (m & square).sum() == square.sum()  # every block of the walking square
+        # What comes into view at the right and bottom edges is sent (it may hold new objects) ...
+        assert m[:, -1].all() and m[-1].all()
+        # ... and the rest of the sliding scene is not: away from the square and those edges, nothing.
+        near = cv2.dilate(square.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert not (m & ~near)[: rows - 2, : cols - 2].any()
+        assert m.mean() < 0.4
+        assert p.mean() > 0.8  # MOG2 in place sees the whole scene move
+
+
+def test_compensated_motion_on_a_fixed_camera_follows_the_object() -> None:
+    rng = np.random.default_rng(3)
+    camera = CameraMotionRoi(scale=0.5)
+    for t in range(20):
+        frame, box = scene(t, rng)
+        m = camera(frame)
+        if t >= 2:
+            np.testing.assert_allclose(camera.transform, np.eye(2, 3), atol=0.1)
+            assert (m & boxes_to_blocks([box], W, H, 16)).any() and not m[:2].any()
+
+
+def test_compensated_motion_sends_the_whole_frame_first_on_refresh_and_on_a_cut() -> None:
+    rng = np.random.default_rng(4)
+    camera = CameraMotionRoi(refresh=6)
+    full = [bool(camera(panning(t, rng)[0]).all()) for t in range(13)]
+    assert full == [t % 6 == 0 for t in range(13)]
+    # A cut to another scene: no motion fits the corners, so the whole frame is sent.
+    other = np.clip(110 + 50 * (lambda n: n / n.std())(
+        cv2.GaussianBlur(np.random.default_rng(9).normal(0, 1, (PH + 120, PW + 200)), (0, 0), 6)), 0, 255)
+    assert camera(panning(13, rng, world=other)[0]).all()
+    assert not camera(panning(14, rng, world=other)[0]).all()  # and it follows the new scene after
+    # A flat frame has no corners to track: the camera is taken as still, nothing moved.
+    flat = np.full((PH, PW, 3), 90, np.uint8)
+    camera(flat)
+    assert not camera(flat).any()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"margin": -1}, "margin"), ({"scale": 0}, "scale"), ({"threshold": 0}, "threshold"),
+     ({"min_fraction": 0}, "min_fraction"), ({"corners": 10, "min_inliers": 11}, "min_inliers"),
+     ({"block": 12}, "block")],
+)
+def test_compensated_motion_arguments_are_checked(kwargs: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        CameraMotionRoi(**kwargs)
+
+
+def test_compensated_motion_refuses_a_frame_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match="uint8 BGR or grey"):
+        CameraMotionRoi()(np.zeros((PH, PW, 3), np.float32))
 
 
 def test_feedback_uses_the_boxes_lag_frames_late() -> None:

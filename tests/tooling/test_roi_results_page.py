@@ -40,6 +40,22 @@ def test_page_states_each_goal_from_the_measured_figures() -> None:
     assert "Clean objects" not in text  # no detector, no object counts
 
 
+def test_both_motion_sources_are_played_alone_and_with_feedback() -> None:
+    from benchmarks.roi_stream import Motion, curves, jpeg_strategy
+    from grace_opencv.roi import CameraMotionRoi, MotionRoi
+
+    played = {c.name: c for c in curves(jpeg_strategy(50), feedback=True, refresh=30)}
+    for name in ("grace+motion", "grace+cmotion", "grace+motion+feedback1", "grace+cmotion+feedback1"):
+        assert name in played
+    source = played["grace+cmotion"].source
+    assert source is not None
+    made = source()
+    assert isinstance(made, Motion) and isinstance(made.roi, CameraMotionRoi) and made.roi.refresh == 30
+    plain = played["grace+motion"].source
+    assert plain is not None and isinstance(plain().roi, MotionRoi)  # type: ignore[attr-defined]
+    assert "grace+cmotion+feedback1" not in {c.name for c in curves(jpeg_strategy(50), False, 30)}
+
+
 def test_goal_verdicts_need_the_whole_interval() -> None:
     bd = {"jpeg-444": {"score_drift": (0.0, 0.0, 0.0)},
           "grace": {"score_drift": (-0.2, -0.25, -0.15)},
