@@ -19,12 +19,14 @@ import cv2
 import numpy as np
 
 import grace_opencv as gcv
-from grace_opencv.roi import MotionRoi
+from grace_opencv.roi import CameraMotionRoi, MotionRoi
 from pillow_grace.core.codec import resolve_strategy
 
 #: Extensions read from a folder of frames.
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-ROI_SOURCES = ("motion", "none")
+#: ``roi=`` sources of :func:`encode_stream` (and ``grace stream --roi``): a fixed camera's
+#: motion, a moving camera's motion (its own motion undone first), or none (plain GRACE).
+ROI_SOURCES = ("motion", "camera-motion", "none")
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,17 @@ def encode_stream(
 ) -> list[FrameResult]:
     """Encode every frame; ``out`` (a folder) receives ``frame-000000.jpg``, ...
 
-    ``roi``: "motion" (:class:`MotionRoi`, whole frame every ``refresh``
-    frames) or "none" (plain GRACE)."""
+    ``roi``: "motion" (:class:`MotionRoi`, for a fixed camera),
+    "camera-motion" (:class:`CameraMotionRoi`, for a camera that pans or
+    shakes), both with the whole frame every ``refresh`` frames, or "none"
+    (plain GRACE)."""
     if roi not in ROI_SOURCES:
         raise ValueError(f"roi must be one of {', '.join(ROI_SOURCES)}, got {roi!r}")
-    motion = MotionRoi(refresh=refresh) if roi == "motion" else None
+    motion: MotionRoi | CameraMotionRoi | None = None
+    if roi == "motion":
+        motion = MotionRoi(refresh=refresh)
+    elif roi == "camera-motion":
+        motion = CameraMotionRoi(refresh=refresh)
     folder = Path(out) if out is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)

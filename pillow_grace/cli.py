@@ -7,7 +7,7 @@
     grace zoo install [--run]
     grace encode IN OUT --strategy STRATEGY [--quality Q] [--force]
     grace decode IN OUT
-    grace stream VIDEO_OR_DIR --strategy STRATEGY [--roi motion] [--out DIR]
+    grace stream VIDEO_OR_DIR --strategy STRATEGY [--roi motion|camera-motion|none] [--out DIR]
 
 ``grace fit`` needs torch (``pip install 'pillow-grace[fit]'``); everything
 else needs only Pillow and numpy. ``docs/fitting.md`` describes the options.
@@ -380,8 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="a video file (anything cv2.VideoCapture reads) or a folder of frames")
     p.add_argument("--strategy", required=True, help="strategy name or path to a .json")
     p.add_argument("--quality", type=_quality, default=75, help="GRACE and JPEG quality (default 75)")
-    p.add_argument("--roi", choices=("motion", "none"), default="motion",
-                   help="motion: background subtraction on the device (default); none: plain GRACE")
+    p.add_argument("--roi", choices=("motion", "camera-motion", "none"), default="motion",
+                   help="motion: background subtraction on the device, for a fixed camera (default); "
+                   "camera-motion: the camera's own motion undone first, for one that pans or shakes; "
+                   "none: plain GRACE")
     p.add_argument("--background", help="how blocks outside the ROI are coded: dc, low[:K], coarse[:S]")
     p.add_argument("--refresh", type=_positive, default=30, help="whole frame every N frames (default 30)")
     p.add_argument("--max-frames", type=_positive, help="stop after this many frames")

@@ -69,3 +69,34 @@ def test_grace_stream_reads_a_video(tmp_path, make_strategy, capsys) -> None:
 def test_grace_stream_refuses_a_missing_input(tmp_path, capsys) -> None:
     assert main(["stream", str(tmp_path / "nope.avi"), "--strategy", "x"]) == 1
     assert "no video file or folder of frames" in capsys.readouterr().err
+
+
+def test_camera_motion_stream_on_a_panning_camera(tmp_path, make_strategy, capsys) -> None:
+    """A camera that pans: MOG2 motion sees the whole frame move, the compensated
+    source only the object and the strip that comes into view."""
+    rng = np.random.default_rng(1)
+    wide = cv2.GaussianBlur(rng.integers(0, 256, (H, W + 80, 3), dtype=np.uint8), (0, 0), 2.0)
+    folder = tmp_path / "pan"
+    folder.mkdir()
+    for t in range(10):
+        a = np.ascontiguousarray(wide[:, 4 * t : 4 * t + W])
+        a[50:80, 10 + 8 * t : 40 + 8 * t] = (250, 40, 40)
+        Image.fromarray(a).save(folder / f"f{t:03d}.png")
+    strategy = make_strategy(subsampling="4:2:0")
+    fixed = encode_stream(folder, strategy, quality=80, roi="motion", refresh=100)
+    moving = encode_stream(folder, strategy, quality=80, roi="camera-motion", refresh=100)
+    assert np.mean([r.roi_share for r in moving[2:]]) < 0.6 < np.mean([r.roi_share for r in fixed[2:]])
+    strategy_file = tmp_path / "s.json"
+    strategy_file.write_text(strategy.to_json())
+    assert main(["stream", str(folder), "--strategy", str(strategy_file), "--roi", "camera-motion"]) == 0
+    assert "10 frames at quality 75, ROI camera-motion" in capsys.readouterr().out
+
+
+def test_the_command_offers_every_roi_source() -> None:
+    """The CLI lists the sources without importing OpenCV; they are the adapter's."""
+    from grace_opencv.stream import ROI_SOURCES
+    from pillow_grace.cli import build_parser
+
+    stream = build_parser()._subparsers._group_actions[0].choices["stream"]  # type: ignore[union-attr]
+    roi = next(a for a in stream._actions if a.dest == "roi")
+    assert tuple(roi.choices) == ROI_SOURCES
