@@ -180,7 +180,8 @@ def section(docs: Path) -> str:
     found = load(docs)
     lines = [ROI_START, HEADING, "",
              "From `benchmarks/roi_stream.py`'s JSONs (docs/roi-results*.json; each table links the page "
-             "with that run's command, curves, plots and device cost); rewritten with the rest of this page, "
+             "with that run's command, curves and plots; the device cost is on docs/measured/speed.md, "
+             "group roi); rewritten with the rest of this page, "
              "or alone by `python benchmarks/native_results.py --roi-only`. Frames are played in order with "
              "the ROI state carried; every frame is judged against the model on the clean frame. BD-rates "
              f"against {REFERENCE} and against {BASELINE} (GRACE without ROI), 95% intervals from a "
