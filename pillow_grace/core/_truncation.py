@@ -8,8 +8,9 @@ only the rows and columns of the DCT the policy can use; blocks inside the
 ROI are computed too and dropped by a mask. Gathering the background blocks
 instead costs two reshuffles of the plane, more than the arithmetic saved
 (``benchmarks/speed.py --group roi``). The whole-array steps around the
-products (cell means, rounding, masked writes) use OpenCV's SIMD kernels
-where cv2 is importable and numpy otherwise, with the same values.
+products (splitting and merging the planes, cell means, rounding, masked
+writes) use OpenCV's SIMD kernels where cv2 is importable and numpy
+otherwise, with the same values.
 """
 
 from __future__ import annotations
@@ -84,6 +85,28 @@ def expand_cells(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
     if cv2:
         return cv2.resize(a, (a.shape[1] * fx, a.shape[0] * fy), interpolation=cv2.INTER_NEAREST)
     return np.repeat(np.repeat(a, fy, axis=0), fx, axis=1)
+
+
+def split_planes(pixels: np.ndarray, bands: list[np.ndarray]) -> list[np.ndarray]:
+    """The three samples of (h, w, 4) pixels (Pillow's layout) into three (h, w) ``bands``."""
+    cv2 = colour._accelerator()
+    if cv2:
+        cv2.mixChannels([pixels], bands, [0, 0, 1, 1, 2, 2])  # one pass; the padding byte skipped
+    else:
+        for c in range(3):
+            bands[c][...] = pixels[:, :, c]
+    return bands
+
+
+def merge_planes(bands: list[np.ndarray], pixels: np.ndarray) -> np.ndarray:
+    """Three (h, w) ``bands`` into (h, w, 4) ``pixels`` (the fourth byte is padding)."""
+    cv2 = colour._accelerator()
+    if cv2:
+        cv2.merge([*bands, bands[0]], dst=pixels)
+    else:
+        for c in range(3):
+            pixels[:, :, c] = bands[c]
+    return pixels
 
 
 def _mean_cells(samples: np.ndarray, fy: int, fx: int) -> np.ndarray:

@@ -44,7 +44,13 @@ import numpy as np
 from PIL import Image
 
 from pillow_grace.core import _pixels, colour
-from pillow_grace.core._truncation import ZIGZAG_RANK, expand_cells, truncate_component
+from pillow_grace.core._truncation import (
+    ZIGZAG_RANK,
+    expand_cells,
+    merge_planes,
+    split_planes,
+    truncate_component,
+)
 from pillow_grace.core.errors import EncodeOptionError
 from pillow_grace.core.strategy import SUBSAMPLING_FACTORS
 
@@ -260,24 +266,12 @@ def apply(
     pixels = _pixels.borrowed_pixels(planes)
     if pixels is None:
         pixels = _pixels.copy_pixels(planes, _pixels.new_pixels(width, height))
-    cv2 = colour._accelerator()
-    # The three planes apart, in this thread's buffers (one pass; Pillow's padding byte skipped).
-    bands = [_pixels.scratch_plane(width, height, f"roi-{c}") for c in range(3)]
-    if cv2:
-        cv2.mixChannels([pixels], bands, [0, 0, 1, 1, 2, 2])
-    else:
-        for c in range(3):
-            bands[c][...] = pixels[:, :, c]
+    bands = split_planes(pixels, [_pixels.scratch_plane(width, height, f"roi-{c}") for c in range(3)])
     fx, fy = SUBSAMPLING_FACTORS[subsampling]
     for c in range(3):
         table = qtables[min(c, len(qtables) - 1)]
         truncate_component(bands[c][:th, :tw], pixel_mask, groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
-    out = _pixels.scratch_pixels(width, height, key="roi")
-    if cv2:
-        cv2.merge([*bands, bands[0]], dst=out)  # the fourth byte is padding
-    else:
-        for c in range(3):
-            out[:, :, c] = bands[c]
+    merge_planes(bands, _pixels.scratch_pixels(width, height, key="roi"))
     return _pixels.scratch_image("YCbCr", width, height, key="roi")
 
 
