@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import platform
 import statistics
@@ -194,20 +195,18 @@ def roi_rows(row: Callable[..., int], cv2: Any, gcv: Any) -> None:
     # allocates their images while those hold its memory)
     frames = [cv2.cvtColor(np.asarray(by_index.pop(i)), cv2.COLOR_RGB2BGR) for i in sorted(by_index)]
     h, w = frames[0].shape[:2]
-    warm = MotionRoi(refresh=0)
-    masks = [warm(f) for f in frames]
-    mask, frame = masks[-1], frames[-1]
-    timed = MotionRoi(refresh=0)
-    for f in frames:
-        timed(f)  # a background model that has seen the scene
-    compensated = CameraMotionRoi(refresh=0)
+    # Each source sees the clip once (a background model that has seen the scene), then is
+    # timed on it frame after frame, wrapping around.
+    motion, compensated = MotionRoi(refresh=0), CameraMotionRoi(refresh=0)
+    mask = [motion(f) for f in frames][-1]
     for f in frames:
         compensated(f)
-    turns = {"mog2": iter(range(10**9)), "camera": iter(range(10**9))}
+    frame = frames[-1]
+    mog2_frames, camera_frames = itertools.cycle(frames), itertools.cycle(frames)
     row("roi", f"motion mask: MotionRoi (MOG2 at quarter size), per {w}x{h} frame (target in ms)",
-        lambda: timed(frames[next(turns["mog2"]) % len(frames)]), None, 5.0)
+        lambda: motion(next(mog2_frames)), None, 5.0)
     row("roi", f"motion mask: CameraMotionRoi (camera motion undone), per {w}x{h} frame (target in ms)",
-        lambda: compensated(frames[next(turns["camera"]) % len(frames)]), None, 5.0)
+        lambda: compensated(next(camera_frames)), None, 5.0)
     params = [cv2.IMWRITE_JPEG_QUALITY, 20]
     for name in ("yolov3-tiny-coco", "blazeface-short"):
         strat = resolve_strategy(name)
