@@ -136,7 +136,8 @@ def frames_cell(result: dict[str, Any]) -> str:
 
 
 def table(path: Path, result: dict[str, Any]) -> list[str]:
-    """One model and clip: a row per ROI curve (and GRACE without ROI), each linked to its page."""
+    """One model and clip: a row per ROI curve, GRACE without ROI, and resize on the device
+    (``smart-``: the strongest baseline where the model shrinks the frame), each linked to its page."""
     s, metrics = result["summary"], result["metrics"]
     page = path.with_suffix(".md").name
     goals = tuple(g for g in GOALS.get(result["model"], ()) if g.metric in metrics)
@@ -150,7 +151,7 @@ def table(path: Path, result: dict[str, Any]) -> list[str]:
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     recomputed = False
     for curve, bd in s["bd"].items():
-        if curve != BASELINE and not is_roi(curve):
+        if curve != BASELINE and not is_roi(curve) and not curve.startswith("smart-"):
             continue
         cells = [f"[{curve}]({page})", frames_cell(result),
                  f"{100 * s['roi_share'][curve]:.0f}%"]

@@ -18,7 +18,12 @@ the rest of the model), GRACE without ROI, GRACE with ROI
 from motion (MOG2; and ``cmotion``, compensated for the camera's own motion),
 from the server's feedback at lag 1 and 5, and their unions;
 the union with standard JPEG tables (what the region gives without the
-tables); the union under other ``background=`` policies. The device cost
+tables); the union under other ``background=`` policies; and where the model's
+resize shrinks the frame, the same on top of resize on the device (``smart-``:
+GRACE without ROI, then GRACE, JPEG 4:2:0 and 4:4:4 with the compensated
+motion and lag-1 feedback ROI carried to the network input,
+:func:`device_mask`), to see whether the region adds to the strongest
+baseline. The device cost
 (motion masks, ROI encode against plain GRACE encode, on one core) is
 measured by ``benchmarks/speed.py --one-core --group roi``.
 
@@ -149,6 +154,36 @@ class SmartFrames:
         return write_jpeg(self.split.device_resize(frame), self.quality, self.subsampling)
 
 
+@dataclass
+class SmartRoiFrames:
+    """Resize on the device (as :class:`SmartFrames`), then GRACE (or, with
+    ``strategy`` a reference strategy, standard JPEG tables) with the frame's ROI
+    carried through the same geometry: does the ROI add to the strongest baseline?"""
+
+    strategy: Strategy
+    quality: int | None
+    split: SmartSplit
+
+    def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
+        small = self.split.device_resize(frame)
+        carried = None if roi is None else Roi(device_mask(self.split, roi, frame.size))
+        return write_grace(small, self.strategy, codec.EncodeOptions(quality=self.quality, roi=carried))
+
+
+def device_mask(split: SmartSplit, blocks: np.ndarray, capture: tuple[int, int]) -> np.ndarray:
+    """A capture-size block map through the model's geometry: the network-input pixels
+    that any ROI pixel reaches (a letterbox's padding, the same with or without the
+    ROI, is outside it)."""
+    w, h = capture
+    rows, cols = blocks.shape
+    cell = -(-h // rows), -(-w // cols)
+    pixels = np.repeat(np.repeat(blocks, cell[0], axis=0), cell[1], axis=1)[:h, :w]
+    lit_frame = Image.fromarray(np.where(pixels, 255, 0).astype(np.uint8)).convert("RGB")
+    lit = np.asarray(split.device_resize(lit_frame))
+    dark = np.asarray(split.device_resize(Image.new("RGB", (w, h))))
+    return np.asarray(lit[..., 0] != dark[..., 0])
+
+
 def smart_split(module: torch.nn.Module, frame: Image.Image) -> SmartSplit | None:
     """The model split into device geometry and server network, checked on ``frame``;
     None where the split is not exact or does not shrink the frame (no such curve then)."""
@@ -162,12 +197,12 @@ def smart_split(module: torch.nn.Module, frame: Image.Image) -> SmartSplit | Non
     return split if w * h < frame.size[0] * frame.size[1] else None
 
 
-def jpeg_strategy(quality: int) -> Strategy:
-    """Standard JPEG 4:4:4 at ``quality`` as a strategy (libjpeg's tables, BT.601): it writes
+def jpeg_strategy(quality: int, subsampling: str = "4:4:4") -> Strategy:
+    """Standard JPEG at ``quality`` as a strategy (libjpeg's tables, BT.601): it writes
     plain JPEG, and takes ``roi=`` like any strategy."""
-    return Strategy(name=f"jpeg-444-q{quality}", task="detection", weights=colour.BT601,
-                    tables=tables.jpeg_reference_tables(quality), subsampling="4:4:4",
-                    allocation=Allocation("reference", float(quality), quality))
+    return Strategy(name=f"jpeg-{subsampling.replace(':', '')}-q{quality}", task="detection",
+                    weights=colour.BT601, tables=tables.jpeg_reference_tables(quality),
+                    subsampling=subsampling, allocation=Allocation("reference", float(quality), quality))
 
 
 # -- ROI sources ----------------------------------------------------------------------
@@ -236,6 +271,7 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
         for ss in ("4:2:0", "4:4:4"):
             smart = lambda q, ss=ss: SmartFrames(q, ss, split)  # noqa: E731
             out.append(Curve("smart-jpeg-" + ss.replace(":", ""), smart, server=split.server))
+        out.append(Curve("smart-grace", lambda q: SmartRoiFrames(strategy, q, split), server=split.server))
     if feedback:
         fb = lambda lag: Feedback(lag, feedback_margin(lag))  # noqa: E731
         both = lambda: Union(Motion(refresh), fb(1))  # noqa: E731
@@ -248,6 +284,18 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
         ]
         for bg in backgrounds:
             out.append(Curve(f"grace+motion+feedback1 bg={bg}", grace(bg), both))
+        if split is not None:
+            # The ROI on top of resize-on-device: motion and feedback found at capture size,
+            # carried to the network input with the frame.
+            sources = lambda: Union(cmotion(), fb(1))  # noqa: E731
+            out += [
+                Curve("smart-grace+cmotion+feedback1", lambda q: SmartRoiFrames(strategy, q, split),
+                      sources, server=split.server),
+            ]
+            for ss in ("4:2:0", "4:4:4"):
+                out.append(Curve(f"smart-jpeg{ss.replace(':', '')}+cmotion+feedback1",
+                                 lambda q, ss=ss: SmartRoiFrames(jpeg_strategy(q, ss), None, split), sources,
+                                 server=split.server))
     return out
 
 
