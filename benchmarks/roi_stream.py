@@ -197,6 +197,24 @@ def smart_split(module: torch.nn.Module, frame: Image.Image) -> SmartSplit | Non
     return split if w * h < frame.size[0] * frame.size[1] else None
 
 
+def fit_at_network_size(model: Any, name: str, split: SmartSplit) -> Strategy:
+    """``name``'s strategy refitted, as benchmarks/fit_shipped.py fits it, on its camera's
+    probe frames (``CAMERA_PROBES``) after the model's own resize: the tables for what the
+    device sends when it resizes first. Deterministic for the seed, like the shipped fit."""
+    from benchmarks.fit_shipped import CAMERA_PROBES
+    from pillow_grace.fit import fit_strategy
+
+    if name not in CAMERA_PROBES:
+        raise SystemExit(f"--smart-strategy fit: {name} has no camera probe frames in "
+                         "benchmarks/fit_shipped.py (CAMERA_PROBES); pass a strategy name or JSON path")
+    source, video, frames = CAMERA_PROBES[name]
+    images = [split.device_resize(f) for f in read_frames(source_root(source) / video, frames).values()]
+    w, h = images[0].size
+    return fit_strategy(model, images, name=f"{name}-{w}x{h}", capture_size=(w, h), seed=0, provenance={
+        "probe_set": f"{source} {video}, frames {frames[0]}..{frames[-1]} step {frames.step}, "
+                     f"through the model's resize to {w}x{h}"})
+
+
 def jpeg_strategy(quality: int, subsampling: str = "4:4:4") -> Strategy:
     """Standard JPEG at ``quality`` as a strategy (libjpeg's tables, BT.601): it writes
     plain JPEG, and takes ``roi=`` like any strategy."""
@@ -253,10 +271,14 @@ def feedback_margin(lag: int) -> int:
 
 
 def curves(strategy: Strategy, feedback: bool, refresh: int,
-           backgrounds: tuple[str, ...] = ("dc", "low:2"), split: SmartSplit | None = None) -> list[Curve]:
+           backgrounds: tuple[str, ...] = ("dc", "low:2"), split: SmartSplit | None = None,
+           smart_strategy: Strategy | None = None) -> list[Curve]:
     """The curves of a run; ``backgrounds``: the other policies the union ROI is played under;
-    ``split``: the model's device/server split, for the resize-on-device curves; ``feedback``:
-    the model answers with boxes or a mask, so the server's feedback ROI curves are played."""
+    ``split``: the model's device/server split, for the resize-on-device curves, which code
+    with ``smart_strategy`` (a strategy fitted at the network's input size) where given, else
+    ``strategy``; ``feedback``: the model answers with boxes or a mask, so the server's
+    feedback ROI curves are played."""
+    small = smart_strategy or strategy
     grace = lambda bg=None: lambda q: GraceFrames(strategy, q, bg)  # noqa: E731
     motion = lambda: Motion(refresh)  # noqa: E731
     cmotion = lambda: Motion(refresh, compensate=True)  # noqa: E731
@@ -271,7 +293,7 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
         for ss in ("4:2:0", "4:4:4"):
             smart = lambda q, ss=ss: SmartFrames(q, ss, split)  # noqa: E731
             out.append(Curve("smart-jpeg-" + ss.replace(":", ""), smart, server=split.server))
-        out.append(Curve("smart-grace", lambda q: SmartRoiFrames(strategy, q, split), server=split.server))
+        out.append(Curve("smart-grace", lambda q: SmartRoiFrames(small, q, split), server=split.server))
     if feedback:
         fb = lambda lag: Feedback(lag, feedback_margin(lag))  # noqa: E731
         both = lambda: Union(Motion(refresh), fb(1))  # noqa: E731
@@ -289,7 +311,7 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
             # carried to the network input with the frame.
             sources = lambda: Union(cmotion(), fb(1))  # noqa: E731
             out += [
-                Curve("smart-grace+cmotion+feedback1", lambda q: SmartRoiFrames(strategy, q, split),
+                Curve("smart-grace+cmotion+feedback1", lambda q: SmartRoiFrames(small, q, split),
                       sources, server=split.server),
             ]
             for ss in ("4:2:0", "4:4:4"):
@@ -350,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resamples", type=int, default=200)
     ap.add_argument("--backgrounds", default="dc,low:2",
                     help="background= policies besides the default to play the union ROI under")
+    ap.add_argument("--smart-strategy", default=None,
+                    help="strategy (name or JSON path) of the smart-grace curves, or 'fit': refit the "
+                    "model's strategy on its camera's probe frames after its own resize, saved next to "
+                    "--out as smart-strategy-<page>.json (default: the model's own)")
     ap.add_argument("--curves", default="", help="comma-separated subset of curve names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "roi-results.md")
     ap.add_argument("--plots", action="store_true",
@@ -386,8 +412,14 @@ def main(argv: list[str] | None = None) -> int:
     clean = clean_references(images, model)
     backgrounds = tuple(b for b in args.backgrounds.split(",") if b)
     split = smart_split(zoo.module, images[0])
-    chosen = [c for c in curves(strategy, detector or segmenter, args.refresh, backgrounds, split)
-              if not args.curves or c.name in args.curves.split(",")]
+    smart_strategy = None
+    if args.smart_strategy == "fit" and split is not None:
+        smart_strategy = fit_at_network_size(zoo, args.model, split)
+        smart_strategy.save(args.out.with_name("smart-strategy-" + args.out.stem + ".json"))
+    elif args.smart_strategy and args.smart_strategy != "fit":
+        smart_strategy = codec.resolve_strategy(args.smart_strategy)
+    played = curves(strategy, detector or segmenter, args.refresh, backgrounds, split, smart_strategy)
+    chosen = [c for c in played if not args.curves or c.name in args.curves.split(",")]
     plays = []
     for c in chosen:
         for q in qualities:
@@ -403,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     cost_quality = qualities[len(qualities) // 2]
     result = {
         "model": args.model, "strategy": strategy.name, "video": clip.name, "first": first,
+        "smart_strategy": smart_strategy.name if smart_strategy else None,
         "frames": len(images),
         "step": args.step, "width": w, "height": h, "qualities": qualities, "refresh": args.refresh,
         "block": args.block, "resamples": args.resamples, "metrics": [m.name for m in metrics],

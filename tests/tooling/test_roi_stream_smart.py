@@ -7,11 +7,12 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from benchmarks.roi_page import new_object_shortfall, no_roi_twin
-from benchmarks.roi_stream import SmartRoiFrames, curves, device_mask, jpeg_strategy
+from benchmarks.roi_stream import SmartRoiFrames, curves, device_mask, fit_at_network_size, jpeg_strategy
 from pillow_grace.evaluate.smart import split_pipeline
 from pillow_grace.zoo._base import FrozenPipeline
 from pillow_grace.zoo.preprocess import PadToSquare, ResizeNormalize
@@ -76,3 +77,20 @@ def test_new_objects_are_held_to_grace_without_roi_at_the_same_geometry() -> Non
     assert at == 0.5 and gap is not None and abs(gap - (90.0 + 9.0 * 0.4 / 0.9 - 90.0)) < 1e-9
     gap, _ = new_object_shortfall(points, "grace+motion") or (None, None)
     assert gap is not None and abs(gap - (50.0 + 10.0 * 0.4 / 0.9 - 54.0)) < 1e-9
+
+
+def test_smart_grace_curves_code_with_the_strategy_fitted_at_the_network_size() -> None:
+    split = split_pipeline(_letterboxed())
+    capture, network = jpeg_strategy(50), jpeg_strategy(20, "4:2:0")
+    played = {c.name: c for c in curves(capture, True, 30, split=split, smart_strategy=network)}
+    for name in ("smart-grace", "smart-grace+cmotion+feedback1"):
+        coder = played[name].codec(30)
+        assert isinstance(coder, SmartRoiFrames) and coder.strategy is network
+    assert played["grace"].codec(30).strategy is capture  # type: ignore[attr-defined]
+    default = {c.name: c for c in curves(capture, True, 30, split=split)}
+    assert default["smart-grace"].codec(30).strategy is capture  # type: ignore[attr-defined]
+
+
+def test_a_refit_at_the_network_size_needs_the_models_camera_frames() -> None:
+    with pytest.raises(SystemExit, match=r"no camera probe frames.*CAMERA_PROBES"):
+        fit_at_network_size(None, "a-model-without-a-camera", split_pipeline(_letterboxed()))
