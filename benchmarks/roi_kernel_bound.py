@@ -14,8 +14,9 @@ detector strategies):
 
 * the encode without ROI, with the shipped ROI transform, and with the C one,
   as ratios to the first (min of ``--repeat`` runs, round-robin);
-* how far the C kernel's planes are from numpy's (the two round float sums in
-  different orders, so a few samples may differ by one).
+* how far the C kernel's planes are from numpy's: the two sum the same
+  products in different orders, so a coefficient on a rounding tie can land
+  on a neighbouring step and move its block's samples by a few levels.
 
 It needs a C compiler (``cc``) and opencv-doc's vtest.avi; without them it
 says so and stops. A measurement for a design decision: nothing in the package
@@ -98,12 +99,15 @@ def native_apply(dll: ctypes.CDLL) -> Callable[..., Image.Image]:
             table = np.asarray(qtables[min(c, len(qtables) - 1)], np.float32)
             steps = np.stack([np.where(_truncation.ZIGZAG_RANK < keep, table * mult, 0).astype(np.float32)
                               for _, keep, mult in groups])
-            cy, cx = (1, 1) if c else (fy, fx)  # component blocks per MCU
-            blocks = np.ascontiguousarray(np.repeat(np.repeat(index, cy, axis=0), cx, axis=1))
-            cell = (1, 1) if c == 0 else (fy, fx)
-            dll.truncate_component(src.ctypes.data + c, dst.ctypes.data + c, 4, dst.strides[0],
-                                   cell[0], cell[1], blocks.shape[0], blocks.shape[1],
-                                   blocks.ctypes.data, steps.ctypes.data, ku, kv)
+            # Luma: fy x fx blocks per MCU, one pixel per sample; chroma: one block per MCU,
+            # an fy x fx cell of pixels per sample.
+            per_mcu, cell = ((fy, fx), (1, 1)) if c == 0 else ((1, 1), (fy, fx))
+            blocks = np.ascontiguousarray(np.repeat(np.repeat(index, per_mcu[0], axis=0), per_mcu[1], axis=1))
+            failed = dll.truncate_component(src.ctypes.data + c, dst.ctypes.data + c, 4, dst.strides[0],
+                                            cell[0], cell[1], blocks.shape[0], blocks.shape[1],
+                                            blocks.ctypes.data, steps.ctypes.data, ku, kv)
+            if failed:
+                raise MemoryError("the C kernel could not allocate its strip buffers")
         return _pixels.scratch_image("YCbCr", width, height, key="roi-native")
 
     return apply
@@ -177,8 +181,8 @@ def main() -> int:
             }, args.repeat)
             ycc = colour.rgb_to_planes(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), strat.weights)
             plan = EncodePlan.build(strat, EncodeOptions(quality=20))
-            reference = np.asarray(shipped(ycc, roi_module.Roi(mask), None, plan.tables, plan.subsampling))
-            reference = reference.copy()
+            # a copy: both transforms return per-thread buffers
+            reference = np.array(shipped(ycc, roi_module.Roi(mask), None, plan.tables, plan.subsampling))
             ours = np.asarray(fast(ycc, roi_module.Roi(mask), None, plan.tables, plan.subsampling))
             diff = np.abs(ours.astype(np.int16) - reference)
             print(f"| {name} ({strat.subsampling}) | {ms['plain']:.2f} | {ms['shipped']:.2f} | "

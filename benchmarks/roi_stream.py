@@ -310,10 +310,8 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
             # The ROI on top of resize-on-device: motion and feedback found at capture size,
             # carried to the network input with the frame.
             sources = lambda: Union(cmotion(), fb(1))  # noqa: E731
-            out += [
-                Curve("smart-grace+cmotion+feedback1", lambda q: SmartRoiFrames(small, q, split),
-                      sources, server=split.server),
-            ]
+            out.append(Curve("smart-grace+cmotion+feedback1", lambda q: SmartRoiFrames(small, q, split),
+                             sources, server=split.server))
             for ss in ("4:2:0", "4:4:4"):
                 out.append(Curve(f"smart-jpeg{ss.replace(':', '')}+cmotion+feedback1",
                                  lambda q, ss=ss: SmartRoiFrames(jpeg_strategy(q, ss), None, split), sources,
