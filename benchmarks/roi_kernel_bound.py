@@ -44,6 +44,7 @@ if __name__ == "__main__":
 
 from pillow_grace.core import _pixels, _truncation, colour
 from pillow_grace.core import roi as roi_module
+from pillow_grace.core.roimap import RoiMap, from_groups
 from pillow_grace.core.strategy import SUBSAMPLING_FACTORS
 
 HERE = Path(__file__).resolve().parent
@@ -65,24 +66,24 @@ def build(cflags: str, out: Path) -> ctypes.CDLL:
     return dll
 
 
-def native_apply(dll: ctypes.CDLL) -> Callable[..., Image.Image]:
+def native_apply(dll: ctypes.CDLL) -> Callable[..., tuple[Image.Image, RoiMap | None]]:
     """``roi.apply`` with the split, the per-component numpy transform and the merge replaced
     by the C kernel writing Pillow's interleaved pixels in place (colour images only)."""
 
     def apply(planes: Image.Image, roi: roi_module.Roi | None, background: roi_module.Background | None,
-              qtables: Sequence[Sequence[int]], subsampling: str) -> Image.Image:
+              qtables: Sequence[Sequence[int]], subsampling: str) -> tuple[Image.Image, RoiMap | None]:
         if roi is None or planes.mode == "L":
             return roi_module.apply(planes, roi, background, qtables, subsampling)
         width, height = planes.size
         mcu = roi_module.mcu_size("YCbCr", subsampling)
         weights = roi.mcu_weights(width, height, mcu)
         if weights.min() >= 1:
-            return planes
+            return planes, None
         policy = background or roi_module.parse_background(None)
         whole = weights[: height // mcu[1], : width // mcu[0]]
         groups = roi_module._groups(whole, policy)
         if not groups:
-            return planes
+            return planes, None
         index = np.full(whole.shape, -1, np.int8)
         for g, (sel, _, _) in enumerate(groups):
             index[sel] = g
@@ -108,7 +109,8 @@ def native_apply(dll: ctypes.CDLL) -> Callable[..., Image.Image]:
                                             blocks.ctypes.data, steps.ctypes.data, ku, kv)
             if failed:
                 raise MemoryError("the C kernel could not allocate its strip buffers")
-        return _pixels.scratch_image("YCbCr", width, height, key="roi-native")
+        out = _pixels.scratch_image("YCbCr", width, height, key="roi-native")
+        return out, from_groups(mcu, weights.shape, groups)
 
     return apply
 

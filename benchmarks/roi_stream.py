@@ -23,7 +23,9 @@ resize shrinks the frame, the same on top of resize on the device (``smart-``:
 GRACE without ROI, then GRACE, JPEG 4:2:0 and 4:4:4 with the compensated
 motion and lag-1 feedback ROI carried to the network input,
 :func:`device_mask`), to see whether the region adds to the strongest
-baseline. The device cost
+baseline; and ``+fill``: the files carry their block map (``roi_map=True``)
+and the server decodes them in order with :class:`pillow_grace.BackgroundFill`,
+which completes background blocks from earlier frames. The device cost
 (motion masks, ROI encode against plain GRACE encode, on one core) is
 measured by ``benchmarks/speed.py --one-core --group roi``.
 
@@ -42,6 +44,7 @@ if __name__ == "__main__":
     import _path  # noqa: F401  (the checkout on sys.path)
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -60,6 +63,7 @@ from benchmarks.packaged_spec import SPEC
 from benchmarks.roi_page import BASELINE, REFERENCE, fmt_bd, page  # noqa: F401  (fmt_bd: re-exported)
 from grace_opencv.roi import CameraMotionRoi, FeedbackRoi, MotionRoi, union
 from pillow_grace.core import codec, colour, tables
+from pillow_grace.core.fill import DEFAULT_TOLERANCE, BackgroundFill
 from pillow_grace.core.roi import Roi, parse_background
 from pillow_grace.core.strategy import Allocation, Strategy
 from pillow_grace.evaluate.codecs import write_grace
@@ -125,10 +129,11 @@ class GraceFrames:
     strategy: Strategy
     quality: int | None
     background: str | None = None
+    roi_map: bool = False
 
     def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
         opts = codec.EncodeOptions(quality=self.quality, roi=None if roi is None else Roi(roi),
-                                   background=parse_background(self.background))
+                                   background=parse_background(self.background), roi_map=self.roi_map)
         return write_grace(frame, self.strategy, opts)
 
 
@@ -163,11 +168,15 @@ class SmartRoiFrames:
     strategy: Strategy
     quality: int | None
     split: SmartSplit
+    background: str | None = None
+    roi_map: bool = False
 
     def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes:
         small = self.split.device_resize(frame)
         carried = None if roi is None else Roi(device_mask(self.split, roi, frame.size))
-        return write_grace(small, self.strategy, codec.EncodeOptions(quality=self.quality, roi=carried))
+        opts = codec.EncodeOptions(quality=self.quality, roi=carried,
+                                   background=parse_background(self.background), roi_map=self.roi_map)
+        return write_grace(small, self.strategy, opts)
 
 
 def device_mask(split: SmartSplit, blocks: np.ndarray, capture: tuple[int, int]) -> np.ndarray:
@@ -272,13 +281,14 @@ def feedback_margin(lag: int) -> int:
 
 def curves(strategy: Strategy, feedback: bool, refresh: int,
            backgrounds: tuple[str, ...] = ("dc", "low:2"), split: SmartSplit | None = None,
-           smart_strategy: Strategy | None = None) -> list[Curve]:
+           smart_strategy: Strategy | None = None, fill_tolerance: float = DEFAULT_TOLERANCE) -> list[Curve]:
     """The curves of a run; ``backgrounds``: the other policies the union ROI is played under;
     ``split``: the model's device/server split, for the resize-on-device curves, which code
     with ``smart_strategy`` (a strategy fitted at the network's input size) where given, else
     ``strategy``; ``feedback``: the model answers with boxes or a mask, so the server's
     feedback ROI curves are played."""
     small = smart_strategy or strategy
+    fill = functools.partial(BackgroundFill, fill_tolerance)
     grace = lambda bg=None: lambda q: GraceFrames(strategy, q, bg)  # noqa: E731
     motion = lambda: Motion(refresh)  # noqa: E731
     cmotion = lambda: Motion(refresh, compensate=True)  # noqa: E731
@@ -306,6 +316,15 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
         ]
         for bg in backgrounds:
             out.append(Curve(f"grace+motion+feedback1 bg={bg}", grace(bg), both))
+        # The server completes background blocks from earlier frames (BackgroundFill): the
+        # files carry their block map, the receiver keeps the last frames.
+        mapped = lambda bg=None: lambda q: GraceFrames(strategy, q, bg, roi_map=True)  # noqa: E731
+        out += [
+            Curve("grace+cmotion+feedback1+fill", mapped(), lambda: Union(cmotion(), fb(1)),
+                  receiver=fill),
+            Curve("grace+cmotion+feedback1 bg=dc+fill", mapped("dc"), lambda: Union(cmotion(), fb(1)),
+                  receiver=fill),
+        ]
         if split is not None:
             # The ROI on top of resize-on-device: motion and feedback found at capture size,
             # carried to the network input with the frame.
@@ -316,6 +335,14 @@ def curves(strategy: Strategy, feedback: bool, refresh: int,
                 out.append(Curve(f"smart-jpeg{ss.replace(':', '')}+cmotion+feedback1",
                                  lambda q, ss=ss: SmartRoiFrames(jpeg_strategy(q, ss), None, split), sources,
                                  server=split.server))
+            out += [
+                Curve("smart-grace+cmotion+feedback1 bg=dc+fill",
+                      lambda q: SmartRoiFrames(small, q, split, "dc", roi_map=True), sources,
+                      server=split.server, receiver=fill),
+                Curve("smart-jpeg420+cmotion+feedback1 bg=dc+fill",
+                      lambda q: SmartRoiFrames(jpeg_strategy(q, "4:2:0"), None, split, "dc", roi_map=True),
+                      sources, server=split.server, receiver=fill),
+            ]
     return out
 
 
@@ -374,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="strategy (name or JSON path) of the smart-grace curves, or 'fit': refit the "
                     "model's strategy on its camera's probe frames after its own resize, saved next to "
                     "--out as smart-strategy-<page>.json (default: the model's own)")
+    ap.add_argument("--fill-tolerance", type=float, default=DEFAULT_TOLERANCE,
+                    help="BackgroundFill's tolerance for the +fill curves (quantization steps)")
     ap.add_argument("--curves", default="", help="comma-separated subset of curve names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "roi-results.md")
     ap.add_argument("--plots", action="store_true",
@@ -416,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         smart_strategy.save(args.out.with_name("smart-strategy-" + args.out.stem + ".json"))
     elif args.smart_strategy and args.smart_strategy != "fit":
         smart_strategy = codec.resolve_strategy(args.smart_strategy)
-    played = curves(strategy, detector or segmenter, args.refresh, backgrounds, split, smart_strategy)
+    played = curves(strategy, detector or segmenter, args.refresh, backgrounds, split, smart_strategy,
+                    args.fill_tolerance)
     chosen = [c for c in played if not args.curves or c.name in args.curves.split(",")]
     plays = []
     for c in chosen:
@@ -434,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "model": args.model, "strategy": strategy.name, "video": clip.name, "first": first,
         "smart_strategy": smart_strategy.name if smart_strategy else None,
+        "fill_tolerance": args.fill_tolerance,
         "frames": len(images),
         "step": args.step, "width": w, "height": h, "qualities": qualities, "refresh": args.refresh,
         "block": args.block, "resamples": args.resamples, "metrics": [m.name for m in metrics],

@@ -52,7 +52,7 @@ except ModuleNotFoundError as e:  # OpenCV is an extra: say which one, not just 
 from grace_opencv._decode import decode_grace
 from grace_opencv._encode import encode_grace
 from grace_opencv._flags import CvParamError, cv_params, options_from_params
-from pillow_grace.core import _io, codec, metadata
+from pillow_grace.core import _io, codec, metadata, options
 from pillow_grace.core.errors import EncodeOptionError, GraceFileError
 from pillow_grace.core.roi import Roi, parse_background
 from pillow_grace.plugin import register_grace_opener
@@ -78,6 +78,7 @@ def imencode(
     strategy: Any = None,
     roi: Any = None,
     background: str | None = None,
+    roi_map: bool = False,
 ) -> tuple[bool, np.ndarray]:
     """Like ``cv2.imencode``; JPEG extensions write a GRACE JPEG with ``strategy``.
 
@@ -86,14 +87,16 @@ def imencode(
     refused for others. ``params`` is cv2's flat ``[key, value, ...]`` list;
     see :func:`options_from_params` for the JPEG keys understood.
     ``roi``/``background`` code blocks outside a region more coarsely (see
-    :mod:`pillow_grace.core.roi`). Returns ``(True, buf)``, ``buf`` a 1-D uint8 array; errors raise."""
+    :mod:`pillow_grace.core.roi`); ``roi_map=True`` also writes which blocks, for a
+    receiver that completes them from earlier frames (:class:`pillow_grace.BackgroundFill`).
+    Returns ``(True, buf)``, ``buf`` a 1-D uint8 array; errors raise."""
     if not isinstance(ext, str):
         raise TypeError(f"ext must be a str such as '.jpg', got {type(ext).__name__}")
     if not _is_jpeg(ext):
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(ext))
         return cv2.imencode(ext, img, cv_params(params))  # type: ignore[return-value,arg-type]  # cv2 checks params itself
-    return True, encode_grace(img, _plan(strategy, params, roi, background, _IMENCODE_EXAMPLE))
+    return True, encode_grace(img, _plan(strategy, params, roi, background, roi_map, _IMENCODE_EXAMPLE))
 
 
 _IMENCODE_EXAMPLE = "imencode('.jpg', img, strategy='<name>') (cv2.imencode writes a plain JPEG)"
@@ -101,14 +104,16 @@ _IMWRITE_EXAMPLE = "imwrite('out.jpg', img, strategy='<name>') (cv2.imwrite writ
 
 
 def _plan(
-    strategy: Any, params: Sequence[int] | np.ndarray | None, roi: Any, background: str | None, example: str
+    strategy: Any, params: Sequence[int] | np.ndarray | None, roi: Any, background: str | None, roi_map: bool,
+    example: str,
 ) -> codec.EncodePlan:
     """The encoder's plan for a call: the strategy (required), cv2's params and
     the ROI keywords (cv2 has no flag for them)."""
     strategy = codec.require_strategy(strategy, example)
     opts = options_from_params(params)
-    if roi is not None or background is not None:
-        opts = replace(opts, roi=None if roi is None else Roi(roi), background=parse_background(background))
+    if roi is not None or background is not None or roi_map:
+        opts = replace(opts, roi=None if roi is None else Roi(roi), background=parse_background(background),
+                       roi_map=options.check_flag("roi_map", roi_map))
     return codec.EncodePlan.build(strategy, opts)
 
 
@@ -134,6 +139,7 @@ def imwrite(
     strategy: Any = None,
     roi: Any = None,
     background: str | None = None,
+    roi_map: bool = False,
 ) -> bool:
     """Like ``cv2.imwrite``; a JPEG extension (see :data:`JPEG_EXTENSIONS`)
     writes a GRACE JPEG with ``strategy``. Returns True; errors raise.
@@ -148,7 +154,7 @@ def imwrite(
         if strategy is not None:
             _refuse_non_jpeg(ext, repr(path))
         return bool(cv2.imwrite(path, img, cv_params(params)))  # type: ignore[arg-type]  # cv2 checks params itself
-    data = encode_grace(img, _plan(strategy, params, roi, background, _IMWRITE_EXAMPLE))
+    data = encode_grace(img, _plan(strategy, params, roi, background, roi_map, _IMWRITE_EXAMPLE))
     hint = "to write into it, use imencode and write the bytes yourself"
     _io.replace_file(path, data.data, in_place_hint=hint)
     return True

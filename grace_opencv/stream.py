@@ -88,6 +88,7 @@ def encode_stream(
     quality: int = 75,
     roi: str = "motion",
     background: str | None = None,
+    roi_map: bool = False,
     refresh: int = 30,
     out: str | os.PathLike[str] | None = None,
     max_frames: int | None = None,
@@ -98,7 +99,9 @@ def encode_stream(
     ``roi``: "motion" (:class:`MotionRoi`, for a fixed camera),
     "camera-motion" (:class:`CameraMotionRoi`, for a camera that pans or
     shakes), both with the whole frame every ``refresh`` frames, or "none"
-    (plain GRACE)."""
+    (plain GRACE). ``roi_map``: each file also says which blocks were coded as
+    background, for a receiver that completes them from earlier frames
+    (:class:`pillow_grace.BackgroundFill`, ``grace fill``)."""
     if roi not in ROI_SOURCES:
         raise ValueError(f"roi must be one of {', '.join(ROI_SOURCES)}, got {roi!r}")
     motion: MotionRoi | CameraMotionRoi | None = None
@@ -119,7 +122,8 @@ def encode_stream(
             # sources on every call), and only once the source has given a frame.
             strategy = resolve_strategy(strategy)
         mask = motion(frame) if motion is not None else None
-        _, data = gcv.imencode(".jpg", frame, params, strategy=strategy, roi=mask, background=background)
+        _, data = gcv.imencode(".jpg", frame, params, strategy=strategy, roi=mask, background=background,
+                               roi_map=roi_map)
         _, jpeg = cv2.imencode(".jpg", frame, [*params, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
         if folder is not None:
             (folder / f"frame-{i:06d}.jpg").write_bytes(data.tobytes())

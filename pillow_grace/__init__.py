@@ -34,6 +34,7 @@ from pillow_grace.core.errors import (
     UnsupportedModeError,
     WriteTargetError,
 )
+from pillow_grace.core.fill import BackgroundFill
 from pillow_grace.core.hookspecs import hookimpl
 from pillow_grace.core.metadata import GraceMetadata
 from pillow_grace.core.registry import available_strategies, load_strategy, strategy_sources
@@ -43,6 +44,7 @@ from pillow_grace.plugin import GraceImageFile, register_grace_opener
 register_grace_opener()
 
 __all__ = [
+    "BackgroundFill",
     "EncodeOptionError",
     "EncodeOptions",
     "GraceError",

@@ -8,6 +8,7 @@
     grace encode IN OUT --strategy STRATEGY [--quality Q] [--force]
     grace decode IN OUT
     grace stream VIDEO_OR_DIR --strategy STRATEGY [--roi motion|camera-motion|none] [--out DIR]
+    grace fill DIR --out DIR     (the receiving end: frames completed from earlier ones)
 
 ``grace fit`` needs torch (``pip install 'pillow-grace[fit]'``); everything
 else needs only Pillow and numpy. ``docs/fitting.md`` describes the options.
@@ -28,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from pillow_grace import _stream_cli as stream_cli
 from pillow_grace._convert import cmd_decode, cmd_encode, write_output
 from pillow_grace._terminal import printable as _terminal
 from pillow_grace._version import __version__
@@ -224,31 +226,6 @@ def cmd_zoo_install(args: argparse.Namespace) -> int:
     return install.run(commands)
 
 
-def cmd_stream(args: argparse.Namespace) -> int:
-    from grace_opencv.stream import count_frames, encode_stream
-    from pillow_grace.evaluate.progress import make_progress
-
-    total = count_frames(args.input)
-    if args.max_frames is not None and total is not None:
-        total = min(total, args.max_frames)
-    bar = make_progress(True, total or 0, "grace stream", unit="frame")
-    try:
-        results = encode_stream(args.input, args.strategy, quality=args.quality, roi=args.roi,
-                                background=args.background, refresh=args.refresh, out=args.out,
-                                max_frames=args.max_frames, on_frame=lambda r: bar.update(1))
-    finally:
-        bar.close()
-    grace = sum(r.grace_bytes for r in results) / len(results)
-    jpeg = sum(r.jpeg_bytes for r in results) / len(results)
-    share = sum(r.roi_share for r in results) / len(results)
-    print(f"{len(results)} frames at quality {args.quality}, ROI {args.roi} (mean share {100 * share:.0f}%)")
-    print(f"bytes per frame: GRACE {grace:.0f}, JPEG {jpeg:.0f} (cv2, 4:2:0, optimised); "
-          f"saving {100 * (1 - grace / jpeg):.1f}%")
-    if args.out:
-        print(f"wrote {len(results)} JPEGs to {args.out}")
-    return 0
-
-
 # -- parser ----------------------------------------------------------------------
 def _size(text: str) -> tuple[int, int]:
     from pillow_grace.evaluate.images import parse_size
@@ -375,21 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file; the format follows the extension (.png, .bmp, ...)")
     p.set_defaults(func=cmd_decode)
 
-    p = sub.add_parser("stream", help="encode a video or a folder of frames with region-of-interest GRACE "
-                       "(needs OpenCV) and print the bytes per frame against JPEG")
-    p.add_argument("input", help="a video file (anything cv2.VideoCapture reads) or a folder of frames")
-    p.add_argument("--strategy", required=True, help="strategy name or path to a .json")
-    p.add_argument("--quality", type=_quality, default=75, help="GRACE and JPEG quality (default 75)")
-    p.add_argument("--roi", choices=("motion", "camera-motion", "none"), default="motion",
-                   help="motion: background subtraction on the device, for a fixed camera (default); "
-                   "camera-motion: the camera's own motion undone first, for one that pans or shakes; "
-                   "none: plain GRACE")
-    p.add_argument("--background", help="how blocks outside the ROI are coded: dc, low[:K], coarse[:S]")
-    p.add_argument("--refresh", type=_positive, default=30, help="whole frame every N frames (default 30)")
-    p.add_argument("--max-frames", type=_positive, help="stop after this many frames")
-    p.add_argument("--out", help="folder to write frame-000000.jpg, ... into")
-    p.set_defaults(func=cmd_stream)
-
+    stream_cli.add_parsers(sub, quality=_quality, positive=_positive)
     bench_cli.add_parser(sub)
     return parser
 

@@ -307,9 +307,11 @@ def jpeg_bytes(planes: Image.Image, plan: EncodePlan) -> memoryview:
         raise ValueError(f"encode_planes needs mode YCbCr, L or RGB, got {planes.mode!r}")
     check_size(*planes.size)
     opts = plan.options
-    planes = roi.apply(planes, opts.roi, opts.background, plan.tables, plan.subsampling)
+    planes, block_map = roi.apply(planes, opts.roi, opts.background, plan.tables, plan.subsampling)
     out = io.BytesIO()
     params = plan.jpeg_params(planes.mode)
+    if opts.roi_map and block_map is not None:
+        params["extra"] = params.get("extra", b"") + block_map.to_segment()
     needed = plan.buffer_size(planes.size, planes.mode)
     if needed is None:
         planes.save(out, "JPEG", **params)

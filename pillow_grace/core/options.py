@@ -31,7 +31,7 @@ _SUBSAMPLING_OF_INT = {v: k for k, v in PIL_SUBSAMPLING.items()}
 #: is Pillow's old spelling of ``progressive``.
 OPTIONS = frozenset(
     {"quality", "tradeoff", "subsampling", "optimize", "progressive", "progression", "exif",
-     "icc_profile", "comment", "xmp", "dpi", "metadata", "roi", "background"}
+     "icc_profile", "comment", "xmp", "dpi", "metadata", "roi", "background", "roi_map"}
 )
 #: Pillow JPEG options that make no sense here, with the reason.
 _REFUSED = {
@@ -72,6 +72,9 @@ class EncodeOptions:
     roi: _roi.Roi | None = None
     """Region of interest: blocks outside it are coded by ``background`` (:mod:`.roi`)."""
     background: _roi.Background | None = None
+    roi_map: bool = False
+    """Write the ROI map segment (:mod:`.roimap`) when ``roi`` coarsens any block, so that a
+    receiver keeping earlier frames (:class:`pillow_grace.BackgroundFill`) can complete them."""
 
     @classmethod
     def from_mapping(cls, opts: Mapping[str, Any]) -> EncodeOptions:
@@ -114,17 +117,18 @@ class EncodeOptions:
             quality=None if quality is None else int(quality),
             tradeoff=tradeoff,
             subsampling=_subsampling(opts.get("subsampling")),
-            optimize=_flag("optimize", opts.get("optimize", True)),
-            progressive=_flag("progressive", opts.get("progressive", False))
-            or _flag("progression", opts.get("progression", False)),
+            optimize=check_flag("optimize", opts.get("optimize", True)),
+            progressive=check_flag("progressive", opts.get("progressive", False))
+            or check_flag("progression", opts.get("progression", False)),
             exif=_exif(opts.get("exif")),
             icc_profile=_blob("icc_profile", opts.get("icc_profile"), None),
             comment=check_comment(opts.get("comment")),
             xmp=_blob("xmp", opts.get("xmp"), _MAX_SEGMENT - 29),
             dpi=_dpi(opts.get("dpi")),
-            metadata=None if opts.get("metadata") is None else _flag("metadata", opts["metadata"]),
+            metadata=None if opts.get("metadata") is None else check_flag("metadata", opts["metadata"]),
             roi=None if opts.get("roi") is None else _roi.Roi(opts["roi"]),
             background=None if opts.get("background") is None else _roi.parse_background(opts["background"]),
+            roi_map=check_flag("roi_map", opts.get("roi_map", False)),
         )
 
 
@@ -146,7 +150,8 @@ def check_comment(value: Any) -> bytes | None:
     return _blob("comment", value, _MAX_SEGMENT)
 
 
-def _flag(name: str, value: Any) -> bool:
+def check_flag(name: str, value: Any) -> bool:
+    """A boolean option: True, False, 1 or 0 (Pillow passes its own flags as ints)."""
     if isinstance(value, (bool, int)) and value in (0, 1):
         return bool(value)
     raise EncodeOptionError(f"{name} must be True or False, got {value!r}")

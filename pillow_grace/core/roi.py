@@ -52,6 +52,7 @@ from pillow_grace.core._truncation import (
     truncate_component,
 )
 from pillow_grace.core.errors import EncodeOptionError
+from pillow_grace.core.roimap import RoiMap, from_groups
 from pillow_grace.core.strategy import SUBSAMPLING_FACTORS
 
 
@@ -228,30 +229,32 @@ def apply(
     background: Background | None,
     qtables: Sequence[Sequence[int]],
     subsampling: str,
-) -> Image.Image:
-    """The planes to hand to libjpeg: ``planes`` itself without an ROI or where
-    the ROI covers every MCU, else an image (YCbCr or L) whose background
-    blocks are their reconstructions under ``background``. That image may be
-    a per-thread buffer that the next call in this thread overwrites (the
+) -> tuple[Image.Image, RoiMap | None]:
+    """The planes to hand to libjpeg and the map of what was coarsened:
+    ``(planes, None)`` without an ROI or where the ROI covers every MCU, else
+    an image (YCbCr or L) whose background blocks are their reconstructions
+    under ``background``, and their :class:`.roimap.RoiMap`. That image may
+    be a per-thread buffer that the next call in this thread overwrites (the
     codec hands it to libjpeg at once); ``planes`` is never written.
 
     ``planes`` is what the codec gives libjpeg: YCbCr, L, or RGB for BT.601
     weights (converted here exactly as libjpeg would, see :mod:`.colour`)."""
     if roi is None:
-        return planes
+        return planes, None
     width, height = planes.size
     mode = "L" if planes.mode == "L" else "YCbCr"
     mcu = mcu_size(mode, subsampling)
     weights = roi.mcu_weights(width, height, mcu)
     if weights.min() >= 1:
-        return planes
+        return planes, None
     policy = background or parse_background(None)
     mw, mh = mcu
     whole = weights[: height // mh, : width // mw]  # MCUs cut by the edge are kept (weight 1)
     th, tw = whole.shape[0] * mh, whole.shape[1] * mw
     groups = _groups(whole, policy)
     if not groups:
-        return planes
+        return planes, None
+    block_map = from_groups(mcu, weights.shape, groups)
     # Which pixels take the reconstruction: the background MCUs, at full resolution.
     outside = np.zeros(whole.shape, np.uint8)
     for sel, _, _ in groups:
@@ -260,7 +263,7 @@ def apply(
     if mode == "L":
         band = np.array(planes)
         truncate_component(band[:th, :tw], pixel_mask, groups, mcu, (1, 1), qtables[0])
-        return Image.fromarray(band)
+        return Image.fromarray(band), block_map
     if planes.mode == "RGB":
         planes = colour.rgb_to_planes(planes, colour.BT601, scratch=True)
     pixels = _pixels.borrowed_pixels(planes)
@@ -272,7 +275,7 @@ def apply(
         table = qtables[min(c, len(qtables) - 1)]
         truncate_component(bands[c][:th, :tw], pixel_mask, groups, mcu, (1, 1) if c == 0 else (fx, fy), table)
     merge_planes(bands, _pixels.scratch_pixels(width, height, key="roi"))
-    return _pixels.scratch_image("YCbCr", width, height, key="roi")
+    return _pixels.scratch_image("YCbCr", width, height, key="roi"), block_map
 
 
 def _groups(weights: np.ndarray, policy: Background) -> list[tuple[np.ndarray, int, int]]:

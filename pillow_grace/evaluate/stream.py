@@ -53,6 +53,12 @@ class FrameCodec(Protocol):
     def encode(self, frame: Image.Image, roi: np.ndarray | None) -> bytes: ...
 
 
+class Receiver(Protocol):
+    """The server's decoder of a stream, with state (:class:`pillow_grace.BackgroundFill`)."""
+
+    def decode(self, data: bytes) -> Image.Image: ...
+
+
 class RoiSource(Protocol):
     """Per-frame ROI state: ``mask(t, frame)`` before encoding frame ``t``,
     ``observe(t, boxes, foreground)`` with what the model found on the decoded
@@ -76,6 +82,9 @@ class Curve:
     """What the server runs on the decoded frame when the device already ran
     the model's geometry (resize-on-device curves: :mod:`.smart`); None: the
     whole model."""
+    receiver: Callable[[], Receiver] | None = None
+    """A fresh server-side decoder per play (frames decoded in order with state);
+    None: each file decoded on its own."""
 
 
 @dataclass
@@ -184,6 +193,7 @@ def play(
     """Encode, decode and judge every frame in order with fresh ROI state."""
     codec = curve.codec(quality)
     source = curve.source() if curve.source else None
+    receiver = curve.receiver() if curve.receiver else None
     n = len(frames)
     bits, enc_ms, share = np.zeros(n), np.zeros(n), np.ones(n)
     hits, objs, new_hits, new_objs = (np.zeros(n) for _ in range(4))
@@ -196,7 +206,7 @@ def play(
         bits[t] = 8 * len(data)
         if mask is not None:
             share[t] = float(np.mean(mask))
-        out = model.run(read_rgb(data), curve.server)
+        out = model.run(receiver.decode(data) if receiver else read_rgb(data), curve.server)
         records.append(model.scorer.score([clean.refs[t]], out, [None])[0])
         if model.decode is not None:
             pred = model.boxes(out, DETECTION_GT_CONF)

@@ -21,6 +21,8 @@ import warnings
 import atheris
 import numpy as np
 
+from tests.support.header_edits import edit_headers
+
 with atheris.instrument_imports(include=["pillow_grace.core.metadata", "pillow_grace.plugin"]):
     from PIL import Image
 
@@ -44,28 +46,13 @@ def _seed() -> tuple[bytes, np.ndarray, np.ndarray, int]:
 DATA, RIGHT, BT601, HEADER_END = _seed()
 
 
-def _edit(fdp: atheris.FuzzedDataProvider) -> bytes:
-    b = bytearray(DATA)
-    for _ in range(fdp.ConsumeIntInRange(1, 4)):
-        op, at = fdp.ConsumeIntInRange(0, 3), fdp.ConsumeIntInRange(2, HEADER_END)
-        if op == 0:
-            b.insert(at, fdp.ConsumeIntInRange(0, 255))
-        elif op == 1 and at < len(b):
-            del b[at]
-        elif op == 2 and at < len(b):
-            b[at] = fdp.ConsumeIntInRange(0, 255)
-        else:
-            del b[at + fdp.ConsumeIntInRange(0, 64) :]
-    return bytes(b)
-
-
 def _check(px: np.ndarray, reader: str) -> None:
     if px.shape == BT601.shape and not np.array_equal(px, RIGHT) and np.abs(px - BT601).max() <= 8:
         raise AssertionError(f"{reader} showed the G-YUV planes as BT.601")
 
 
 def test_one_input(raw: bytes) -> None:
-    data = _edit(atheris.FuzzedDataProvider(raw))
+    data = edit_headers(atheris.FuzzedDataProvider(raw), DATA, HEADER_END)
     try:
         metadata.inspect(data)
     except ALLOWED:

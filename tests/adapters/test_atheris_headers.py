@@ -1,4 +1,5 @@
-"""Runs the atheris fuzz target for the header readers briefly (issue #18, item 4)."""
+"""Runs the atheris fuzz targets for the header readers (issue #18, item 4) and the
+ROI map reader (issue #19) briefly."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import pytest
 
 pytest.importorskip("atheris")  # dev extra; Linux wheels only
 
-TARGET = Path(__file__).with_name("atheris_headers.py")
+TARGETS = {name: Path(__file__).with_name(name) for name in ("atheris_headers.py", "atheris_roimap.py")}
 
 
-def test_header_readers_survive_a_short_fuzzing_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_readers_survive_a_short_fuzzing_run(tmp_path: Path, target: str) -> None:
     root = Path(__file__).parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(
-        [sys.executable, str(TARGET), "-atheris_runs=6000", "-seed=1", f"-artifact_prefix={tmp_path}/"],
+        [sys.executable, str(TARGETS[target]), "-atheris_runs=6000", "-seed=1",
+         f"-artifact_prefix={tmp_path}/"],
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

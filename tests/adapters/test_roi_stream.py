@@ -100,3 +100,30 @@ def test_the_command_offers_every_roi_source() -> None:
     stream = build_parser()._subparsers._group_actions[0].choices["stream"]  # type: ignore[union-attr]
     roi = next(a for a in stream._actions if a.dest == "roi")
     assert tuple(roi.choices) == ROI_SOURCES
+
+
+def test_a_mapped_stream_is_completed_by_the_receiver(tmp_path, make_strategy) -> None:
+    """Device and server end to end: motion ROI with the block map, then BackgroundFill
+    brings the coarsened still background back closer to the frames than the files alone."""
+    from pillow_grace import BackgroundFill
+    from pillow_grace.core import roimap
+
+    frames = write_frames(tmp_path / "frames", n=8)
+    out = tmp_path / "out"
+    encode_stream(frames, make_strategy(), quality=80, roi="motion", background="dc", roi_map=True,
+                  refresh=100, out=out)
+    files = sorted(out.iterdir())
+    truth = [np.asarray(Image.open(p), np.float64) for p in sorted(frames.iterdir())]
+    fill = BackgroundFill()
+    sent_err, filled_err = [], []
+    for t, path in enumerate(files):
+        data = path.read_bytes()
+        with Image.open(path) as im:
+            mapped = roimap.find(im.applist) is not None
+            as_sent = np.asarray(im.convert("RGB"), np.float64)
+        assert mapped == (t > 0)  # the first frame is sent whole
+        filled = np.asarray(fill.decode(data), np.float64)
+        sent_err.append(np.abs(as_sent - truth[t]).mean())
+        filled_err.append(np.abs(filled - truth[t]).mean())
+    assert filled_err[0] == sent_err[0]
+    assert sum(filled_err[2:]) < 0.7 * sum(sent_err[2:])

@@ -32,6 +32,7 @@ LAYERS = {
     "pillow_grace.fit": 4,
     "pillow_grace.bench": 5,
     "pillow_grace.cli": 6,
+    "pillow_grace._stream_cli": 6,  # grace stream / grace fill, split out of cli.py
 }
 
 
