@@ -258,3 +258,33 @@ def test_measurable_leaves_out_recalls_with_nothing_to_recall(model) -> None:
     assert [m.name for m in measurable(metrics, fresh)] == ["map50", "score_drift", "recall", "new_recall"]
     empty = CleanFrames([None], [np.zeros((0, 6))], [np.zeros(0, np.int64)])
     assert [m.name for m in measurable(metrics, empty)] == ["map50", "score_drift"]
+
+
+class Recorder:
+    """A server-side receiver that records the files it is given, in order."""
+
+    def __init__(self) -> None:
+        self.files: list[bytes] = []
+
+    def decode(self, data: bytes) -> Image.Image:
+        self.files.append(bytes(data))
+        return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def test_a_curves_receiver_decodes_every_frame_in_order(model, make_strategy) -> None:
+    fr = frames()
+    arrays = [np.asarray(f) for f in fr]
+    clean = clean_references(fr, model)
+    strategy = make_strategy()
+    made: list[Recorder] = []
+
+    def receiver() -> Recorder:
+        made.append(Recorder())
+        return made[-1]
+
+    curve = Curve("rec", lambda q: Codec(strategy, q, "dc"), receiver=receiver)
+    first = play(curve, 90, fr, arrays, model, clean)
+    play(curve, 90, fr, arrays, model, clean)
+    assert len(made) == 2  # fresh state per play
+    assert made[0].files == [Codec(strategy, 90, "dc").encode(f, None) for f in fr]
+    assert first.bits.tolist() == [8 * len(d) for d in made[0].files]
