@@ -53,6 +53,9 @@ def page(result: dict, command: str, video: str) -> str:
         f"({result['frames']} frames, every {result['step']}), "
         f"{result['width']}x{result['height']}, qualities {', '.join(map(str, result['qualities']))}. "
         f"Motion refresh every {result['refresh']} frames."
+        + (f" The `+fill` curves' files carry their ROI map (`roi_map=True`) and are decoded in order by "
+           f"`BackgroundFill` (tolerance {result['fill_tolerance']:g} steps), which completes background "
+           "blocks from earlier frames." if any(n.endswith("+fill") for n in s["bd"]) else "")
         + (f" Clean objects (score >= {RECALL_SCORE:g}): {result['clean_objects']}, of which new (in their "
            f"first {NEW_FRAMES} frames): {result['new_objects']}"
            + ("" if result["new_objects"] else " (every object is there from the first frame: no new-object "
