@@ -111,9 +111,10 @@ def _plan(
     the ROI keywords (cv2 has no flag for them)."""
     strategy = codec.require_strategy(strategy, example)
     opts = options_from_params(params)
-    if roi is not None or background is not None or roi_map:
+    mapped = options.check_flag("roi_map", roi_map)
+    if roi is not None or background is not None or mapped:
         opts = replace(opts, roi=None if roi is None else Roi(roi), background=parse_background(background),
-                       roi_map=options.check_flag("roi_map", roi_map))
+                       roi_map=mapped)
     return codec.EncodePlan.build(strategy, opts)
 
 

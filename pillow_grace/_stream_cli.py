@@ -56,10 +56,11 @@ def cmd_fill(args: argparse.Namespace) -> int:
     shares = []
     for path in frames:
         receiver.decode(path).save(out / (path.stem + ".png"))
-        shares.append(receiver.filled_share)
-    mapped = sum(1 for s in shares if s > 0)
-    print(f"{len(frames)} frames to {out}; background blocks filled from earlier frames in {mapped}, "
-          f"{100 * sum(shares) / max(mapped, 1):.0f}% of their background on average")
+        if receiver.mapped:
+            shares.append(receiver.filled_share)
+    print(f"{len(frames)} frames to {out}; {len(shares)} carried an ROI map, and "
+          f"{100 * sum(shares) / max(len(shares), 1):.0f}% of their background blocks were filled "
+          "from earlier frames on average")
     return 0
 
 

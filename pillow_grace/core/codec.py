@@ -311,7 +311,12 @@ def jpeg_bytes(planes: Image.Image, plan: EncodePlan) -> memoryview:
     out = io.BytesIO()
     params = plan.jpeg_params(planes.mode)
     if opts.roi_map and block_map is not None:
-        params["extra"] = params.get("extra", b"") + block_map.to_segment()
+        try:
+            segment = block_map.to_segment()
+        except ValueError as e:
+            raise EncodeOptionError(f"roi_map: {e}; give the ROI per 16x16 block or as boxes, "
+                                    "or leave roi_map off") from None
+        params["extra"] = params.get("extra", b"") + segment
     needed = plan.buffer_size(planes.size, planes.mode)
     if needed is None:
         planes.save(out, "JPEG", **params)

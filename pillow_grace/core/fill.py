@@ -13,9 +13,16 @@ Why a check before filling: an object that left the scene, a light switched
 on, a camera that moved would otherwise leave the old detail standing (a
 ghost). A block is filled only where its kept coefficients, in luma, agree
 with the reference's to within ``tolerance`` quantization steps of the file's
-own table; elsewhere the decoded block is shown as sent, and the reference
-keeps its last full version. Frames without a map (the sender's refreshes,
-plain JPEGs) replace the reference.
+own table; elsewhere the decoded block is shown as sent. The reference keeps
+every block as last sent in full (blocks inside the ROI update it; filled
+ones do not); frames without a map (the sender's refreshes, plain JPEGs)
+replace it.
+
+Limits, measured or reasoned, not hidden: the fill works on RGB blocks of
+8x8 pixels, the luma geometry, so for 4:2:0 and 4:2:2 files the chroma
+detail it adds is cut at the luma's block size rather than the chroma's;
+and the change check uses BT.601 luma, which is the file's own Y only for
+BT.601 weights (every shipped strategy has them).
 
 Numpy and Pillow only: it runs on the server, but needs no torch.
 """
@@ -63,12 +70,15 @@ class BackgroundFill:
         self._reference: np.ndarray | None = None
         self.filled_share: float = 0.0
         """Share of the last frame's background blocks that were filled (0 without a map)."""
+        self.mapped: bool = False
+        """Whether the last frame carried an ROI map."""
 
     def reset(self) -> None:
         """Forget the reference (a new scene, a new camera): the next frames are shown as sent
         until one without a map arrives."""
         self._reference = None
         self.filled_share = 0.0
+        self.mapped = False
 
     def decode(self, fp: bytes | IO[bytes] | str | os.PathLike[str]) -> Image.Image:
         """The next frame of the stream as RGB: a GRACE or plain JPEG (bytes, a file
@@ -77,6 +87,7 @@ class BackgroundFill:
             block_map = roimap.find(getattr(im, "applist", []))
             tables = getattr(im, "quantization", None) or {}
             rgb = np.asarray(im.convert("RGB"))
+        self.mapped = block_map is not None
         if block_map is None:
             self._reference = rgb.astype(np.float32)
             self.filled_share = 0.0
@@ -107,8 +118,8 @@ class BackgroundFill:
         filled = np.zeros(codes.shape, bool)
         for g, (keep, mult) in enumerate(block_map.groups, 1):
             mine = codes == g
-            if not mine.any():
-                continue
+            if keep >= 64 or not mine.any():
+                continue  # every coefficient kept (coarse:S): no detail left out to add
             ku, kv = _extent(keep)
             kept = (ZIGZAG_RANK < keep).reshape(8, 8)[:ku, :kv][None, :, None, :]
             # The change check: each kept luma coefficient within tolerance steps of the reference's.
@@ -125,9 +136,11 @@ class BackgroundFill:
                 low = _from_coefficients(_coefficients(old[..., c], ku, kv) * kept)
                 np.copyto(out[..., c], now[..., c] + (old[..., c] - low), where=pixels)
         np.clip(out, 0, 255, out=out)
-        # The reference: blocks sent in full and blocks filled are current; the others keep
-        # their last full version.
-        np.copyto(old, out, where=np.repeat(np.repeat((codes == 0) | filled, 8, 0), 8, 1)[..., None])
+        # The reference holds each block as last sent in full. A filled block is not written
+        # back: its detail above the kept coefficients would then carry this frame's decoding
+        # error on top of the reference's, and on a still scene that error adds up frame
+        # after frame (tests/core/test_fill.py, the still-scene test).
+        np.copyto(old, now, where=np.repeat(np.repeat(codes == 0, 8, 0), 8, 1)[..., None])
         background = int((codes > 0).sum())
         self.filled_share = int(filled.sum()) / background if background else 0.0
         result = rgb.copy()

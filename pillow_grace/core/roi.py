@@ -69,6 +69,16 @@ class Background:
     keep: int
     step: float
 
+    def __post_init__(self) -> None:
+        # Checked here too, not only in parse_background: a Background built directly is what
+        # the ROI map records (1..64 each), and a step past 64 is past any table's use.
+        if isinstance(self.keep, bool) or not isinstance(self.keep, numbers.Integral) \
+                or not 1 <= self.keep <= 64:
+            raise EncodeOptionError(f"Background.keep must be an integer in 1..64, got {self.keep!r}")
+        if isinstance(self.step, bool) or not isinstance(self.step, numbers.Real) \
+                or not 1 <= float(self.step) <= 64:
+            raise EncodeOptionError(f"Background.step must be a number in 1..64, got {self.step!r}")
+
     @property
     def name(self) -> str:
         if self.step == 1:

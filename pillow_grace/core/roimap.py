@@ -94,7 +94,7 @@ def parse_payload(payload: bytes) -> RoiMap | None:
         raw = inflate.decompress(body[2 * n :], want + 1)  # bounded: a bomb stops at one byte too many
     except zlib.error as e:
         raise GraceFileError(f"GRACE ROI map segment is corrupt: {e}") from None
-    if len(raw) != want or not inflate.eof:
+    if len(raw) != want or not inflate.eof or inflate.unused_data:
         raise GraceFileError(f"GRACE ROI map segment is corrupt: {len(raw)} codes for {cols}x{rows} MCUs")
     codes = np.frombuffer(raw, np.uint8).reshape(rows, cols)
     if int(codes.max()) > n:
@@ -103,13 +103,12 @@ def parse_payload(payload: bytes) -> RoiMap | None:
 
 
 def find(segments: Iterable[tuple[str, bytes]]) -> RoiMap | None:
-    """The ROI map among parsed marker segments (Pillow's ``applist``), or None."""
-    for marker, payload in segments:
-        if marker == "APP11":
-            found = parse_payload(payload)
-            if found is not None:
-                return found
-    return None
+    """The ROI map among parsed marker segments (Pillow's ``applist``), or None.
+    Two maps in one file are damage: which one the writer meant cannot be told."""
+    maps = [m for marker, payload in segments if marker == "APP11" and (m := parse_payload(payload))]
+    if len(maps) > 1:
+        raise GraceFileError(f"the file holds {len(maps)} GRACE ROI map segments; a writer writes one")
+    return maps[0] if maps else None
 
 
 def from_groups(mcu: tuple[int, int], shape: tuple[int, int],

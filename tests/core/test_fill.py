@@ -223,9 +223,81 @@ def test_grace_fill_command(tmp_path, strategy, capsys) -> None:
     (frames / "f1.jpg").write_bytes(save(scene(1), strategy, roi=roi_box(), background="dc", roi_map=True))
     assert main(["fill", str(frames), "--out", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["f0.png", "f1.png"]
-    assert "filled from earlier frames in 1" in capsys.readouterr().out
+    assert "2 frames to" in (said := capsys.readouterr().out) and "1 carried an ROI map" in said
     assert main(["fill", str(tmp_path / "out"), "--out", str(tmp_path / "x")]) == 2
 
 
 def test_a_numpy_tolerance_is_a_number() -> None:
     assert BackgroundFill(np.float32(1.5)).tolerance == 1.5
+
+
+@pytest.mark.parametrize(("subsampling", "background"),
+                         [("4:4:4", "low:5"), ("4:2:0", "low:5"), ("4:2:0", "dc")])
+def test_a_still_scene_stays_completed_frame_after_frame(make_strategy, subsampling, background) -> None:
+    """The reference is each block as last sent in full: filling never feeds a frame's own
+    decoding error back into it, so a still scene does not drift over a long run."""
+    strategy = make_strategy(subsampling=subsampling)
+    fill = BackgroundFill()
+    fill.decode(save(scene(0), strategy))
+    background_px = np.ones((H, W), bool)
+    background_px[:32, :48] = False
+    errors, sent = [], []
+    for t in range(1, 25):
+        frame = scene(t)
+        data = save(frame, strategy, roi=roi_box(), background=background, roi_map=True)
+        completed = np.asarray(fill.decode(data), np.float64)
+        errors.append(np.abs(completed - frame)[background_px].mean())
+        sent.append(np.abs(plain_decode(data) - frame)[background_px].mean())
+    assert max(errors) < 1.1 * min(errors)
+    assert max(errors) < min(sent)
+
+
+def test_two_maps_in_one_file_are_damage(strategy) -> None:
+    coarse = save(scene(), strategy, roi=roi_box(), background="dc", roi_map=True)
+    found = roimap.find(segments(coarse))
+    assert found is not None
+    doubled = coarse[:2] + found.to_segment() + coarse[2:]
+    with pytest.raises(GraceFileError, match="2 GRACE ROI map segments"):
+        BackgroundFill().decode(doubled)
+
+
+def test_bytes_after_the_codes_are_damage() -> None:
+    good = roimap.RoiMap((8, 8), np.zeros((2, 2), np.uint8), ((1, 1),)).to_segment()[4:]
+    with pytest.raises(GraceFileError, match="corrupt"):
+        roimap.parse_payload(good + b"\x00")
+
+
+def test_a_map_too_large_for_a_segment_names_the_option(strategy, monkeypatch) -> None:
+    # A noisy per-8x8 weight map of a 4K frame takes ~100 KB, past a segment's 65533 bytes;
+    # the same path, on a small frame, with the segment's limit lowered.
+    monkeypatch.setattr(roimap, "MAX_PAYLOAD", 30)
+    with pytest.raises(pillow_grace.EncodeOptionError, match="roi_map: the ROI map takes"):
+        save(scene(), strategy, roi=roi_box(), background="dc", roi_map=True)
+    assert save(scene(), strategy, roi=roi_box(), background="dc")  # without the map it writes
+
+
+@pytest.mark.parametrize(("keep", "step"), [(0, 1.0), (65, 1.0), (1, 100.0), (1, 0.5), (True, 1.0)])
+def test_a_background_out_of_range_is_refused(keep: Any, step: Any) -> None:
+    from pillow_grace.core.roi import Background
+
+    with pytest.raises(pillow_grace.EncodeOptionError, match="Background"):
+        Background(keep, step)
+
+
+def test_coarse_blocks_are_not_counted_as_filled(strategy) -> None:
+    fill = BackgroundFill()
+    fill.decode(save(scene(0), strategy))
+    fill.decode(save(scene(1), strategy, roi=roi_box(), background="coarse:4", roi_map=True))
+    assert fill.mapped and fill.filled_share == 0
+
+
+@pytest.mark.parametrize("value", [None, 0.0, "", "yes"])
+def test_every_encoder_refuses_a_roi_map_that_is_not_a_flag(strategy, value: Any) -> None:
+    cv2 = pytest.importorskip("cv2")
+    import grace_opencv
+
+    a = scene()
+    with pytest.raises(pillow_grace.EncodeOptionError, match="roi_map"):
+        save(a, strategy, roi_map=value)
+    with pytest.raises(pillow_grace.EncodeOptionError, match="roi_map"):
+        grace_opencv.imencode(".jpg", cv2.cvtColor(a, cv2.COLOR_RGB2BGR), strategy=strategy, roi_map=value)

@@ -268,7 +268,7 @@ class Recorder:
 
     def decode(self, data: bytes) -> Image.Image:
         self.files.append(bytes(data))
-        return Image.open(io.BytesIO(data)).convert("RGB")
+        return Image.new("RGB", Image.open(io.BytesIO(data)).size)  # what the model is shown: black
 
 
 def test_a_curves_receiver_decodes_every_frame_in_order(model, make_strategy) -> None:
@@ -288,3 +288,6 @@ def test_a_curves_receiver_decodes_every_frame_in_order(model, make_strategy) ->
     assert len(made) == 2  # fresh state per play
     assert made[0].files == [Codec(strategy, 90, "dc").encode(f, None) for f in fr]
     assert first.bits.tolist() == [8 * len(d) for d in made[0].files]
+    # The model judged the receiver's frames (black: nothing found), not the files decoded alone.
+    plain = play(Curve("plain", lambda q: Codec(strategy, q, "dc")), 90, fr, arrays, model, clean)
+    assert plain.hits.sum() > 0 and first.hits.sum() == 0
