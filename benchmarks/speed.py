@@ -176,11 +176,6 @@ def without_cv2(fn: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
-def _rgb(data: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(data)) as im:
-        return im.convert("RGB")
-
-
 def roi_rows(row: Callable[..., int], cv2: Any, gcv: Any) -> None:
     """Group "roi": the device cost of region-of-interest coding on a fixed camera.
 
@@ -229,6 +224,7 @@ def roi_rows(row: Callable[..., int], cv2: Any, gcv: Any) -> None:
                 base, 1.5 if bg == "low:5" else None, coded.size)
     # The receiving end: BackgroundFill holding the last full frame, against decoding the same file.
     from pillow_grace import BackgroundFill
+    from pillow_grace.evaluate.codecs import read_rgb
 
     strat = resolve_strategy("yolov3-tiny-coco")
     _, full = gcv.imencode(".jpg", frame, params, strategy=strat)
@@ -237,7 +233,7 @@ def roi_rows(row: Callable[..., int], cv2: Any, gcv: Any) -> None:
     receiver = BackgroundFill()
     receiver.decode(full.tobytes())
     plain = row("roi", f"server: decode to RGB, yolov3-tiny-coco q20 {w}x{h}, motion ROI, background dc, "
-                "ROI map (baseline)", lambda: _rgb(data), size=len(data))
+                "ROI map (baseline)", lambda: read_rgb(data), size=len(data))
     row("roi", "server: BackgroundFill.decode of the same file (last full frame held)",
         lambda: receiver.decode(data), plain)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pillow_grace.core.fill import DEFAULT_TOLERANCE, BackgroundFill
+from pillow_grace.core.fill import DEFAULT_TOLERANCE, BackgroundFill, check_tolerance
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
@@ -65,15 +65,12 @@ def cmd_fill(args: argparse.Namespace) -> int:
 
 
 def _tolerance(text: str) -> float:
-    """--tolerance: a finite number of quantization steps, at least 0."""
+    """--tolerance: checked by the receiver's own rule (:func:`.fill.check_tolerance`)."""
     try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of quantization steps >= 0, got {text!r}") \
-            from None
-    if not 0 <= v < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number of quantization steps >= 0, got {text}")
-    return v
+        return check_tolerance(float(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a finite number of quantization steps >= 0, "
+                                         f"got {text!r}") from e
 
 
 

@@ -53,6 +53,14 @@ DEFAULT_TOLERANCE = 2.0
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
+def check_tolerance(tolerance: object) -> float:
+    """``tolerance`` as a float: a finite number of quantization steps, at least 0."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
+            or not 0 <= float(tolerance) < float("inf"):
+        raise ValueError(f"tolerance must be a finite number >= 0 (in quantization steps), got {tolerance!r}")
+    return float(tolerance)
+
+
 class BackgroundFill:
     """Decode the frames of one stream in order, completing background blocks
     from earlier frames (see the module docstring).
@@ -64,11 +72,7 @@ class BackgroundFill:
     reference frame); not thread-safe."""
 
     def __init__(self, tolerance: float = DEFAULT_TOLERANCE) -> None:
-        if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
-                or not 0 <= float(tolerance) < float("inf"):
-            raise ValueError(f"tolerance must be a finite number >= 0 (in quantization steps), "
-                             f"got {tolerance!r}")
-        self.tolerance: float = float(tolerance)
+        self.tolerance: float = check_tolerance(tolerance)
         self._reference: np.ndarray | None = None
         self.filled_share: float = 0.0
         """Share of the last frame's background blocks that were filled (0 without a map)."""
@@ -118,6 +122,7 @@ class BackgroundFill:
         old = ref[: bh * 8, : bw * 8]  # a view: the reference is updated in place below
         out = now.copy()
         filled = np.zeros(codes.shape, bool)
+        luma_now, luma_old = now @ _LUMA, old @ _LUMA  # the change check looks at luma only
         for g, (keep, mult) in enumerate(block_map.groups, 1):
             mine = codes == g
             if keep >= 64 or not mine.any():
@@ -125,7 +130,7 @@ class BackgroundFill:
             ku, kv = _extent(keep)
             kept = (ZIGZAG_RANK < keep).reshape(8, 8)[:ku, :kv][None, :, None, :]
             # The change check: each kept luma coefficient within tolerance steps of the reference's.
-            off = np.abs(_coefficients(now @ _LUMA, ku, kv) - _coefficients(old @ _LUMA, ku, kv))
+            off = np.abs(_coefficients(luma_now, ku, kv) - _coefficients(luma_old, ku, kv))
             off /= (step * mult)[:ku, :kv][None, :, None, :]
             off *= kept
             fill = mine & (off.max(axis=(1, 3)) <= self.tolerance)
@@ -165,4 +170,4 @@ def _from_coefficients(coef: np.ndarray) -> np.ndarray:
     return (cols.reshape(-1, kv) @ _D[:kv]).reshape(bh * 8, bw * 8)
 
 
-__all__ = ["DEFAULT_TOLERANCE", "BackgroundFill"]
+__all__ = ["DEFAULT_TOLERANCE", "BackgroundFill", "check_tolerance"]
